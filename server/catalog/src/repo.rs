@@ -1,0 +1,119 @@
+//! The repository traits. Every write that changes what users see also appends to the audit
+//! log in the same transaction, so the log and the data never disagree.
+
+use async_trait::async_trait;
+use caravan_domain::ModelName;
+use uuid::Uuid;
+
+use crate::{
+    Actor, AliasRecord, AuditRecord, ModelPatch, ModelQuery, ModelRecord, NewToken, NewUser,
+    NewVersion, Page, Published, Result, Timestamp, TokenRecord, UserRecord, VersionRecord,
+};
+
+/// Users and their passwords.
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    /// Creates a user; `Conflict` when the name is taken. `actor` is `None` for the bootstrap.
+    async fn create_user(&self, user: NewUser, actor: Option<&Actor>) -> Result<UserRecord>;
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>>;
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>>;
+    async fn list_users(&self) -> Result<Vec<UserRecord>>;
+    async fn count_users(&self) -> Result<i64>;
+    async fn set_user_disabled(&self, id: Uuid, disabled: bool, actor: &Actor) -> Result<()>;
+    async fn set_password(&self, id: Uuid, password_hash: &str, actor: &Actor) -> Result<()>;
+}
+
+/// API tokens, looked up by the SHA-256 of their secret.
+#[async_trait]
+pub trait TokenRepo: Send + Sync {
+    async fn create_token(&self, token: NewToken, actor: &Actor) -> Result<TokenRecord>;
+    async fn token_by_secret(&self, secret_sha256: &str) -> Result<Option<TokenRecord>>;
+    async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<TokenRecord>>;
+    /// Revokes one of `user_id`'s tokens; `NotFound` if it is not theirs or does not exist.
+    async fn revoke_token(&self, user_id: Uuid, token_id: Uuid, actor: &Actor) -> Result<()>;
+    async fn touch_token(&self, token_id: Uuid, at: Timestamp) -> Result<()>;
+}
+
+/// Models, their versions and aliases.
+#[async_trait]
+pub trait ModelRepo: Send + Sync {
+    /// Adds a version (creating the model on its first one) in one transaction. Identical bytes
+    /// pushed again return the existing version with `created: false`. The blob must have been
+    /// reserved with [`BlobRepo::reserve_blob`]; this call takes over that reservation.
+    async fn publish_version(&self, new: NewVersion, actor: &Actor) -> Result<Published>;
+    async fn model_by_name(&self, name: &ModelName) -> Result<Option<ModelRecord>>;
+    async fn search_models(&self, query: &ModelQuery) -> Result<Page<ModelRecord>>;
+    async fn update_model(
+        &self,
+        name: &ModelName,
+        patch: &ModelPatch,
+        actor: &Actor,
+    ) -> Result<ModelRecord>;
+    /// Deletes a model with its versions and aliases; returns the blobs it referenced.
+    async fn delete_model(&self, name: &ModelName, actor: &Actor) -> Result<Vec<String>>;
+    async fn versions(&self, model_id: Uuid) -> Result<Vec<VersionRecord>>;
+    async fn version(&self, model_id: Uuid, version: i64) -> Result<Option<VersionRecord>>;
+    /// Deletes a version; `Conflict` naming the alias when an alias points to it. Returns the
+    /// blob it referenced.
+    async fn delete_version(&self, model_id: Uuid, version: i64, actor: &Actor) -> Result<String>;
+    async fn aliases(&self, model_id: Uuid) -> Result<Vec<AliasRecord>>;
+    /// Points an alias at an existing version (`NotFound` if the version does not exist).
+    async fn set_alias(
+        &self,
+        model_id: Uuid,
+        alias: &str,
+        version: i64,
+        actor: &Actor,
+    ) -> Result<AliasRecord>;
+    async fn delete_alias(&self, model_id: Uuid, alias: &str, actor: &Actor) -> Result<()>;
+    async fn record_download(&self, model_id: Uuid) -> Result<()>;
+}
+
+/// Reference tracking for content-addressed blobs, so that a blob is deleted only when no
+/// version uses it and no push is about to.
+///
+/// Protocol: a push reserves the blob before writing it and `publish_version` (or
+/// `release_blob` on failure) ends the reservation. A sweep first claims an orphan (refused
+/// while reserved or referenced), deletes the object, then forgets the row; a reservation
+/// attempted meanwhile answers `false` and is retried once the row is gone.
+#[async_trait]
+pub trait BlobRepo: Send + Sync {
+    /// Reserves a blob for a push. `false` while a sweep is deleting it: retry shortly.
+    async fn reserve_blob(&self, sha256: &str, size: i64) -> Result<bool>;
+    /// Ends a reservation that did not lead to a version.
+    async fn release_blob(&self, sha256: &str) -> Result<()>;
+    /// Claims an unreferenced, unreserved blob for deletion; `false` if it is still in use.
+    /// Reservations older than `stale_before` (left by a crashed push) do not count.
+    async fn claim_orphan_blob(&self, sha256: &str, stale_before: Timestamp) -> Result<bool>;
+    /// Forgets a claimed blob after its object was deleted.
+    async fn forget_blob(&self, sha256: &str) -> Result<()>;
+    /// Blobs that are unreferenced (or claimed by an interrupted sweep), for a periodic sweep.
+    async fn orphan_blobs(&self, limit: i64) -> Result<Vec<String>>;
+    /// Is this blob known to the catalog (reserved, referenced or being deleted)?
+    async fn blob_known(&self, sha256: &str) -> Result<bool>;
+}
+
+/// The append-only audit log.
+#[async_trait]
+pub trait AuditRepo: Send + Sync {
+    /// Newest first; `before` is an entry id to page backwards from.
+    async fn list_audit(&self, limit: i64, before: Option<i64>) -> Result<Vec<AuditRecord>>;
+}
+
+/// Instance-wide settings and health.
+#[async_trait]
+pub trait InstanceRepo: Send + Sync {
+    /// Returns the stored value of `key`, storing `init` first if there is none (atomically,
+    /// so replicas sharing a database agree on generated secrets).
+    async fn setting_or_init(&self, key: &str, init: &str) -> Result<String>;
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Everything the catalog offers; both backends implement it.
+pub trait Catalog:
+    UserRepo + TokenRepo + ModelRepo + BlobRepo + AuditRepo + InstanceRepo + Send + Sync
+{
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+}

@@ -1,0 +1,317 @@
+//! `ModelRepo` over SQL: publishing, metadata, deletion and downloads. Version and alias
+//! bodies live in `versions.rs`, search in `search.rs`.
+
+macro_rules! impl_models {
+    ($catalog:ty, $db:ty) => {
+        impl $catalog {
+            /// The model row with its owner and newest version, inside a transaction.
+            async fn model_in_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                id: uuid::Uuid,
+            ) -> $crate::Result<$crate::ModelRecord> {
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE m.id = $1",
+                    $crate::sql::MODEL_COLUMNS,
+                    $crate::sql::MODEL_FROM
+                );
+                let row: $crate::sql::rows::ModelRow =
+                    sqlx::query_as(&sql).bind(id).fetch_one(&mut **tx).await?;
+                row.try_into()
+            }
+
+            /// Locks a model by name and returns its id and owner.
+            async fn lock_model(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                name: &str,
+            ) -> $crate::Result<(uuid::Uuid, uuid::Uuid)> {
+                let sql = format!(
+                    "SELECT id, owner_id FROM models WHERE name = $1{}",
+                    Self::FOR_UPDATE
+                );
+                sqlx::query_as(&sql)
+                    .bind(name)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or_else(|| $crate::CatalogError::NotFound(format!("model {name}")))
+            }
+
+            async fn set_tags(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                id: uuid::Uuid,
+                tags: &[String],
+            ) -> $crate::Result<()> {
+                sqlx::query("DELETE FROM model_tags WHERE model_id = $1")
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                for tag in tags {
+                    sqlx::query(
+                        "INSERT INTO model_tags (model_id, tag) VALUES ($1, $2) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(tag)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            async fn apply_patch(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                id: uuid::Uuid,
+                patch: &$crate::ModelPatch,
+            ) -> $crate::Result<()> {
+                sqlx::query(
+                    "UPDATE models SET description = COALESCE($1, description), \
+                     card = COALESCE($2, card), tags = COALESCE($3, tags), \
+                     license = CASE WHEN $4 THEN $5 ELSE license END, \
+                     visibility = COALESCE($6, visibility), updated_at = $7 WHERE id = $8",
+                )
+                .bind(patch.description.as_deref())
+                .bind(patch.card.as_deref())
+                .bind(patch.tags.as_ref().map(sqlx::types::Json))
+                .bind(patch.license.is_some())
+                .bind(patch.license.clone().flatten())
+                .bind(patch.visibility.map(|v| v.as_str()))
+                .bind($crate::Timestamp::now())
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+                if let Some(tags) = &patch.tags {
+                    Self::set_tags(tx, id, tags).await?;
+                }
+                Ok(())
+            }
+
+            async fn try_publish(
+                &self,
+                new: &$crate::NewVersion,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Published> {
+                let now = $crate::Timestamp::now();
+                let meta = &new.metadata;
+                let tags = meta.tags.clone().unwrap_or_default();
+                let mut tx = self.begin_write().await?;
+                let inserted: Option<(uuid::Uuid,)> = sqlx::query_as(
+                    "INSERT INTO models (id, name, owner_id, description, card, tags, license, \
+                     visibility, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                     ON CONFLICT (name) DO NOTHING RETURNING id",
+                )
+                .bind(uuid::Uuid::new_v4())
+                .bind(new.model.as_str())
+                .bind(actor.user_id)
+                .bind(meta.description.clone().unwrap_or_default())
+                .bind(meta.card.clone().unwrap_or_default())
+                .bind(sqlx::types::Json(&tags))
+                .bind(meta.license.clone().flatten())
+                .bind(meta.visibility.unwrap_or(caravan_domain::Visibility::Private).as_str())
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let model_created = inserted.is_some();
+                if let Some((id,)) = inserted {
+                    Self::set_tags(&mut tx, id, &tags).await?;
+                }
+                let (model_id, owner_id) = Self::lock_model(&mut tx, new.model.as_str()).await?;
+                if new.require_owner.is_some_and(|required| required != owner_id) {
+                    return Err($crate::CatalogError::Forbidden(format!(
+                        "model {} belongs to another user",
+                        new.model
+                    )));
+                }
+                let existing: Option<$crate::sql::rows::VersionRow> = sqlx::query_as(
+                    "SELECT * FROM versions WHERE model_id = $1 AND sha256 = $2",
+                )
+                .bind(model_id)
+                .bind(&new.sha256)
+                .fetch_optional(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE blobs SET pending = pending - 1 WHERE sha256 = $1 AND pending > 0")
+                    .bind(&new.sha256)
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(existing) = existing {
+                    let model = Self::model_in_tx(&mut tx, model_id).await?;
+                    tx.commit().await?;
+                    return Ok($crate::Published { model, version: existing.into(), created: false });
+                }
+                let (number,): (i64,) = sqlx::query_as(
+                    "UPDATE models SET next_version = next_version + 1, updated_at = $1 \
+                     WHERE id = $2 RETURNING next_version - 1",
+                )
+                .bind(now)
+                .bind(model_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let version: $crate::sql::rows::VersionRow = sqlx::query_as(
+                    "INSERT INTO versions (model_id, version, sha256, size, info, created_by, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+                )
+                .bind(model_id)
+                .bind(number)
+                .bind(&new.sha256)
+                .bind(new.size)
+                .bind(sqlx::types::Json(&new.info))
+                .bind(&actor.username)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                if !model_created && !meta.is_empty() {
+                    Self::apply_patch(&mut tx, model_id, meta).await?;
+                }
+                let target = format!("model:{}", new.model);
+                if model_created {
+                    Self::append_audit(&mut tx, &$crate::NewAudit::new(actor, "model.create", &target))
+                        .await?;
+                }
+                let audit = $crate::NewAudit::new(actor, "version.create", &target).with(
+                    serde_json::json!({ "version": number, "sha256": new.sha256, "size": new.size }),
+                );
+                Self::append_audit(&mut tx, &audit).await?;
+                let model = Self::model_in_tx(&mut tx, model_id).await?;
+                tx.commit().await?;
+                Ok($crate::Published { model, version: version.into(), created: true })
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::ModelRepo for $catalog {
+            async fn publish_version(
+                &self,
+                new: $crate::NewVersion,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Published> {
+                // A concurrent push of the same new model or bytes can lose a uniqueness race;
+                // the retry then finds the winner's row.
+                let mut attempt = 0;
+                loop {
+                    match self.try_publish(&new, actor).await {
+                        Err($crate::CatalogError::Conflict(_)) if attempt < 3 => attempt += 1,
+                        other => return other,
+                    }
+                }
+            }
+
+            async fn model_by_name(
+                &self,
+                name: &caravan_domain::ModelName,
+            ) -> $crate::Result<Option<$crate::ModelRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE m.name = $1",
+                    $crate::sql::MODEL_COLUMNS,
+                    $crate::sql::MODEL_FROM
+                );
+                let row: Option<$crate::sql::rows::ModelRow> =
+                    sqlx::query_as(&sql).bind(name.as_str()).fetch_optional(self.reader()).await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn search_models(
+                &self,
+                query: &$crate::ModelQuery,
+            ) -> $crate::Result<$crate::Page<$crate::ModelRecord>> {
+                self.search(query).await
+            }
+
+            async fn update_model(
+                &self,
+                name: &caravan_domain::ModelName,
+                patch: &$crate::ModelPatch,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::ModelRecord> {
+                let mut tx = self.begin_write().await?;
+                let (id, _) = Self::lock_model(&mut tx, name.as_str()).await?;
+                Self::apply_patch(&mut tx, id, patch).await?;
+                let details = serde_json::json!({
+                    "description": patch.description.is_some(),
+                    "card": patch.card.is_some(),
+                    "tags": patch.tags,
+                    "license": patch.license,
+                    "visibility": patch.visibility,
+                });
+                let audit = $crate::NewAudit::new(actor, "model.update", format!("model:{name}"))
+                    .with(details);
+                Self::append_audit(&mut tx, &audit).await?;
+                let model = Self::model_in_tx(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(model)
+            }
+
+            async fn delete_model(
+                &self,
+                name: &caravan_domain::ModelName,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<Vec<String>> {
+                let mut tx = self.begin_write().await?;
+                let (id, _) = Self::lock_model(&mut tx, name.as_str()).await?;
+                let shas: Vec<(String,)> =
+                    sqlx::query_as("SELECT sha256 FROM versions WHERE model_id = $1")
+                        .bind(id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                sqlx::query("DELETE FROM models WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                let audit = $crate::NewAudit::new(actor, "model.delete", format!("model:{name}"))
+                    .with(serde_json::json!({ "versions": shas.len() }));
+                Self::append_audit(&mut tx, &audit).await?;
+                tx.commit().await?;
+                Ok(shas.into_iter().map(|(s,)| s).collect())
+            }
+
+            async fn versions(&self, model_id: uuid::Uuid) -> $crate::Result<Vec<$crate::VersionRecord>> {
+                self.list_versions(model_id).await
+            }
+
+            async fn version(
+                &self,
+                model_id: uuid::Uuid,
+                version: i64,
+            ) -> $crate::Result<Option<$crate::VersionRecord>> {
+                self.find_version(model_id, version).await
+            }
+
+            async fn delete_version(
+                &self,
+                model_id: uuid::Uuid,
+                version: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<String> {
+                self.remove_version(model_id, version, actor).await
+            }
+
+            async fn aliases(&self, model_id: uuid::Uuid) -> $crate::Result<Vec<$crate::AliasRecord>> {
+                self.list_aliases(model_id).await
+            }
+
+            async fn set_alias(
+                &self,
+                model_id: uuid::Uuid,
+                alias: &str,
+                version: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::AliasRecord> {
+                self.point_alias(model_id, alias, version, actor).await
+            }
+
+            async fn delete_alias(
+                &self,
+                model_id: uuid::Uuid,
+                alias: &str,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<()> {
+                self.remove_alias(model_id, alias, actor).await
+            }
+
+            async fn record_download(&self, model_id: uuid::Uuid) -> $crate::Result<()> {
+                sqlx::query("UPDATE models SET downloads = downloads + 1 WHERE id = $1")
+                    .bind(model_id)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_models;

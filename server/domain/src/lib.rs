@@ -1,0 +1,12 @@
+//! Caravan's pure domain: names, versions, aliases, signatures and access rules.
+//!
+//! Everything here is plain data and validation ("parse, don't validate"): a value of these
+//! types is known to be well-formed, so the layers above never re-check it. No I/O.
+
+mod access;
+mod names;
+mod signature;
+
+pub use access::{Principal, Role, Scope, Visibility, can_see, parse_scopes};
+pub use names::{AliasName, ModelName, NameError, VersionRef, parse_version_number};
+pub use signature::{ModelInfo, OpsetImport, Signature, TensorSpec, TensorType};
