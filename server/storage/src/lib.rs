@@ -1,1 +1,164 @@
+//! Caravan's blob store: content-addressed objects (`blobs/sha256/ab/cdef...`) in any
+//! `object_store` backend (local disk by default, S3 in production, memory in tests).
+//!
+//! An upload is first streamed to a local staging file while it is hashed and its size
+//! checked, so that nothing of a refused upload reaches the store and a whole upload is never
+//! held in memory; it is then copied to its content address.
 
+mod open;
+mod read;
+mod staging;
+
+use std::{path::PathBuf, sync::Arc};
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart, path::Path};
+use tokio::io::AsyncReadExt;
+
+pub use open::S3Options;
+pub use read::BlobRead;
+pub use staging::{StageError, StagedBlob};
+
+/// Errors of the blob store.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("blob {0} not found")]
+    NotFound(String),
+    #[error("requested range is not satisfiable")]
+    BadRange,
+    #[error("storage configuration: {0}")]
+    Config(String),
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    #[error("staging I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Objects larger than this go up in parts (S3 needs parts of at least 5 MiB).
+const SINGLE_PUT_MAX: u64 = 16 << 20;
+const PART_SIZE: usize = 16 << 20;
+
+/// The content-addressed blob store.
+#[derive(Clone)]
+pub struct BlobStore {
+    store: Arc<dyn ObjectStore>,
+    staging_dir: PathBuf,
+    description: String,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobStore")
+            .field("store", &self.description)
+            .finish()
+    }
+}
+
+impl BlobStore {
+    /// Wraps an object store; staging files go to `staging_dir`.
+    pub fn new(store: Arc<dyn ObjectStore>, staging_dir: PathBuf, description: String) -> Self {
+        Self {
+            store,
+            staging_dir,
+            description,
+        }
+    }
+
+    /// What the store is (for logs): `file:///...`, `s3://bucket/prefix` or `memory`.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Where a blob with this SHA-256 (lower-case hex) lives.
+    pub fn blob_path(sha256: &str) -> Path {
+        Path::from(format!("blobs/sha256/{}/{}", &sha256[..2], &sha256[2..]))
+    }
+
+    /// Copies a staged upload to its content address (in parts when large).
+    pub async fn put_staged(&self, staged: &StagedBlob) -> Result<()> {
+        let path = Self::blob_path(staged.sha256());
+        let mut file = tokio::fs::File::open(staged.path()).await?;
+        if staged.size() <= SINGLE_PUT_MAX {
+            let mut buf = Vec::with_capacity(staged.size() as usize);
+            file.read_to_end(&mut buf).await?;
+            self.store.put(&path, PutPayload::from(buf)).await?;
+            return Ok(());
+        }
+        let upload = self.store.put_multipart(&path).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut buf = vec![0u8; PART_SIZE];
+        loop {
+            let n = read_full(&mut file, &mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            writer.wait_for_capacity(2).await?;
+            writer.put(Bytes::copy_from_slice(&buf[..n]));
+        }
+        writer.finish().await?;
+        Ok(())
+    }
+
+    /// Does a blob exist?
+    pub async fn exists(&self, sha256: &str) -> Result<bool> {
+        match self.store.head(&Self::blob_path(sha256)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes a blob; deleting a missing blob is not an error.
+    pub async fn delete(&self, sha256: &str) -> Result<()> {
+        match self.store.delete(&Self::blob_path(sha256)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Lists the SHA-256 of every stored blob (for consistency checks and sweeps).
+    pub fn list(&self) -> BoxStream<'static, Result<String>> {
+        use futures::StreamExt;
+        self.store
+            .list(Some(&Path::from("blobs/sha256")))
+            .map(|meta| {
+                let meta = meta?;
+                let parts: Vec<_> = meta.location.parts().collect();
+                let n = parts.len();
+                Ok(format!(
+                    "{}{}",
+                    parts[n - 2].as_ref(),
+                    parts[n - 1].as_ref()
+                ))
+            })
+            .boxed()
+    }
+
+    /// Checks that the store answers (a missing probe object is fine, an error is not).
+    pub async fn ping(&self) -> Result<()> {
+        match self
+            .store
+            .head(&Path::from("caravan-readiness-probe"))
+            .await
+        {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Reads until `buf` is full or the file ends; returns the number of bytes read.
+async fn read_full(file: &mut tokio::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = file.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}

@@ -1,0 +1,85 @@
+//! Streaming an upload to a local staging file while hashing it.
+
+use std::{fmt::Display, path::Path};
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncWriteExt, BufWriter};
+
+use crate::BlobStore;
+
+/// Why an upload could not be staged.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// The upload passed the size limit; it was cut off there.
+    #[error("the upload is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    /// The client's body stream failed (disconnect, malformed multipart).
+    #[error("reading the upload failed: {0}")]
+    Body(String),
+    #[error("staging I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An upload on local disk with its SHA-256 and size. The file is deleted when this is dropped,
+/// so a refused or failed upload leaves nothing behind.
+#[derive(Debug)]
+pub struct StagedBlob {
+    file: tempfile::TempPath,
+    sha256: String,
+    size: u64,
+}
+
+impl StagedBlob {
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
+    /// Lower-case hex SHA-256 of the content.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+impl BlobStore {
+    /// Streams `body` to a staging file, hashing as it goes; refuses it as soon as it passes
+    /// `max_bytes`. Memory use is one write buffer, whatever the upload's size.
+    pub async fn stage<S, E>(&self, mut body: S, max_bytes: u64) -> Result<StagedBlob, StageError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: Display,
+    {
+        let temp = tempfile::Builder::new()
+            .prefix("upload-")
+            .tempfile_in(&self.staging_dir)?
+            .into_temp_path();
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(&temp)
+            .await?;
+        let mut writer = BufWriter::with_capacity(1 << 20, file);
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| StageError::Body(e.to_string()))?;
+            size += chunk.len() as u64;
+            if size > max_bytes {
+                return Err(StageError::TooLarge { limit: max_bytes });
+            }
+            hasher.update(&chunk);
+            writer.write_all(&chunk).await?;
+        }
+        writer.flush().await?;
+        writer.into_inner().sync_all().await?;
+        Ok(StagedBlob {
+            file: temp,
+            sha256: hex::encode(hasher.finalize()),
+            size,
+        })
+    }
+}
