@@ -1,0 +1,198 @@
+//! Inspecting an ONNX file: decode the protobuf header fields ourselves, refuse what Caravan
+//! cannot serve, then let ONNX Runtime load it and read its signature.
+
+use std::{fs::File, path::Path};
+
+use caravan_domain::{ModelInfo, OpsetImport, Signature, TensorSpec, TensorType};
+use ort::{
+    environment::Environment,
+    session::{Session, builder::GraphOptimizationLevel},
+    value::{Outlet, TensorElementType, ValueType},
+};
+use prost::Message;
+
+use crate::onnx_proto::{DATA_LOCATION_EXTERNAL, ModelProto, TensorProto};
+
+/// Why a model was refused, in words that tell the uploader what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
+
+impl From<std::io::Error> for Refusal {
+    fn from(e: std::io::Error) -> Self {
+        Refusal(format!("the model file could not be read: {e}"))
+    }
+}
+
+/// Validates the ONNX model at `path` and extracts what Caravan records about it.
+pub fn inspect_model(env: &Environment, path: &Path) -> Result<ModelInfo, Refusal> {
+    let proto = decode_header(path)?;
+    refuse_external_data(&proto)?;
+    let session = load_session(env, path)?;
+    let signature = Signature {
+        inputs: tensor_specs(session.inputs(), "input")?,
+        outputs: tensor_specs(session.outputs(), "output")?,
+    };
+    let graph_name = proto.graph.map(|g| g.name).unwrap_or_default();
+    Ok(ModelInfo {
+        signature,
+        ir_version: proto.ir_version,
+        opsets: proto
+            .opset_import
+            .into_iter()
+            .map(|o| OpsetImport {
+                domain: o.domain,
+                version: o.version,
+            })
+            .collect(),
+        producer_name: proto.producer_name,
+        producer_version: proto.producer_version,
+        graph_name,
+        doc_string: proto.doc_string,
+        metadata: proto
+            .metadata_props
+            .into_iter()
+            .map(|p| (p.key, p.value))
+            .collect(),
+    })
+}
+
+fn decode_header(path: &Path) -> Result<ModelProto, Refusal> {
+    let file = File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Err(Refusal(
+            "the file is empty; upload an ONNX model (.onnx)".into(),
+        ));
+    }
+    // SAFETY: the staging file is private to this upload and nobody writes it while we read.
+    // Mapping it lets the decoder skip tensor data without reading it into memory.
+    #[allow(unsafe_code)]
+    let bytes = unsafe { memmap2::Mmap::map(&file)? };
+    let proto = ModelProto::decode(&bytes[..]).map_err(|e| {
+        Refusal(format!(
+            "the file is not an ONNX model (its protobuf does not decode: {e})"
+        ))
+    })?;
+    if proto.graph.is_none() || proto.ir_version <= 0 {
+        return Err(Refusal(
+            "the file is not an ONNX model (it has no graph or no IR version)".into(),
+        ));
+    }
+    Ok(proto)
+}
+
+fn refuse_external_data(proto: &ModelProto) -> Result<(), Refusal> {
+    let graph = proto.graph.as_ref().expect("checked by decode_header");
+    let attribute_tensors = graph
+        .node
+        .iter()
+        .flat_map(|n| &n.attribute)
+        .flat_map(|a| a.t.iter().chain(&a.tensors));
+    let external = graph
+        .initializer
+        .iter()
+        .chain(attribute_tensors)
+        .find(|t| t.data_location == DATA_LOCATION_EXTERNAL || !t.external_data.is_empty());
+    match external {
+        None => Ok(()),
+        Some(tensor) => Err(Refusal(format!(
+            "tensor {:?} keeps its data in an external file ({}); Caravan stores one \
+             self-contained .onnx file: re-save the model with \
+             onnx.save_model(model, path, save_as_external_data=False)",
+            tensor.name,
+            external_location(tensor)
+        ))),
+    }
+}
+
+fn external_location(tensor: &TensorProto) -> String {
+    tensor
+        .external_data
+        .iter()
+        .find(|e| e.key == "location")
+        .map(|e| format!("{:?}", e.value))
+        .unwrap_or_else(|| "location not given".into())
+}
+
+fn load_session(env: &Environment, path: &Path) -> Result<Session, Refusal> {
+    let refuse = |e: ort::Error| {
+        // ORT's messages name the staging path, which means nothing to the uploader.
+        let message = e
+            .to_string()
+            .replace(&path.display().to_string(), "the model");
+        if message.contains("bad_alloc") || message.contains("bad allocation") {
+            Refusal("loading the model needs more memory than validation allows".into())
+        } else {
+            Refusal(format!("ONNX Runtime could not load the model: {message}"))
+        }
+    };
+    Session::builder(env)
+        .map_err(refuse)?
+        .with_optimization_level(GraphOptimizationLevel::Level1)
+        .map_err(|e| refuse(e.into()))?
+        .with_intra_threads(1)
+        .map_err(|e| refuse(e.into()))?
+        .commit_from_file(path)
+        .map_err(refuse)
+}
+
+fn tensor_specs(outlets: &[Outlet], kind: &str) -> Result<Vec<TensorSpec>, Refusal> {
+    outlets.iter().map(|o| tensor_spec(o, kind)).collect()
+}
+
+fn tensor_spec(outlet: &Outlet, kind: &str) -> Result<TensorSpec, Refusal> {
+    let name = outlet.name();
+    match outlet.dtype() {
+        ValueType::Tensor { ty, shape, .. } => Ok(TensorSpec {
+            name: name.to_owned(),
+            datatype: tensor_type(*ty).ok_or_else(|| {
+                Refusal(format!(
+                    "{kind} {name:?} has element type {ty}, which the inference protocol \
+                     cannot carry; use a standard numeric, bool or string type"
+                ))
+            })?,
+            shape: shape.iter().copied().collect(),
+        }),
+        ValueType::Sequence(inner) if matches!(**inner, ValueType::Map { .. }) => {
+            Err(Refusal(format!(
+                "{kind} {name:?} is a sequence of maps (as skl2onnx's ZipMap writes \
+                 classifier probabilities), not a tensor; re-export with \
+                 options={{id(classifier): {{\"zipmap\": False}}}} so it is a probability tensor"
+            )))
+        }
+        other => Err(Refusal(format!(
+            "{kind} {name:?} is a {}, not a tensor; Caravan serves models whose inputs and \
+             outputs are all tensors",
+            describe(other)
+        ))),
+    }
+}
+
+fn describe(value: &ValueType) -> &'static str {
+    match value {
+        ValueType::Tensor { .. } => "tensor",
+        ValueType::Sequence(_) => "sequence",
+        ValueType::Map { .. } => "map",
+        ValueType::Optional(_) => "optional value",
+    }
+}
+
+fn tensor_type(ty: TensorElementType) -> Option<TensorType> {
+    Some(match ty {
+        TensorElementType::Bool => TensorType::Bool,
+        TensorElementType::Uint8 => TensorType::Uint8,
+        TensorElementType::Uint16 => TensorType::Uint16,
+        TensorElementType::Uint32 => TensorType::Uint32,
+        TensorElementType::Uint64 => TensorType::Uint64,
+        TensorElementType::Int8 => TensorType::Int8,
+        TensorElementType::Int16 => TensorType::Int16,
+        TensorElementType::Int32 => TensorType::Int32,
+        TensorElementType::Int64 => TensorType::Int64,
+        TensorElementType::Float16 => TensorType::Fp16,
+        TensorElementType::Bfloat16 => TensorType::Bf16,
+        TensorElementType::Float32 => TensorType::Fp32,
+        TensorElementType::Float64 => TensorType::Fp64,
+        TensorElementType::String => TensorType::Bytes,
+        _ => return None,
+    })
+}

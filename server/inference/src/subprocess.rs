@@ -1,0 +1,158 @@
+//! Validation in a child process: the server re-runs its own binary with a hidden subcommand
+//! that loads the model under address-space and CPU-time limits and prints a JSON verdict. A
+//! model that crashes ONNX Runtime, loops or allocates without end takes only the child down.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use caravan_domain::ModelInfo;
+use serde::{Deserialize, Serialize};
+
+use crate::{Refusal, environment, inspect_model};
+
+/// The hidden subcommand the child runs (`caravan __validate-onnx ...`).
+pub const CHILD_SUBCOMMAND: &str = "__validate-onnx";
+
+/// What the child prints on its single line of output.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Verdict {
+    Accepted(Box<ModelInfo>),
+    Refused(String),
+    Failed(String),
+}
+
+/// Why validation did not accept a model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    /// The model is at fault; the message says why (a 4xx for the uploader).
+    #[error("{0}")]
+    Refused(String),
+    /// Validation itself could not run (a 5xx).
+    #[error("model validation failed to run: {0}")]
+    Failed(String),
+}
+
+/// Runs validations in child processes.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    /// The `caravan` binary (normally the running one).
+    pub exe: PathBuf,
+    pub ort_library: PathBuf,
+    pub timeout: Duration,
+    /// Address-space limit in bytes; `None` allows 1 GiB plus 4x the model's size.
+    pub memory_limit: Option<u64>,
+}
+
+impl Validator {
+    /// Validates the model file at `model` (of `size` bytes).
+    pub async fn validate(&self, model: &Path, size: u64) -> Result<ModelInfo, ValidationError> {
+        let memory_limit = self
+            .memory_limit
+            .unwrap_or((1 << 30) + size.saturating_mul(4));
+        let child = tokio::process::Command::new(&self.exe)
+            .arg(CHILD_SUBCOMMAND)
+            .arg("--ort-library")
+            .arg(&self.ort_library)
+            .arg("--memory-limit")
+            .arg(memory_limit.to_string())
+            .arg("--cpu-seconds")
+            .arg(self.timeout.as_secs().max(1).to_string())
+            .arg(model)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                ValidationError::Failed(format!("cannot start {}: {e}", self.exe.display()))
+            })?;
+        // On timeout the future is dropped, which kills the child (kill_on_drop).
+        let output = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+            Err(_) => {
+                return Err(ValidationError::Refused(format!(
+                    "loading the model took longer than the {} s validation limit",
+                    self.timeout.as_secs()
+                )));
+            }
+            Ok(Err(e)) => return Err(ValidationError::Failed(e.to_string())),
+            Ok(Ok(output)) => output,
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        match serde_json::from_str::<Verdict>(stdout.trim()) {
+            Ok(Verdict::Accepted(info)) => Ok(*info),
+            Ok(Verdict::Refused(reason)) => Err(ValidationError::Refused(reason)),
+            Ok(Verdict::Failed(reason)) => Err(ValidationError::Failed(reason)),
+            Err(_) => Err(explain_crash(&output, memory_limit)),
+        }
+    }
+}
+
+/// Turns a child that died without a verdict into a refusal that says what happened.
+fn explain_crash(output: &std::process::Output, memory_limit: u64) -> ValidationError {
+    use std::os::unix::process::ExitStatusExt;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let out_of_memory = stderr.contains("memory allocation of")
+        || stderr.contains("bad_alloc")
+        || stderr.contains("Cannot allocate memory");
+    if out_of_memory {
+        return ValidationError::Refused(format!(
+            "loading the model needs more than the {} MiB validation memory limit",
+            memory_limit >> 20
+        ));
+    }
+    match output.status.signal() {
+        // SIGXCPU / SIGKILL: the CPU-time limit (RLIMIT_CPU) was reached.
+        Some(24) | Some(9) => ValidationError::Refused(
+            "loading the model used more CPU time than validation allows".into(),
+        ),
+        Some(signal) => ValidationError::Refused(format!(
+            "ONNX Runtime crashed while loading the model (signal {signal}); the file is \
+             malformed or uses an operator in a way the runtime cannot handle"
+        )),
+        None => {
+            let tail: String = stderr
+                .chars()
+                .rev()
+                .take(300)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            ValidationError::Failed(format!("validator exited with {}: {tail}", output.status))
+        }
+    }
+}
+
+/// The child's side: applies the limits, inspects the model and prints the verdict as one
+/// JSON line. Returns the process exit code.
+pub fn run_validation_child(
+    library: &Path,
+    memory_limit: u64,
+    cpu_seconds: u64,
+    model: &Path,
+) -> i32 {
+    use rlimit::Resource;
+    let limits = Resource::AS
+        .set(memory_limit, memory_limit)
+        .and_then(|()| Resource::CPU.set(cpu_seconds, cpu_seconds + 1))
+        .and_then(|()| Resource::CORE.set(0, 0));
+    let verdict = match limits {
+        Err(e) => Verdict::Failed(format!("cannot set resource limits: {e}")),
+        Ok(()) => match environment(library) {
+            Err(e) => Verdict::Failed(e.to_string()),
+            Ok(env) => match inspect_model(env, model) {
+                Ok(info) => Verdict::Accepted(Box::new(info)),
+                Err(Refusal(reason)) => Verdict::Refused(reason),
+            },
+        },
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&verdict).expect("verdict serializes")
+    );
+    0
+}
