@@ -1,1 +1,15 @@
+//! The `caravan` application: configuration, start-up, routes and the command line.
 
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use startup::Application;

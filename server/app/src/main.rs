@@ -1,1 +1,39 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use caravan::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The validator child must print nothing but its verdict, so it skips all set-up.
+    if let Command::ValidateOnnx {
+        ort_library,
+        memory_limit,
+        cpu_seconds,
+        model,
+    } = &cli.command
+    {
+        let code = caravan_inference::run_validation_child(
+            ort_library,
+            *memory_limit,
+            *cpu_seconds,
+            model,
+        );
+        return ExitCode::from(code as u8);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("caravan: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(caravan::commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("caravan: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

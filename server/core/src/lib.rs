@@ -1,1 +1,74 @@
+//! Caravan's use cases: what every entry point (REST, the CLI, later the UI, V2, Acumos,
+//! MLflow and federation routes) calls. Each use case checks access, orchestrates catalog,
+//! storage and inference, and records the audit trail through the catalog.
 
+mod auth;
+mod error;
+mod models;
+mod onboard;
+mod passwords;
+mod rate_limit;
+mod sweep;
+mod tokens;
+mod users;
+
+use std::{sync::Arc, time::Duration};
+
+use caravan_catalog::Catalog;
+use caravan_inference::Validator;
+use caravan_storage::BlobStore;
+
+pub use auth::{AuthSettings, Session, actor, require, require_admin};
+pub use error::{CoreError, Result};
+pub use models::{ModelDetails, SearchParams};
+pub use onboard::Upload;
+pub use rate_limit::LoginLimiter;
+pub use tokens::{CreatedToken, TOKEN_PREFIX};
+pub use users::is_valid_username;
+
+/// Limits on what a client may send.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest model upload, in bytes.
+    pub max_model_bytes: u64,
+}
+
+/// Everything the use cases need, shared by all handlers.
+#[derive(Clone)]
+pub struct Core {
+    pub catalog: Arc<dyn Catalog>,
+    pub blobs: BlobStore,
+    pub validator: Validator,
+    pub auth: AuthSettings,
+    pub limits: Limits,
+    login_limiter: Arc<LoginLimiter>,
+}
+
+/// A reservation older than this was left by a push that died; it no longer protects a blob.
+const STALE_RESERVATION: Duration = Duration::from_secs(24 * 3600);
+
+impl Core {
+    pub fn new(
+        catalog: Arc<dyn Catalog>,
+        blobs: BlobStore,
+        validator: Validator,
+        auth: AuthSettings,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            catalog,
+            blobs,
+            validator,
+            auth,
+            limits,
+            login_limiter: Arc::new(LoginLimiter::new(5, Duration::from_secs(60))),
+        }
+    }
+
+    /// Checks that the database and the object store answer.
+    pub async fn ready(&self) -> Result<()> {
+        self.catalog.ping().await?;
+        self.blobs.ping().await?;
+        Ok(())
+    }
+}

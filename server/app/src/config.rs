@@ -1,0 +1,197 @@
+//! Settings: the documented defaults (`default-config.toml`, also printed by
+//! `caravan config default`), an optional TOML file, then `CARAVAN__SECTION__KEY` variables.
+
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// The default configuration file, with every key documented.
+pub const DEFAULT_CONFIG: &str = include_str!("default-config.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub storage: StorageSettings,
+    pub auth: AuthConfig,
+    pub inference: InferenceSettings,
+    pub onboarding: OnboardingSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub bind: String,
+    pub public_url: String,
+    pub workers: usize,
+    pub shutdown_timeout_secs: u64,
+    pub tls_cert: String,
+    pub tls_key: String,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use secrecy::ExposeSecret;
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(self.url.expose_secret()))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// A URL with its password replaced by `***`, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    pub url: String,
+    pub staging_dir: String,
+    pub sweep_interval_secs: u64,
+    pub s3: S3Settings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub allow_http: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub jwt_secret: SecretString,
+    pub issuer: String,
+    pub audience: String,
+    pub session_ttl_minutes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InferenceSettings {
+    pub ort_library: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingSettings {
+    pub max_model_bytes: u64,
+    pub validation_timeout_secs: u64,
+    pub validation_memory_mb: u64,
+    pub validator: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: String,
+}
+
+impl Settings {
+    /// Loads defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, config::ConfigError> {
+        let mut builder =
+            Config::builder().add_source(File::from_str(DEFAULT_CONFIG, FileFormat::Toml));
+        if let Some(file) = file {
+            builder = builder.add_source(File::from(file).format(FileFormat::Toml).required(true));
+        }
+        builder
+            .add_source(
+                Environment::with_prefix("CARAVAN")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()?
+            .try_deserialize()
+    }
+
+    /// The defaults alone (ignores files and the environment).
+    pub fn defaults() -> Self {
+        Config::builder()
+            .add_source(File::from_str(DEFAULT_CONFIG, FileFormat::Toml))
+            .build()
+            .and_then(Config::try_deserialize)
+            .expect("the default configuration is valid")
+    }
+
+    /// `database.url`, or the embedded SQLite file in `data_dir`.
+    pub fn database_url(&self) -> String {
+        use secrecy::ExposeSecret;
+        match self.database.url.expose_secret() {
+            "" => format!("sqlite://{}", self.data_dir.join("caravan.db").display()),
+            url => url.to_owned(),
+        }
+    }
+
+    /// `storage.url`, or the local object store in `data_dir`.
+    pub fn storage_url(&self) -> String {
+        match self.storage.url.as_str() {
+            "" => self.data_dir.join("objects").display().to_string(),
+            url => url.to_owned(),
+        }
+    }
+
+    pub fn staging_dir(&self) -> PathBuf {
+        match self.storage.staging_dir.as_str() {
+            "" => self.data_dir.join("staging"),
+            dir => PathBuf::from(dir),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_use_the_embedded_data_dir() {
+        let s = Settings::defaults();
+        assert_eq!(s.http.bind, "127.0.0.1:8080");
+        assert_eq!(s.database_url(), "sqlite://caravan-data/caravan.db");
+        assert_eq!(s.storage_url(), "caravan-data/objects");
+        assert_eq!(s.onboarding.max_model_bytes, 2 << 30);
+    }
+
+    #[test]
+    fn database_passwords_are_redacted_in_debug_output() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(redact_url("sqlite://caravan.db"), "sqlite://caravan.db");
+        let s = DatabaseSettings {
+            url: "postgres://u:hunter2@h/d".to_owned().into(),
+            max_connections: 1,
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,172 @@
+//! The API's one error type: JSON `{"error": "...", "code": "..."}` with a stable code per
+//! kind. 5xx bodies are generic; their cause is logged once, inside the request's span.
+
+use actix_web::{
+    Error, HttpResponse, ResponseError,
+    body::{BoxBody, MessageBody},
+    dev::{ServiceRequest, ServiceResponse},
+    http::{StatusCode, header},
+    middleware::Next,
+};
+use caravan_core::CoreError;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for people.
+    pub error: String,
+    /// A stable machine-readable code.
+    pub code: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response.json(ErrorBody {
+            error: self.message.clone(),
+            code: self.code.to_owned(),
+        })
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        use StatusCode as S;
+        match e {
+            CoreError::Unauthenticated(m) => ApiError::new(S::UNAUTHORIZED, "unauthenticated", m),
+            CoreError::Forbidden(m) => ApiError::new(S::FORBIDDEN, "forbidden", m),
+            CoreError::NotFound(m) => ApiError::new(S::NOT_FOUND, "not_found", m),
+            CoreError::Conflict(m) => ApiError::new(S::CONFLICT, "conflict", m),
+            CoreError::Invalid(m) => ApiError::new(S::BAD_REQUEST, "invalid_request", m),
+            CoreError::TooLarge(m) => ApiError::new(S::PAYLOAD_TOO_LARGE, "payload_too_large", m),
+            CoreError::Refused(m) => ApiError::new(S::UNPROCESSABLE_ENTITY, "model_refused", m),
+            CoreError::RangeNotSatisfiable(m) => {
+                ApiError::new(S::RANGE_NOT_SATISFIABLE, "range_not_satisfiable", m)
+            }
+            CoreError::RateLimited { retry_after } => ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(S::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
+            },
+            CoreError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                ApiError::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal server error",
+                )
+            }
+        }
+    }
+}
+
+impl From<caravan_domain::NameError> for ApiError {
+    fn from(e: caravan_domain::NameError) -> Self {
+        ApiError::bad_request(e.0)
+    }
+}
+
+/// Replaces actix's plain-text extractor errors (which echo parser internals) with JSON.
+pub fn json_config() -> actix_web::web::JsonConfig {
+    actix_web::web::JsonConfig::default()
+        .limit(1 << 20)
+        .error_handler(|e, _| ApiError::bad_request(format!("invalid JSON body: {e}")).into())
+}
+
+pub fn query_config() -> actix_web::web::QueryConfig {
+    actix_web::web::QueryConfig::default()
+        .error_handler(|e, _| ApiError::bad_request(format!("invalid query string: {e}")).into())
+}
+
+pub fn path_config() -> actix_web::web::PathConfig {
+    actix_web::web::PathConfig::default()
+        .error_handler(|e, _| ApiError::bad_request(format!("invalid path: {e}")).into())
+}
+
+/// JSON 404 for unknown routes.
+pub async fn no_route() -> HttpResponse {
+    ApiError::not_found("no such route").error_response()
+}
+
+/// Gives every error response a JSON body, including those actix writes itself (405 for a
+/// known path with another method, payload errors), which would otherwise be plain text.
+pub async fn json_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let response = next.call(req).await?;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status.as_u16() < 400 || is_json {
+        return Ok(response.map_into_boxed_body());
+    }
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_client_error() => "invalid_request",
+        _ => "internal",
+    };
+    let message = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let (request, original) = response.into_parts();
+    let mut replaced = HttpResponse::build(status).json(ErrorBody {
+        error: message,
+        code: code.into(),
+    });
+    for (name, value) in original.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replaced.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ServiceResponse::new(request, replaced))
+}

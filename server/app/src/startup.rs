@@ -1,0 +1,200 @@
+//! Building the application from settings: the core (catalog, storage, validator, auth) and
+//! the HTTP server around it.
+
+use std::{net::TcpListener, path::PathBuf, sync::Arc, time::Duration};
+
+use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
+use anyhow::Context;
+use caravan_core::{AuthSettings, Core, Limits};
+use caravan_inference::{Validator, environment, resolve_library};
+use caravan_storage::{BlobStore, S3Options};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use tracing_actix_web::TracingLogger;
+
+use crate::{config::Settings, error, metrics::Metrics, routes, telemetry};
+
+/// A built, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    core: Core,
+}
+
+/// Opens the catalog (running migrations), the blob store and the auth settings. With
+/// `load_runtime`, ONNX Runtime must load too (the server needs it; the CLI does not).
+pub async fn build_core(settings: &Settings, load_runtime: bool) -> anyhow::Result<Core> {
+    let configured = Some(settings.inference.ort_library.as_str())
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    let ort_library = match resolve_library(configured.as_deref()) {
+        Ok(path) => path,
+        Err(e) if load_runtime => return Err(e.into()),
+        Err(_) => PathBuf::new(),
+    };
+    if load_runtime {
+        environment(&ort_library)?;
+    }
+    let catalog =
+        caravan_catalog::open(&settings.database_url(), settings.database.max_connections)
+            .await
+            .context("opening the catalog database")?;
+    let jwt_secret = match settings.auth.jwt_secret.expose_secret() {
+        "" => {
+            let mut random = [0u8; 32];
+            rand::rng().fill_bytes(&mut random);
+            let generated = hex::encode(random);
+            SecretString::from(
+                catalog
+                    .setting_or_init("auth.jwt_secret", &generated)
+                    .await?,
+            )
+        }
+        _ => settings.auth.jwt_secret.clone(),
+    };
+    let s3 = &settings.storage.s3;
+    let non_empty = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
+    let s3 = S3Options {
+        endpoint: non_empty(&s3.endpoint),
+        region: s3.region.clone(),
+        access_key_id: non_empty(&s3.access_key_id),
+        secret_access_key: non_empty(s3.secret_access_key.expose_secret()),
+        allow_http: s3.allow_http,
+    };
+    let blobs = BlobStore::open(&settings.storage_url(), &s3, &settings.staging_dir())
+        .context("opening the object store")?;
+    let onboarding = &settings.onboarding;
+    let validator = Validator {
+        exe: match onboarding.validator.as_str() {
+            "" => std::env::current_exe().context("locating the caravan binary")?,
+            path => PathBuf::from(path),
+        },
+        ort_library,
+        timeout: Duration::from_secs(onboarding.validation_timeout_secs.max(1)),
+        memory_limit: Some(onboarding.validation_memory_mb)
+            .filter(|mb| *mb > 0)
+            .map(|mb| mb << 20),
+    };
+    let auth = AuthSettings {
+        jwt_secret,
+        issuer: settings.auth.issuer.clone(),
+        audience: settings.auth.audience.clone(),
+        session_ttl: Duration::from_secs(settings.auth.session_ttl_minutes.max(1) * 60),
+    };
+    let limits = Limits {
+        max_model_bytes: onboarding.max_model_bytes,
+    };
+    Ok(Core::new(catalog, blobs, validator, auth, limits))
+}
+
+impl Application {
+    /// Binds `http.bind` and builds everything.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.http.bind)
+            .with_context(|| format!("binding {}", settings.http.bind))?;
+        Self::build_with_listener(settings, listener).await
+    }
+
+    /// Builds on an already bound listener (tests bind port 0).
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let core = build_core(&settings, true).await?;
+        let admin_password = std::env::var("CARAVAN_ADMIN_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty());
+        if let Some(generated) = core.bootstrap_admin(admin_password).await? {
+            eprintln!(
+                "Created the user 'admin' with password: {generated}\n(shown once; change it with POST /api/v1/auth/password)"
+            );
+        }
+        let port = listener.local_addr()?.port();
+        let server = http_server(&settings, core.clone(), listener)?;
+        spawn_sweeper(&core, settings.storage.sweep_interval_secs);
+        Ok(Self { port, server, core })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn http_server(settings: &Settings, core: Core, listener: TcpListener) -> anyhow::Result<Server> {
+    let core = web::Data::new(core);
+    let metrics = web::Data::new(Metrics::install());
+    let factory = move || {
+        App::new()
+            .app_data(core.clone())
+            .app_data(metrics.clone())
+            .app_data(error::json_config())
+            .app_data(error::query_config())
+            .app_data(error::path_config())
+            .wrap(from_fn(error::json_errors))
+            .wrap(from_fn(crate::metrics::record))
+            .wrap(from_fn(telemetry::echo_request_id))
+            .wrap(TracingLogger::default())
+            .configure(routes::ops)
+            .configure(routes::api)
+            .default_service(web::to(error::no_route))
+    };
+    let mut server = HttpServer::new(factory).shutdown_timeout(settings.http.shutdown_timeout_secs);
+    if settings.http.workers > 0 {
+        server = server.workers(settings.http.workers);
+    }
+    let server = match tls_config(settings)? {
+        Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
+}
+
+/// Optional TLS on the API port from `http.tls_cert` / `http.tls_key` (PEM).
+fn tls_config(settings: &Settings) -> anyhow::Result<Option<rustls::ServerConfig>> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let (cert, key) = (&settings.http.tls_cert, &settings.http.tls_key);
+    match (cert.is_empty(), key.is_empty()) {
+        (true, true) => return Ok(None),
+        (false, false) => {}
+        _ => anyhow::bail!("http.tls_cert and http.tls_key must be set together"),
+    }
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("reading the certificate chain {cert}"))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("reading the private key {key}"))?;
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .context("the TLS certificate and key do not match")?;
+    Ok(Some(config))
+}
+
+/// Periodically deletes blobs that no version references (after crashes or failed pushes).
+fn spawn_sweeper(core: &Core, interval_secs: u64) {
+    if interval_secs == 0 {
+        return;
+    }
+    let core = Arc::new(core.clone());
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(interval_secs));
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            match core.sweep_orphans().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "swept unreferenced blobs"),
+                Err(e) => tracing::warn!(error = %e, "blob sweep failed"),
+            }
+        }
+    });
+}

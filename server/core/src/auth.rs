@@ -1,0 +1,182 @@
+//! Authentication: password login issuing JWTs, and resolving a bearer credential (a JWT or an
+//! API token) to a [`Principal`]. Every request re-reads the user, so disabling a user or
+//! changing a password takes effect at once.
+
+use std::time::Duration;
+
+use caravan_catalog::{Actor, Timestamp, UserRecord};
+use caravan_domain::{Principal, Role, Scope};
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Core, CoreError, Result, passwords, tokens::TOKEN_PREFIX};
+
+/// How sessions are signed and how long they last.
+#[derive(Clone)]
+pub struct AuthSettings {
+    pub jwt_secret: SecretString,
+    pub issuer: String,
+    pub audience: String,
+    pub session_ttl: Duration,
+}
+
+/// A login session: the JWT and when it expires.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: Timestamp,
+    pub user: UserRecord,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    name: String,
+    iss: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+}
+
+impl Core {
+    /// Logs a user in; rate-limited per username and client address.
+    pub async fn login(&self, username: &str, password: &str, client: &str) -> Result<Session> {
+        let key = format!("{}|{client}", username.to_lowercase());
+        self.login_limiter.check(&key)?;
+        let user = self.catalog.user_by_name(username).await?;
+        let ok = passwords::verify(
+            password.to_owned(),
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await?;
+        let user = match user {
+            Some(user) if ok && !user.disabled => user,
+            _ => {
+                self.login_limiter.record_failure(&key);
+                return Err(CoreError::Unauthenticated(
+                    "wrong username or password".into(),
+                ));
+            }
+        };
+        self.login_limiter.reset(&key);
+        self.issue_session(user)
+    }
+
+    fn issue_session(&self, user: UserRecord) -> Result<Session> {
+        let now = Utc::now();
+        let expires =
+            now + chrono::Duration::from_std(self.auth.session_ttl).map_err(CoreError::internal)?;
+        let claims = Claims {
+            sub: user.id,
+            name: user.username.clone(),
+            iss: self.auth.issuer.clone(),
+            aud: self.auth.audience.clone(),
+            iat: now.timestamp(),
+            exp: expires.timestamp(),
+        };
+        let key = EncodingKey::from_secret(self.auth.jwt_secret.expose_secret().as_bytes())
+            .map_err(CoreError::internal)?;
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
+            .map_err(CoreError::internal)?;
+        Ok(Session {
+            token,
+            expires_at: Timestamp::from_datetime(expires),
+            user,
+        })
+    }
+
+    /// Resolves an `Authorization: Bearer` credential.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Principal> {
+        if bearer.starts_with(TOKEN_PREFIX) {
+            return self.authenticate_token(bearer).await;
+        }
+        let claims = self.verify_jwt(bearer)?;
+        let user = self.active_user(claims.sub).await?;
+        // A password change ends every session issued before it.
+        if claims.iat < user.password_changed_at.0.timestamp() {
+            return Err(CoreError::Unauthenticated(
+                "the session ended; log in again".into(),
+            ));
+        }
+        Ok(principal(&user, user.role.scopes()))
+    }
+
+    fn verify_jwt(&self, token: &str) -> Result<Claims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&self.auth.issuer]);
+        validation.set_audience(&[&self.auth.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        let key = DecodingKey::from_secret(self.auth.jwt_secret.expose_secret().as_bytes())
+            .map_err(CoreError::internal)?;
+        jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| CoreError::Unauthenticated(format!("invalid credentials: {e}")))
+    }
+
+    /// The user behind a credential, if it still exists and is not disabled.
+    pub(crate) async fn active_user(&self, id: Uuid) -> Result<UserRecord> {
+        match self.catalog.user_by_id(id).await? {
+            Some(user) if !user.disabled => Ok(user),
+            Some(_) => Err(CoreError::Unauthenticated(
+                "this account is disabled".into(),
+            )),
+            None => Err(CoreError::Unauthenticated("unknown user".into())),
+        }
+    }
+
+    /// Changes the caller's own password (the current one is required).
+    pub async fn change_password(&self, who: &Principal, current: &str, new: &str) -> Result<()> {
+        let user = self.active_user(who.user_id).await?;
+        if !passwords::verify(current.to_owned(), Some(user.password_hash.clone())).await? {
+            return Err(CoreError::Forbidden("the current password is wrong".into()));
+        }
+        let hash = passwords::hash(new.to_owned()).await?;
+        self.catalog
+            .set_password(user.id, &hash, &actor(who))
+            .await?;
+        Ok(())
+    }
+}
+
+/// The principal for a user holding these scopes (never more than the role allows).
+pub(crate) fn principal(user: &UserRecord, scopes: impl IntoIterator<Item = Scope>) -> Principal {
+    let allowed = user.role.scopes();
+    Principal {
+        user_id: user.id,
+        username: user.username.clone(),
+        role: user.role,
+        scopes: scopes.into_iter().filter(|s| allowed.contains(s)).collect(),
+    }
+}
+
+/// The audit actor for a principal.
+pub fn actor(who: &Principal) -> Actor {
+    Actor {
+        user_id: who.user_id,
+        username: who.username.clone(),
+    }
+}
+
+/// Fails with 403 unless the principal holds `scope`.
+pub fn require(who: &Principal, scope: Scope) -> Result<()> {
+    if who.has_scope(scope) {
+        Ok(())
+    } else {
+        Err(CoreError::Forbidden(format!(
+            "this credential lacks the '{scope}' scope"
+        )))
+    }
+}
+
+/// Fails with 403 unless the principal is an admin with the admin scope.
+pub fn require_admin(who: &Principal) -> Result<()> {
+    require(who, Scope::Admin)?;
+    if who.role != Role::Admin {
+        return Err(CoreError::Forbidden("admins only".into()));
+    }
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! Reading and managing models: search, details, versions, artifacts, metadata, deletion,
+//! aliases, and the audit log.
+
+use std::ops::Range;
+
+use caravan_catalog::{
+    AliasRecord, AuditRecord, ModelPatch, ModelQuery, ModelRecord, ModelSort, Page, VersionRecord,
+    Viewer,
+};
+use caravan_domain::{AliasName, ModelName, Principal, Scope, VersionRef, Visibility};
+use caravan_storage::BlobRead;
+
+use crate::{
+    Core, CoreError, Result,
+    auth::{actor, require, require_admin},
+};
+
+/// A catalog search as clients send it.
+#[derive(Debug, Clone, Default)]
+pub struct SearchParams {
+    pub q: Option<String>,
+    pub tag: Option<String>,
+    pub visibility: Option<Visibility>,
+    pub sort: ModelSort,
+    pub descending: Option<bool>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// A model with its versions (newest first) and aliases.
+#[derive(Debug, Clone)]
+pub struct ModelDetails {
+    pub model: ModelRecord,
+    pub versions: Vec<VersionRecord>,
+    pub aliases: Vec<AliasRecord>,
+}
+
+/// Largest page a list returns.
+pub const MAX_LIMIT: u32 = 500;
+
+impl Core {
+    pub async fn search(
+        &self,
+        who: Option<&Principal>,
+        params: SearchParams,
+    ) -> Result<Page<ModelRecord>> {
+        if let Some(who) = who {
+            require(who, Scope::Read)?;
+        }
+        let viewer = match who {
+            None => Viewer::Anonymous,
+            Some(p) => Viewer::User {
+                id: p.user_id,
+                admin: p.role == caravan_domain::Role::Admin,
+            },
+        };
+        let limit = params.limit.unwrap_or(50);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(CoreError::Invalid(format!("limit must be 1-{MAX_LIMIT}")));
+        }
+        let query = ModelQuery {
+            viewer,
+            text: params.q.filter(|q| !q.trim().is_empty()),
+            tag: params.tag,
+            visibility: params.visibility,
+            sort: params.sort,
+            descending: params.descending,
+            limit,
+            cursor: params.cursor,
+        };
+        Ok(self.catalog.search_models(&query).await?)
+    }
+
+    /// A model the caller may read; others' private models are "not found".
+    pub async fn visible_model(
+        &self,
+        who: Option<&Principal>,
+        name: &ModelName,
+    ) -> Result<ModelRecord> {
+        if let Some(who) = who {
+            require(who, Scope::Read)?;
+        }
+        match self.catalog.model_by_name(name).await? {
+            Some(m) if caravan_domain::can_see(who, m.owner_id, m.visibility) => Ok(m),
+            _ => Err(CoreError::NotFound(format!("model {name} not found"))),
+        }
+    }
+
+    /// A model the caller may change with `scope` (owners and admins).
+    async fn managed_model(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+        scope: Scope,
+    ) -> Result<ModelRecord> {
+        require(who, scope)?;
+        let model = self
+            .visible_model(Some(who), name)
+            .await
+            .map_err(|e| match e {
+                CoreError::Forbidden(_) => CoreError::NotFound(format!("model {name} not found")),
+                other => other,
+            })?;
+        if !who.can_manage(model.owner_id) {
+            return Err(CoreError::Forbidden(format!(
+                "only the owner of {name} can change it"
+            )));
+        }
+        Ok(model)
+    }
+
+    pub async fn model_details(
+        &self,
+        who: Option<&Principal>,
+        name: &ModelName,
+    ) -> Result<ModelDetails> {
+        let model = self.visible_model(who, name).await?;
+        let versions = self.catalog.versions(model.id).await?;
+        let aliases = self.catalog.aliases(model.id).await?;
+        Ok(ModelDetails {
+            model,
+            versions,
+            aliases,
+        })
+    }
+
+    /// Resolves a version number, alias or `latest`.
+    pub async fn resolve_version(
+        &self,
+        model: &ModelRecord,
+        version: &VersionRef,
+    ) -> Result<VersionRecord> {
+        let number = match version {
+            VersionRef::Number(n) => *n,
+            VersionRef::Latest => model.latest_version.ok_or_else(|| {
+                CoreError::NotFound(format!("model {} has no versions", model.name))
+            })?,
+            VersionRef::Alias(alias) => self
+                .catalog
+                .aliases(model.id)
+                .await?
+                .into_iter()
+                .find(|a| a.alias == alias.as_str())
+                .map(|a| a.version)
+                .ok_or_else(|| {
+                    CoreError::NotFound(format!("model {} has no alias {alias}", model.name))
+                })?,
+        };
+        self.catalog
+            .version(model.id, number)
+            .await?
+            .ok_or_else(|| {
+                CoreError::NotFound(format!("model {} has no version {number}", model.name))
+            })
+    }
+
+    pub async fn version(
+        &self,
+        who: Option<&Principal>,
+        name: &ModelName,
+        version: &VersionRef,
+    ) -> Result<(ModelRecord, VersionRecord)> {
+        let model = self.visible_model(who, name).await?;
+        let version = self.resolve_version(&model, version).await?;
+        Ok((model, version))
+    }
+
+    /// Opens a version's ONNX file (from `version`, which the caller resolved with access
+    /// checks). A read that starts at byte 0 counts as a download.
+    pub async fn open_artifact(
+        &self,
+        model: &ModelRecord,
+        version: &VersionRecord,
+        range: Option<Range<u64>>,
+    ) -> Result<BlobRead> {
+        let counts = range.as_ref().is_none_or(|r| r.start == 0);
+        let read = self.blobs.read(&version.sha256, range).await?;
+        if counts {
+            self.catalog.record_download(model.id).await?;
+        }
+        Ok(read)
+    }
+
+    pub async fn update_model(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+        patch: ModelPatch,
+    ) -> Result<ModelRecord> {
+        let patch = check_patch(patch)?;
+        self.managed_model(who, name, Scope::Publish).await?;
+        Ok(self.catalog.update_model(name, &patch, &actor(who)).await?)
+    }
+
+    /// Deletes a model and every version; blobs nothing else uses are deleted too.
+    pub async fn delete_model(&self, who: &Principal, name: &ModelName) -> Result<()> {
+        self.managed_model(who, name, Scope::Publish).await?;
+        let blobs = self.catalog.delete_model(name, &actor(who)).await?;
+        for sha256 in blobs {
+            self.sweep_blob(&sha256).await;
+        }
+        Ok(())
+    }
+
+    /// Deletes one version (refused while an alias points to it).
+    pub async fn delete_version(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+        version: i64,
+    ) -> Result<()> {
+        let model = self.managed_model(who, name, Scope::Publish).await?;
+        let sha256 = self
+            .catalog
+            .delete_version(model.id, version, &actor(who))
+            .await
+            .map_err(|e| match e {
+                caravan_catalog::CatalogError::NotFound(_) => {
+                    CoreError::NotFound(format!("model {name} has no version {version}"))
+                }
+                other => other.into(),
+            })?;
+        self.sweep_blob(&sha256).await;
+        Ok(())
+    }
+
+    pub async fn set_alias(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+        alias: &AliasName,
+        version: i64,
+    ) -> Result<AliasRecord> {
+        let model = self.managed_model(who, name, Scope::Deploy).await?;
+        self.catalog
+            .set_alias(model.id, alias.as_str(), version, &actor(who))
+            .await
+            .map_err(|e| match e {
+                caravan_catalog::CatalogError::NotFound(_) => {
+                    CoreError::NotFound(format!("model {name} has no version {version}"))
+                }
+                other => other.into(),
+            })
+    }
+
+    pub async fn delete_alias(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+        alias: &AliasName,
+    ) -> Result<()> {
+        let model = self.managed_model(who, name, Scope::Deploy).await?;
+        self.catalog
+            .delete_alias(model.id, alias.as_str(), &actor(who))
+            .await
+            .map_err(|e| match e {
+                caravan_catalog::CatalogError::NotFound(_) => {
+                    CoreError::NotFound(format!("model {name} has no alias {alias}"))
+                }
+                other => other.into(),
+            })
+    }
+
+    pub async fn audit_log(
+        &self,
+        who: &Principal,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditRecord>> {
+        require_admin(who)?;
+        Ok(self
+            .catalog
+            .list_audit(i64::from(limit.clamp(1, MAX_LIMIT)), before)
+            .await?)
+    }
+}
+
+const MAX_TAGS: usize = 20;
+const MAX_DESCRIPTION: usize = 2_000;
+const MAX_CARD: usize = 200_000;
+
+/// Checks and normalises metadata: tags trimmed, lower-cased and de-duplicated; sizes capped;
+/// the license an SPDX-style identifier.
+pub(crate) fn check_patch(mut patch: ModelPatch) -> Result<ModelPatch> {
+    if let Some(d) = &patch.description
+        && d.chars().count() > MAX_DESCRIPTION
+    {
+        return Err(CoreError::Invalid(format!(
+            "description is longer than {MAX_DESCRIPTION} characters"
+        )));
+    }
+    if let Some(c) = &patch.card
+        && c.len() > MAX_CARD
+    {
+        return Err(CoreError::Invalid(format!(
+            "card is larger than {MAX_CARD} bytes"
+        )));
+    }
+    if let Some(tags) = patch.tags.take() {
+        let mut clean: Vec<String> = Vec::new();
+        for tag in tags {
+            let tag = tag.trim().to_lowercase();
+            let ok = (1..=50).contains(&tag.len())
+                && tag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !ok {
+                return Err(CoreError::Invalid(format!(
+                    "tag {tag:?} must be 1-50 characters of a-z, 0-9, '-', '_' and '.'"
+                )));
+            }
+            if !clean.contains(&tag) {
+                clean.push(tag);
+            }
+        }
+        if clean.len() > MAX_TAGS {
+            return Err(CoreError::Invalid(format!("at most {MAX_TAGS} tags")));
+        }
+        patch.tags = Some(clean);
+    }
+    if let Some(Some(license)) = &patch.license {
+        let ok = (1..=64).contains(&license.len())
+            && license
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '+'));
+        if !ok {
+            return Err(CoreError::Invalid(format!(
+                "license {license:?} is not an SPDX identifier (for example Apache-2.0 or MIT)"
+            )));
+        }
+    }
+    Ok(patch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_normalise_tags_and_refuse_bad_values() {
+        let patch = ModelPatch {
+            tags: Some(vec![" Vision ".into(), "vision".into(), "mlp".into()]),
+            ..Default::default()
+        };
+        assert_eq!(check_patch(patch).unwrap().tags.unwrap(), ["vision", "mlp"]);
+        let bad_tag = ModelPatch {
+            tags: Some(vec!["a b".into()]),
+            ..Default::default()
+        };
+        assert!(check_patch(bad_tag).is_err());
+        let bad_license = ModelPatch {
+            license: Some(Some("not a license!".into())),
+            ..Default::default()
+        };
+        assert!(check_patch(bad_license).is_err());
+        let cleared = ModelPatch {
+            license: Some(None),
+            ..Default::default()
+        };
+        assert!(check_patch(cleared).is_ok());
+    }
+}
