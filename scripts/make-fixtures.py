@@ -132,3 +132,4 @@ if __name__ == "__main__":
     zipmap()
     external_data()
     unknown_op()
+

@@ -1,1 +1,79 @@
+//! The REST API suite, run against the real application on SQLite and on PostgreSQL.
 
+mod auth;
+mod catalog;
+mod downloads;
+mod onboarding;
+mod ops;
+mod refusals;
+mod support;
+
+/// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)`.
+macro_rules! on_both_backends {
+    ($($module:ident :: $test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$module::$test(super::support::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$module::$test(super::support::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    onboarding::a_first_push_creates_the_model_and_answers_201_with_the_signature,
+    onboarding::identical_bytes_pushed_again_answer_200_with_the_same_version,
+    onboarding::a_new_version_gets_the_next_number_and_updates_metadata,
+    onboarding::concurrent_pushes_of_different_bytes_both_get_versions,
+    onboarding::only_the_owner_can_push_versions_of_a_model,
+    onboarding::an_api_token_with_publish_scope_can_push,
+    refusals::an_empty_file_is_refused_and_nothing_is_stored,
+    refusals::a_text_file_named_onnx_is_refused_and_nothing_is_stored,
+    refusals::a_truncated_onnx_file_is_refused_and_nothing_is_stored,
+    refusals::a_protobuf_the_runtime_refuses_is_refused_and_nothing_is_stored,
+    refusals::a_zipmap_output_is_refused_with_what_to_change,
+    refusals::external_data_is_refused_with_what_to_change,
+    refusals::a_file_over_the_size_limit_is_refused_and_nothing_is_stored,
+    refusals::multipart_without_the_model_part_is_refused,
+    refusals::invalid_model_names_are_refused,
+    refusals::metadata_that_is_not_json_or_has_unknown_fields_is_refused,
+    refusals::a_model_exceeding_the_validation_memory_limit_is_refused,
+    refusals::a_model_exceeding_the_validation_time_limit_is_refused,
+    auth::login_returns_a_session_that_authenticates,
+    auth::wrong_passwords_and_unknown_users_get_the_same_401,
+    auth::expired_tampered_and_unsigned_jwts_are_refused,
+    auth::repeated_failed_logins_are_rate_limited,
+    auth::api_tokens_are_shown_once_listed_without_secret_and_revocable,
+    auth::expired_api_tokens_are_refused,
+    auth::a_token_without_publish_scope_cannot_push,
+    auth::a_token_cannot_grant_scopes_its_holder_lacks,
+    auth::changing_the_password_ends_older_sessions,
+    auth::a_disabled_user_is_refused_at_once,
+    auth::admin_endpoints_refuse_other_users,
+    auth::pushing_without_credentials_is_401,
+    catalog::search_filters_sorts_and_pages,
+    catalog::private_models_are_invisible_to_others,
+    catalog::organization_models_need_a_signed_in_user_and_public_ones_do_not,
+    catalog::owners_edit_metadata_and_others_cannot,
+    catalog::versions_resolve_by_number_alias_and_latest,
+    catalog::an_aliased_version_cannot_be_deleted_and_blobs_are_swept,
+    catalog::deleting_a_model_keeps_blobs_other_models_share,
+    catalog::bad_query_parameters_are_400,
+    catalog::every_write_is_in_the_audit_log,
+    downloads::a_download_returns_the_pushed_bytes_and_counts,
+    downloads::ranges_are_served_as_206_and_bad_ranges_as_416,
+    downloads::if_none_match_answers_304_and_head_sends_no_body,
+    ops::health_readiness_metrics_and_request_ids,
+    ops::the_openapi_description_lists_the_api,
+    ops::unknown_routes_and_methods_answer_json,
+);

@@ -91,6 +91,7 @@ pub struct AuthConfig {
     pub issuer: String,
     pub audience: String,
     pub session_ttl_minutes: u64,
+    pub bootstrap_admin_password: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -101,9 +101,15 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let core = build_core(&settings, true).await?;
+        let configured = settings
+            .auth
+            .bootstrap_admin_password
+            .expose_secret()
+            .to_owned();
         let admin_password = std::env::var("CARAVAN_ADMIN_PASSWORD")
             .ok()
-            .filter(|p| !p.is_empty());
+            .filter(|p| !p.is_empty())
+            .or(Some(configured).filter(|p| !p.is_empty()));
         if let Some(generated) = core.bootstrap_admin(admin_password).await? {
             eprintln!(
                 "Created the user 'admin' with password: {generated}\n(shown once; change it with POST /api/v1/auth/password)"

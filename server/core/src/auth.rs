@@ -39,6 +39,8 @@ struct Claims {
     aud: String,
     iat: i64,
     exp: i64,
+    /// When the user's password was last set (µs); a session ends when it changes.
+    pwd: i64,
 }
 
 impl Core {
@@ -76,6 +78,7 @@ impl Core {
             aud: self.auth.audience.clone(),
             iat: now.timestamp(),
             exp: expires.timestamp(),
+            pwd: user.password_changed_at.0.timestamp_micros(),
         };
         let key = EncodingKey::from_secret(self.auth.jwt_secret.expose_secret().as_bytes())
             .map_err(CoreError::internal)?;
@@ -96,7 +99,7 @@ impl Core {
         let claims = self.verify_jwt(bearer)?;
         let user = self.active_user(claims.sub).await?;
         // A password change ends every session issued before it.
-        if claims.iat < user.password_changed_at.0.timestamp() {
+        if claims.pwd != user.password_changed_at.0.timestamp_micros() {
             return Err(CoreError::Unauthenticated(
                 "the session ended; log in again".into(),
             ));
@@ -114,7 +117,17 @@ impl Core {
             .map_err(CoreError::internal)?;
         jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map(|data| data.claims)
-            .map_err(|e| CoreError::Unauthenticated(format!("invalid credentials: {e}")))
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                let reason = match e.kind() {
+                    ErrorKind::ExpiredSignature => "the session has expired; log in again",
+                    ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
+                        "the session was issued for another service"
+                    }
+                    _ => "invalid credentials",
+                };
+                CoreError::Unauthenticated(reason.into())
+            })
     }
 
     /// The user behind a credential, if it still exists and is not disabled.

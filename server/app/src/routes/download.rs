@@ -60,9 +60,9 @@ pub async fn respond(
     }
     if req.method() == Method::HEAD {
         let len = range.as_ref().map_or(size, |r| r.end - r.start);
-        return Ok(response
-            .insert_header((header::CONTENT_LENGTH, len.to_string()))
-            .finish());
+        // A sized, empty stream: actix sends the length and, for HEAD, no body.
+        let empty = futures::stream::empty::<Result<bytes::Bytes, std::io::Error>>();
+        return Ok(response.no_chunking(len).streaming(empty));
     }
     let read = core.open_artifact(model, version, range).await?;
     let len = read.range.end - read.range.start;

@@ -1,0 +1,336 @@
+//! `spawn_app`: the real application on 127.0.0.1:0 with a fresh SQLite file or a fresh
+//! PostgreSQL database, a local object store in a temporary directory, the real `caravan`
+//! binary as validator, and typed helpers for the calls tests make.
+
+pub mod onnx;
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+};
+
+use caravan::{Application, Settings};
+use caravan_catalog::testing::TestPostgres;
+use reqwest::{Response, StatusCode, multipart};
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub app_core: caravan_core::Core,
+    pub admin_token: String,
+    pub data_dir: PathBuf,
+    _dir: tempfile::TempDir,
+    _pg: Option<TestPostgres>,
+}
+
+/// The `caravan` binary next to this test binary (target/<profile>/caravan).
+pub fn caravan_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().and_then(Path::parent).unwrap().join("caravan");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build the workspace (cargo build)",
+        bin.display()
+    );
+    bin
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let mut settings = Settings::defaults();
+    settings.data_dir = data_dir.clone();
+    settings.http.workers = 2;
+    settings.auth.jwt_secret = JWT_SECRET.to_owned().into();
+    settings.auth.bootstrap_admin_password = ADMIN_PASSWORD.to_owned().into();
+    settings.onboarding.validator = caravan_binary().display().to_string();
+    settings.storage.sweep_interval_secs = 0;
+    let pg = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            let pg = TestPostgres::create().await;
+            settings.database.url = pg.url.clone().into();
+            Some(pg)
+        }
+    };
+    tweak(&mut settings);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let app = Application::build_with_listener(settings, listener)
+        .await
+        .expect("app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let app_core = app.core().clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let mut test = TestApp {
+        base,
+        client,
+        app_core,
+        admin_token: String::new(),
+        data_dir,
+        _dir: dir,
+        _pg: pg,
+    };
+    test.admin_token = test.login("admin", ADMIN_PASSWORD).await;
+    test
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "login as {username}");
+        response.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates a user (as admin) and returns a session token for them.
+    pub async fn user(&self, username: &str) -> String {
+        let password = format!("{username}-password");
+        let response = self
+            .post_json(
+                &self.admin_token,
+                "/api/v1/users",
+                json!({
+                    "username": username, "password": password, "role": "user"
+                }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        self.login(username, &password).await
+    }
+
+    /// Creates an API token with these scopes for the holder of `session`.
+    pub async fn api_token(&self, session: &str, scopes: &[&str]) -> String {
+        let response = self
+            .post_json(
+                session,
+                "/api/v1/tokens",
+                json!({ "name": "test", "scopes": scopes }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn get(&self, token: Option<&str>, path: &str) -> Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, token: Option<&str>, path: &str) -> (StatusCode, Value) {
+        let response = self.get(token, path).await;
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    pub async fn post_json(&self, token: &str, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> Response {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Pushes `bytes` as a version of `model`, with optional metadata JSON text.
+    pub async fn push(
+        &self,
+        token: &str,
+        model: &str,
+        bytes: Vec<u8>,
+        metadata: Option<&str>,
+    ) -> Response {
+        let mut form = multipart::Form::new().part(
+            "model",
+            multipart::Part::bytes(bytes).file_name("model.onnx"),
+        );
+        if let Some(metadata) = metadata {
+            form = form.text("metadata", metadata.to_owned());
+        }
+        self.client
+            .post(self.url(&format!("/api/v1/models/{model}/versions")))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Pushes and expects success; returns the version JSON.
+    pub async fn push_ok(
+        &self,
+        token: &str,
+        model: &str,
+        fixture_name: &str,
+        metadata: Option<&str>,
+    ) -> Value {
+        let response = self
+            .push(token, model, fixture(fixture_name), metadata)
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "push failed: {status} {body}");
+        body
+    }
+
+    /// Sends `POST path` over a plain socket, exactly as written (clients normalise `..`), as
+    /// admin with an empty multipart body; returns the status and the body.
+    pub async fn raw_post(&self, path: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = self.base.trim_start_matches("http://");
+        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 6\r\n\
+             Connection: close\r\n\r\n--x--\r\n",
+            self.admin_token
+        );
+        socket.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        socket.read_to_string(&mut response).await.unwrap();
+        let status = response[9..12].parse().unwrap();
+        let body = response
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        (status, body)
+    }
+
+    /// Files stored under the object store's blob directory.
+    pub fn stored_blobs(&self) -> Vec<PathBuf> {
+        files_under(&self.data_dir.join("objects/blobs"))
+    }
+
+    /// Files left in the upload staging directory.
+    pub fn staged_files(&self) -> Vec<PathBuf> {
+        files_under(&self.data_dir.join("staging"))
+    }
+
+    /// Asserts that no model, version or blob exists and no upload is left in staging.
+    pub async fn assert_nothing_stored(&self) {
+        let (status, page) = self
+            .get_json(Some(&self.admin_token), "/api/v1/models")
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["items"], json!([]), "no model may remain");
+        assert!(
+            self.stored_blobs().is_empty(),
+            "no blob may remain: {:?}",
+            self.stored_blobs()
+        );
+        assert!(
+            self.staged_files().is_empty(),
+            "no staging file may remain: {:?}",
+            self.staged_files()
+        );
+        let audit = self.app_core.catalog.list_audit(100, None).await.unwrap();
+        assert!(
+            audit
+                .iter()
+                .all(|e| !e.action.starts_with("version.") && !e.action.starts_with("model."))
+        );
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                files_under(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
+/// Asserts an error response: its status, its JSON `code`, and that its `error` mentions
+/// `needle`.
+pub async fn assert_error(
+    response: Response,
+    status: StatusCode,
+    code: &str,
+    needle: &str,
+) -> Value {
+    let actual = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(actual, status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    let message = body["error"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(needle),
+        "error {message:?} should mention {needle:?}"
+    );
+    body
+}
