@@ -114,7 +114,7 @@ async fn round_trip(f: Fixture, size: usize) {
     ));
 
     let listed: Vec<String> = f.store.list().try_collect().await.unwrap();
-    assert_eq!(listed, [sha.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&sha));
     f.store.ping().await.unwrap();
     f.store.delete(&sha).await.unwrap();
     f.store.delete(&sha).await.unwrap();

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: ONNX Runtime, PostgreSQL and SeaweedFS (S3) set up
+# idempotently, then formatting, lints and every test on SQLite and PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/fetch-onnxruntime.sh
+eval "$(bash scripts/services.sh)"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== one TLS crypto provider (aws-lc-rs); ring must not be in the tree"
+if cargo tree --workspace -i ring 2>/dev/null | grep -q ring; then
+  echo "ring is in the dependency tree:" >&2
+  cargo tree --workspace -i ring >&2
+  exit 1
+fi
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== tests (SQLite and PostgreSQL, local disk and S3)"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
