@@ -37,6 +37,8 @@ on_both_backends!(
     onboarding::concurrent_pushes_of_different_bytes_both_get_versions,
     onboarding::only_the_owner_can_push_versions_of_a_model,
     onboarding::an_api_token_with_publish_scope_can_push,
+    onboarding::pushes_and_downloads_work_on_s3_storage,
+    onboarding::unreachable_storage_makes_the_server_unready,
     refusals::an_empty_file_is_refused_and_nothing_is_stored,
     refusals::a_text_file_named_onnx_is_refused_and_nothing_is_stored,
     refusals::a_truncated_onnx_file_is_refused_and_nothing_is_stored,

@@ -50,6 +50,7 @@ impl Core {
                 });
             }
         }
+        let started = std::time::Instant::now();
         let info = self
             .validator
             .validate(staged.path(), staged.size())
@@ -60,6 +61,7 @@ impl Core {
                 }
                 ValidationError::Failed(reason) => CoreError::Internal(reason),
             })?;
+        let validated = started.elapsed();
         let sha256 = staged.sha256().to_owned();
         self.reserve_blob(&sha256, staged.size()).await?;
         let new = NewVersion {
@@ -83,11 +85,21 @@ impl Core {
                 .map_err(CoreError::from),
             Err(e) => Err(e.into()),
         };
-        if published.is_err() {
-            if let Err(e) = self.catalog.release_blob(&sha256).await {
-                tracing::warn!(error = %e, "could not release a blob reservation");
+        match &published {
+            Ok(p) => tracing::info!(
+                model = %p.model.name,
+                version = p.version.version,
+                bytes = staged.size(),
+                validate_ms = validated.as_millis() as u64,
+                store_ms = (started.elapsed() - validated).as_millis() as u64,
+                "version onboarded"
+            ),
+            Err(_) => {
+                if let Err(e) = self.catalog.release_blob(&sha256).await {
+                    tracing::warn!(error = %e, "could not release a blob reservation");
+                }
+                self.sweep_blob(&sha256).await;
             }
-            self.sweep_blob(&sha256).await;
         }
         published
     }

@@ -6,7 +6,7 @@ use std::{fs::File, path::Path};
 use caravan_domain::{ModelInfo, OpsetImport, Signature, TensorSpec, TensorType};
 use ort::{
     environment::Environment,
-    session::{Session, builder::GraphOptimizationLevel},
+    session::{InMemorySession, Session, builder::GraphOptimizationLevel},
     value::{Outlet, TensorElementType, ValueType},
 };
 use prost::Message;
@@ -26,9 +26,10 @@ impl From<std::io::Error> for Refusal {
 
 /// Validates the ONNX model at `path` and extracts what Caravan records about it.
 pub fn inspect_model(env: &Environment, path: &Path) -> Result<ModelInfo, Refusal> {
-    let proto = decode_header(path)?;
+    let bytes = map_file(path)?;
+    let proto = decode_header(&bytes)?;
     refuse_external_data(&proto)?;
-    let session = load_session(env, path)?;
+    let session = load_session(env, &bytes, path)?;
     let signature = Signature {
         inputs: tensor_specs(session.inputs(), "input")?,
         outputs: tensor_specs(session.outputs(), "output")?,
@@ -57,7 +58,9 @@ pub fn inspect_model(env: &Environment, path: &Path) -> Result<ModelInfo, Refusa
     })
 }
 
-fn decode_header(path: &Path) -> Result<ModelProto, Refusal> {
+/// Maps the model file: the decoder then skips tensor data without reading it, and ONNX
+/// Runtime parses the mapping instead of reading the file into a buffer of its own.
+fn map_file(path: &Path) -> Result<memmap2::Mmap, Refusal> {
     let file = File::open(path)?;
     if file.metadata()?.len() == 0 {
         return Err(Refusal(
@@ -65,10 +68,13 @@ fn decode_header(path: &Path) -> Result<ModelProto, Refusal> {
         ));
     }
     // SAFETY: the staging file is private to this upload and nobody writes it while we read.
-    // Mapping it lets the decoder skip tensor data without reading it into memory.
     #[allow(unsafe_code)]
     let bytes = unsafe { memmap2::Mmap::map(&file)? };
-    let proto = ModelProto::decode(&bytes[..]).map_err(|e| {
+    Ok(bytes)
+}
+
+fn decode_header(bytes: &[u8]) -> Result<ModelProto, Refusal> {
+    let proto = ModelProto::decode(bytes).map_err(|e| {
         Refusal(format!(
             "the file is not an ONNX model (its protobuf does not decode: {e})"
         ))
@@ -114,7 +120,13 @@ fn external_location(tensor: &TensorProto) -> String {
         .unwrap_or_else(|| "location not given".into())
 }
 
-fn load_session(env: &Environment, path: &Path) -> Result<Session, Refusal> {
+/// Loads the model without graph optimisations: validation needs to know that the runtime
+/// accepts the graph and what its inputs and outputs are, not a fast session.
+fn load_session<'m>(
+    env: &Environment,
+    bytes: &'m [u8],
+    path: &Path,
+) -> Result<InMemorySession<'m>, Refusal> {
     let refuse = |e: ort::Error| {
         // ORT's messages name the staging path, which means nothing to the uploader.
         let message = e
@@ -128,11 +140,11 @@ fn load_session(env: &Environment, path: &Path) -> Result<Session, Refusal> {
     };
     Session::builder(env)
         .map_err(refuse)?
-        .with_optimization_level(GraphOptimizationLevel::Level1)
+        .with_optimization_level(GraphOptimizationLevel::Disable)
         .map_err(|e| refuse(e.into()))?
         .with_intra_threads(1)
         .map_err(|e| refuse(e.into()))?
-        .commit_from_file(path)
+        .commit_from_memory_directly(bytes)
         .map_err(refuse)
 }
 

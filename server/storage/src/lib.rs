@@ -47,6 +47,9 @@ pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
     staging_dir: PathBuf,
     description: String,
+    /// The directory of a local-disk store, where staged files are hard-linked into place
+    /// instead of copied.
+    local_root: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for BlobStore {
@@ -60,11 +63,7 @@ impl std::fmt::Debug for BlobStore {
 impl BlobStore {
     /// Wraps an object store; staging files go to `staging_dir`.
     pub fn new(store: Arc<dyn ObjectStore>, staging_dir: PathBuf, description: String) -> Self {
-        Self {
-            store,
-            staging_dir,
-            description,
-        }
+        Self { store, staging_dir, description, local_root: None }
     }
 
     /// What the store is (for logs): `file:///...`, `s3://bucket/prefix` or `memory`.
@@ -80,6 +79,11 @@ impl BlobStore {
     /// Copies a staged upload to its content address (in parts when large).
     pub async fn put_staged(&self, staged: &StagedBlob) -> Result<()> {
         let path = Self::blob_path(staged.sha256());
+        if let Some(root) = &self.local_root
+            && link_into_place(staged.path(), &root.join(path.as_ref())).await?
+        {
+            return Ok(());
+        }
         let mut file = tokio::fs::File::open(staged.path()).await?;
         if staged.size() <= SINGLE_PUT_MAX {
             let mut buf = Vec::with_capacity(staged.size() as usize);
@@ -161,4 +165,19 @@ async fn read_full(file: &mut tokio::fs::File, buf: &mut [u8]) -> std::io::Resul
         filled += n;
     }
     Ok(filled)
+}
+
+/// Hard-links a staged file to its place in a local store: no copy, and the blob appears
+/// whole at once. `false` when the two are on different file systems (the caller copies).
+async fn link_into_place(staged: &std::path::Path, dest: &std::path::Path) -> Result<bool> {
+    if let Some(dir) = dest.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    match tokio::fs::hard_link(staged, dest).await {
+        Ok(()) => Ok(true),
+        // Content-addressed: an existing file already holds these bytes.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -58,11 +58,10 @@ impl BlobStore {
             .map_err(|e| StorageError::Config(format!("cannot create {}: {e}", dir.display())))?;
         let dir = dir.canonicalize()?;
         let store = LocalFileSystem::new_with_prefix(&dir)?;
-        Ok(Self::new(
-            Arc::new(store),
-            staging,
-            format!("file://{}", dir.display()),
-        ))
+        let description = format!("file://{}", dir.display());
+        let mut blobs = Self::new(Arc::new(store), staging, description);
+        blobs.local_root = Some(dir);
+        Ok(blobs)
     }
 }
 

@@ -74,8 +74,8 @@ impl BlobStore {
             hasher.update(&chunk);
             writer.write_all(&chunk).await?;
         }
+        // No fsync: the staging file is scratch space, and a crash loses the upload either way.
         writer.flush().await?;
-        writer.into_inner().sync_all().await?;
         Ok(StagedBlob {
             file: temp,
             sha256: hex::encode(hasher.finalize()),

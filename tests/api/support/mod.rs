@@ -52,6 +52,23 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Points the app at the S3 server of scripts/services.sh, under a fresh prefix, with the given
+/// secret key (a wrong one makes storage unreachable).
+pub fn use_s3(settings: &mut Settings, secret: &str) {
+    let env = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.into());
+    let bucket = env("CARAVAN_TEST_S3_BUCKET", "caravan-test");
+    settings.storage.url = format!("s3://{bucket}/api-{}", uuid::Uuid::new_v4().simple());
+    settings.storage.s3.endpoint = env("CARAVAN_TEST_S3_ENDPOINT", "http://127.0.0.1:8333");
+    settings.storage.s3.access_key_id = env("CARAVAN_TEST_S3_KEY", "caravan");
+    settings.storage.s3.secret_access_key = secret.to_owned().into();
+    settings.storage.s3.allow_http = true;
+}
+
+/// The secret of the S3 server of scripts/services.sh.
+pub fn s3_secret() -> String {
+    std::env::var("CARAVAN_TEST_S3_SECRET").unwrap_or_else(|_| "caravan-test-secret".into())
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }

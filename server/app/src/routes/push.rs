@@ -83,7 +83,13 @@ pub async fn push(
 
 async fn stage(core: &Core, field: Field) -> Result<StagedBlob, ApiError> {
     let limit = core.limits.max_model_bytes;
-    core.blobs.stage(field, limit).await.map_err(|e| match e {
+    let started = std::time::Instant::now();
+    let staged = core.blobs.stage(field, limit).await;
+    if let Ok(staged) = &staged {
+        let stage_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(bytes = staged.size(), stage_ms, "upload staged");
+    }
+    staged.map_err(|e| match e {
         StageError::TooLarge { limit } => CoreError::TooLarge(format!(
             "the model is larger than the limit of {limit} bytes (onboarding.max_model_bytes)"
         ))
