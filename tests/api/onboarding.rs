@@ -2,7 +2,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::support::{Backend, assert_error, fixture, s3_secret, spawn_app, spawn_app_with, use_s3};
+use crate::support::{
+    Backend, assert_error, fixture, s3_secret, spawn_app, spawn_app_with, use_s3,
+};
 
 pub async fn a_first_push_creates_the_model_and_answers_201_with_the_signature(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -168,21 +170,39 @@ pub async fn pushes_and_downloads_work_on_s3_storage(backend: Backend) {
     let app = spawn_app_with(backend, |s| use_s3(s, &s3_secret())).await;
     let (status, _) = app.get_json(None, "/readyz").await;
     assert_eq!(status, StatusCode::OK);
-    let version = app.push_ok(&app.admin_token, "on-s3", "affine.onnx", None).await;
+    let version = app
+        .push_ok(&app.admin_token, "on-s3", "affine.onnx", None)
+        .await;
     let bytes = app
-        .get(Some(&app.admin_token), "/api/v1/models/on-s3/versions/1/artifact")
+        .get(
+            Some(&app.admin_token),
+            "/api/v1/models/on-s3/versions/1/artifact",
+        )
         .await
         .bytes()
         .await
         .unwrap();
     assert_eq!(bytes.as_ref(), fixture("affine.onnx").as_slice());
     assert_eq!(version["sha256"], hex::encode(Sha256::digest(&bytes)));
-    let refused = app.push(&app.admin_token, "bad", fixture("zipmap.onnx"), None).await;
+    let refused = app
+        .push(&app.admin_token, "bad", fixture("zipmap.onnx"), None)
+        .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(app.stored_blobs().is_empty(), "nothing is written to local disk");
-    assert_eq!(app.delete(&app.admin_token, "/api/v1/models/on-s3").await.status(), StatusCode::NO_CONTENT);
+    assert!(
+        app.stored_blobs().is_empty(),
+        "nothing is written to local disk"
+    );
+    assert_eq!(
+        app.delete(&app.admin_token, "/api/v1/models/on-s3")
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
     let sha = version["sha256"].as_str().unwrap();
-    assert!(!app.app_core.blobs.exists(sha).await.unwrap(), "the blob is swept from S3");
+    assert!(
+        !app.app_core.blobs.exists(sha).await.unwrap(),
+        "the blob is swept from S3"
+    );
 }
 
 pub async fn unreachable_storage_makes_the_server_unready(backend: Backend) {

@@ -17,13 +17,56 @@ struct Args {
 }
 
 const WORDS: &[&str] = &[
-    "fraud", "detection", "churn", "forecast", "telemetry", "intrusion", "cryptomining", "anomaly",
-    "vision", "segmentation", "classifier", "regression", "ranking", "recommendation", "speech",
-    "translation", "sentiment", "forensics", "network", "traffic", "invoice", "credit", "risk",
-    "pricing", "demand", "supply", "energy", "sensor", "maintenance", "quality", "defect",
-    "medical", "imaging", "genomics", "weather", "satellite", "retail", "logistics", "routing",
+    "fraud",
+    "detection",
+    "churn",
+    "forecast",
+    "telemetry",
+    "intrusion",
+    "cryptomining",
+    "anomaly",
+    "vision",
+    "segmentation",
+    "classifier",
+    "regression",
+    "ranking",
+    "recommendation",
+    "speech",
+    "translation",
+    "sentiment",
+    "forensics",
+    "network",
+    "traffic",
+    "invoice",
+    "credit",
+    "risk",
+    "pricing",
+    "demand",
+    "supply",
+    "energy",
+    "sensor",
+    "maintenance",
+    "quality",
+    "defect",
+    "medical",
+    "imaging",
+    "genomics",
+    "weather",
+    "satellite",
+    "retail",
+    "logistics",
+    "routing",
 ];
-const TAGS: &[&str] = &["security", "tabular", "vision", "nlp", "audio", "timeseries", "mlp", "tree"];
+const TAGS: &[&str] = &[
+    "security",
+    "tabular",
+    "vision",
+    "nlp",
+    "audio",
+    "timeseries",
+    "mlp",
+    "tree",
+];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -32,16 +75,28 @@ async fn main() -> anyhow::Result<()> {
     let user = match catalog.user_by_name("bench").await? {
         Some(user) => user,
         None => {
-            let new = NewUser { username: "bench".into(), role: Role::User, password_hash: "-".into() };
+            let new = NewUser {
+                username: "bench".into(),
+                role: Role::User,
+                password_hash: "-".into(),
+            };
             catalog.create_user(new, None).await?
         }
     };
-    let actor = Actor { user_id: user.id, username: user.username };
+    let actor = Actor {
+        user_id: user.id,
+        username: user.username,
+    };
     let mut rng = StdRng::seed_from_u64(7);
     let started = std::time::Instant::now();
     for i in 0..args.models {
-        let words: Vec<&str> = (0..12).map(|_| *WORDS.choose(&mut rng).expect("words")).collect();
-        let tags: Vec<String> = TAGS.choose_multiple(&mut rng, 2).map(|t| t.to_string()).collect();
+        let words: Vec<&str> = (0..12)
+            .map(|_| *WORDS.choose(&mut rng).expect("words"))
+            .collect();
+        let tags: Vec<String> = TAGS
+            .choose_multiple(&mut rng, 2)
+            .map(|t| t.to_string())
+            .collect();
         let visibility = match rng.random_range(0..3) {
             0 => Visibility::Private,
             1 => Visibility::Organization,
@@ -66,6 +121,10 @@ async fn main() -> anyhow::Result<()> {
         };
         catalog.publish_version(new, &actor).await?;
     }
-    println!("seeded {} models in {:.1} s", args.models, started.elapsed().as_secs_f64());
+    println!(
+        "seeded {} models in {:.1} s",
+        args.models,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

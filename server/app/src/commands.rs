@@ -88,8 +88,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
     telemetry::init(&settings.log.level, &settings.log.format);
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
     let app = Application::build(settings.clone()).await?;
+    let handle = app.handle();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::info!("stopping: letting in-flight requests finish");
+        handle.stop(true).await;
+    });
     tracing::info!(
         bind = %settings.http.bind,
         port = app.port(),

@@ -129,6 +129,11 @@ impl Application {
         &self.core
     }
 
+    /// Stops the server; with `graceful`, in-flight requests finish first.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
@@ -153,7 +158,11 @@ fn http_server(settings: &Settings, core: Core, listener: TcpListener) -> anyhow
             .configure(routes::api)
             .default_service(web::to(error::no_route))
     };
-    let mut server = HttpServer::new(factory).shutdown_timeout(settings.http.shutdown_timeout_secs);
+    // Signals are handled by `caravan serve` itself (see `commands`), registered before the
+    // server announces that it listens, so an early SIGTERM is never fatal.
+    let mut server = HttpServer::new(factory)
+        .shutdown_timeout(settings.http.shutdown_timeout_secs)
+        .disable_signals();
     if settings.http.workers > 0 {
         server = server.workers(settings.http.workers);
     }

@@ -63,7 +63,12 @@ impl std::fmt::Debug for BlobStore {
 impl BlobStore {
     /// Wraps an object store; staging files go to `staging_dir`.
     pub fn new(store: Arc<dyn ObjectStore>, staging_dir: PathBuf, description: String) -> Self {
-        Self { store, staging_dir, description, local_root: None }
+        Self {
+            store,
+            staging_dir,
+            description,
+            local_root: None,
+        }
     }
 
     /// What the store is (for logs): `file:///...`, `s3://bucket/prefix` or `memory`.
