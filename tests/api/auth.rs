@@ -10,13 +10,7 @@ use crate::support::{ADMIN_PASSWORD, Backend, JWT_SECRET, assert_error, fixture,
 
 pub async fn login_returns_a_session_that_authenticates(backend: Backend) {
     let app = spawn_app(backend).await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+    let response = app.try_login("admin", ADMIN_PASSWORD).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["user"]["username"], "admin");
@@ -30,13 +24,7 @@ pub async fn login_returns_a_session_that_authenticates(backend: Backend) {
 pub async fn wrong_passwords_and_unknown_users_get_the_same_401(backend: Backend) {
     let app = spawn_app(backend).await;
     for (user, password) in [("admin", "wrong-password"), ("nobody", "whatever-password")] {
-        let response = app
-            .client
-            .post(app.url("/api/v1/auth/login"))
-            .json(&json!({ "username": user, "password": password }))
-            .send()
-            .await
-            .unwrap();
+        let response = app.try_login(user, password).await;
         assert_error(
             response,
             StatusCode::UNAUTHORIZED,
@@ -118,19 +106,11 @@ pub async fn expired_tampered_and_unsigned_jwts_are_refused(backend: Backend) {
 
 pub async fn repeated_failed_logins_are_rate_limited(backend: Backend) {
     let app = spawn_app(backend).await;
-    let attempt = |password: &'static str| {
-        app.client
-            .post(app.url("/api/v1/auth/login"))
-            .json(&json!({ "username": "admin", "password": password }))
-            .send()
-    };
     for _ in 0..5 {
-        assert_eq!(
-            attempt("wrong-password").await.unwrap().status(),
-            StatusCode::UNAUTHORIZED
-        );
+        let failed = app.try_login("admin", "wrong-password").await;
+        assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
     }
-    let limited = attempt(ADMIN_PASSWORD).await.unwrap();
+    let limited = app.try_login("admin", ADMIN_PASSWORD).await;
     let retry_after: u64 = limited.headers()["retry-after"]
         .to_str()
         .unwrap()
@@ -383,13 +363,7 @@ pub async fn a_disabled_user_is_refused_at_once(backend: Backend) {
         )
         .await;
     }
-    let login = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "username": "alice", "password": "alice-password" }))
-        .send()
-        .await
-        .unwrap();
+    let login = app.try_login("alice", "alice-password").await;
     assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
     let enabled = app
         .send_json(

@@ -216,12 +216,7 @@ pub async fn versions_resolve_by_number_alias_and_latest(backend: Backend) {
     app.push_ok(&admin, "m", "affine.onnx", None).await;
     app.push_ok(&admin, "m", "affine_v2.onnx", None).await;
     let set = app
-        .send_json(
-            Method::PUT,
-            &admin,
-            "/api/v1/models/m/aliases/champion",
-            json!({"version": "1"}),
-        )
+        .set_alias(&admin, "m", "champion", json!({"version": "1"}))
         .await;
     assert_eq!(set.status(), StatusCode::OK);
     let alias: Value = set.json().await.unwrap();
@@ -240,12 +235,7 @@ pub async fn versions_resolve_by_number_alias_and_latest(backend: Backend) {
         assert_eq!(version["version"], expected, "{reference}");
     }
     let moved = app
-        .send_json(
-            Method::PUT,
-            &admin,
-            "/api/v1/models/m/aliases/champion",
-            json!({"version": 2}),
-        )
+        .set_alias(&admin, "m", "champion", json!({"version": 2}))
         .await;
     assert_eq!(moved.status(), StatusCode::OK);
     let (_, aliases) = app.get_json(Some(&admin), "/api/v1/models/m/aliases").await;
@@ -266,21 +256,11 @@ pub async fn versions_resolve_by_number_alias_and_latest(backend: Backend) {
         assert!(body["error"].as_str().unwrap().contains(needle), "{body}");
     }
     let missing = app
-        .send_json(
-            Method::PUT,
-            &admin,
-            "/api/v1/models/m/aliases/champion",
-            json!({"version": 9}),
-        )
+        .set_alias(&admin, "m", "champion", json!({"version": 9}))
         .await;
     assert_error(missing, StatusCode::NOT_FOUND, "not_found", "no version 9").await;
     let reserved = app
-        .send_json(
-            Method::PUT,
-            &admin,
-            "/api/v1/models/m/aliases/latest",
-            json!({"version": 1}),
-        )
+        .set_alias(&admin, "m", "latest", json!({"version": 1}))
         .await;
     assert_error(
         reserved,
@@ -290,12 +270,7 @@ pub async fn versions_resolve_by_number_alias_and_latest(backend: Backend) {
     )
     .await;
     let numeric = app
-        .send_json(
-            Method::PUT,
-            &admin,
-            "/api/v1/models/m/aliases/2nd",
-            json!({"version": 1}),
-        )
+        .set_alias(&admin, "m", "2nd", json!({"version": 1}))
         .await;
     assert_error(
         numeric,
@@ -307,21 +282,11 @@ pub async fn versions_resolve_by_number_alias_and_latest(backend: Backend) {
     let alice = app.user("alice").await;
     let read_only = app.api_token(&admin, &["read", "publish"]).await;
     let no_deploy = app
-        .send_json(
-            Method::PUT,
-            &read_only,
-            "/api/v1/models/m/aliases/canary",
-            json!({"version": 1}),
-        )
+        .set_alias(&read_only, "m", "canary", json!({"version": 1}))
         .await;
     assert_error(no_deploy, StatusCode::FORBIDDEN, "forbidden", "'deploy'").await;
     let not_owner = app
-        .send_json(
-            Method::PUT,
-            &alice,
-            "/api/v1/models/m/aliases/canary",
-            json!({"version": 1}),
-        )
+        .set_alias(&alice, "m", "canary", json!({"version": 1}))
         .await;
     assert_eq!(
         not_owner.status(),
@@ -335,13 +300,8 @@ pub async fn an_aliased_version_cannot_be_deleted_and_blobs_are_swept(backend: B
     let admin = app.admin_token.clone();
     app.push_ok(&admin, "m", "affine.onnx", None).await;
     app.push_ok(&admin, "m", "affine_v2.onnx", None).await;
-    app.send_json(
-        Method::PUT,
-        &admin,
-        "/api/v1/models/m/aliases/champion",
-        json!({"version": 1}),
-    )
-    .await;
+    app.set_alias(&admin, "m", "champion", json!({"version": 1}))
+        .await;
     assert_eq!(app.stored_blobs().len(), 2);
     let refused = app.delete(&admin, "/api/v1/models/m/versions/1").await;
     assert_error(refused, StatusCode::CONFLICT, "conflict", "champion").await;
@@ -429,13 +389,8 @@ pub async fn every_write_is_in_the_audit_log(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin_token.clone();
     app.push_ok(&admin, "m", "affine.onnx", None).await;
-    app.send_json(
-        Method::PUT,
-        &admin,
-        "/api/v1/models/m/aliases/champion",
-        json!({"version": 1}),
-    )
-    .await;
+    app.set_alias(&admin, "m", "champion", json!({"version": 1}))
+        .await;
     app.send_json(
         Method::PATCH,
         &admin,

@@ -80,14 +80,7 @@ pub async fn a_file_over_the_size_limit_is_refused_and_nothing_is_stored(backend
 pub async fn multipart_without_the_model_part_is_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let form = multipart::Form::new().text("metadata", "{}");
-    let response = app
-        .client
-        .post(app.url("/api/v1/models/m/versions"))
-        .bearer_auth(&app.admin_token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = app.push_form(&app.admin_token, "m", form).await;
     assert_error(
         response,
         StatusCode::BAD_REQUEST,
@@ -97,14 +90,7 @@ pub async fn multipart_without_the_model_part_is_refused(backend: Backend) {
     .await;
     let wrong_part =
         multipart::Form::new().part("file", multipart::Part::bytes(fixture("affine.onnx")));
-    let response = app
-        .client
-        .post(app.url("/api/v1/models/m/versions"))
-        .bearer_auth(&app.admin_token)
-        .multipart(wrong_part)
-        .send()
-        .await
-        .unwrap();
+    let response = app.push_form(&app.admin_token, "m", wrong_part).await;
     assert_error(
         response,
         StatusCode::BAD_REQUEST,

@@ -175,8 +175,9 @@ impl Principal {
     }
 
     /// May this caller change or delete a model with this owner (scope checked separately)?
+    /// Others' models need an admin credential: an admin's narrower token does not do.
     pub fn can_manage(&self, owner_id: Uuid) -> bool {
-        owner_id == self.user_id || self.role == Role::Admin
+        owner_id == self.user_id || self.is_admin()
     }
 }
 
@@ -217,6 +218,20 @@ mod tests {
             owner.user_id,
             Visibility::Organization
         ));
+    }
+
+    #[test]
+    fn managing_others_models_needs_an_admin_credential() {
+        let owner = principal(Role::User);
+        let mut admin = principal(Role::Admin);
+        assert!(owner.can_manage(owner.user_id));
+        assert!(admin.can_manage(owner.user_id));
+        admin.scopes = BTreeSet::from([Scope::Read, Scope::Publish]);
+        assert!(
+            !admin.can_manage(owner.user_id),
+            "a narrower token of an admin"
+        );
+        assert!(!principal(Role::User).can_manage(owner.user_id));
     }
 
     #[test]

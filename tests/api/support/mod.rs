@@ -119,18 +119,40 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str, password: &str) -> String {
-        let response = self
-            .client
-            .post(self.url("/api/v1/auth/login"))
-            .json(&json!({ "username": username, "password": password }))
-            .send()
-            .await
-            .unwrap();
+        let response = self.try_login(username, password).await;
         assert_eq!(response.status(), StatusCode::OK, "login as {username}");
         response.json::<Value>().await.unwrap()["token"]
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// Attempts a login and returns the raw response.
+    pub async fn try_login(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `PUT /api/v1/models/{model}/aliases/{alias}` with `body`.
+    pub async fn set_alias(&self, token: &str, model: &str, alias: &str, body: Value) -> Response {
+        let path = format!("/api/v1/models/{model}/aliases/{alias}");
+        self.send_json(reqwest::Method::PUT, token, &path, body)
+            .await
+    }
+
+    /// Posts a multipart form to a model's versions as `token`.
+    pub async fn push_form(&self, token: &str, model: &str, form: multipart::Form) -> Response {
+        self.client
+            .post(self.url(&format!("/api/v1/models/{model}/versions")))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Creates a user (as admin) and returns a session token for them.
