@@ -7,6 +7,9 @@ pub async fn health_readiness_metrics_and_request_ids(backend: Backend) {
     let app = spawn_app(backend).await;
     let (status, health) = app.get_json(None, "/healthz").await;
     assert_eq!((status, health), (StatusCode::OK, json!({"status": "ok"})));
+    let home = app.get(None, "/").await;
+    assert_eq!(home.status(), StatusCode::OK);
+    assert!(home.text().await.unwrap().contains("/api/v1/openapi.json"));
     let (status, ready) = app.get_json(None, "/readyz").await;
     assert_eq!(
         (status, ready),
