@@ -30,10 +30,7 @@ pub fn inspect_model(env: &Environment, path: &Path) -> Result<ModelInfo, Refusa
     let proto = decode_header(&bytes)?;
     refuse_external_data(&proto)?;
     let session = load_session(env, &bytes, path)?;
-    let signature = Signature {
-        inputs: tensor_specs(session.inputs(), "input")?,
-        outputs: tensor_specs(session.outputs(), "output")?,
-    };
+    let signature = signature_of(&session)?;
     let graph_name = proto.graph.map(|g| g.name).unwrap_or_default();
     Ok(ModelInfo {
         signature,
@@ -146,6 +143,14 @@ fn load_session<'m>(
         .map_err(|e| refuse(e.into()))?
         .commit_from_memory_directly(bytes)
         .map_err(refuse)
+}
+
+/// The inputs and outputs of a loaded session, refusing anything that is not a tensor.
+pub(crate) fn signature_of(session: &Session) -> Result<Signature, Refusal> {
+    Ok(Signature {
+        inputs: tensor_specs(session.inputs(), "input")?,
+        outputs: tensor_specs(session.outputs(), "output")?,
+    })
 }
 
 fn tensor_specs(outlets: &[Outlet], kind: &str) -> Result<Vec<TensorSpec>, Refusal> {

@@ -6,6 +6,7 @@
 mod inspect;
 mod onnx_proto;
 mod runtime;
+pub mod serving;
 mod subprocess;
 
 pub use inspect::{Refusal, inspect_model};

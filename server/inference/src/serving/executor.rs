@@ -1,0 +1,282 @@
+//! Runs inference for one loaded version: a few threads, each owning one ONNX Runtime
+//! session (`Session::run` needs `&mut`), pull jobs from a bounded queue. With batching on, a
+//! thread that takes a job also takes the compatible jobs already waiting (or arriving within
+//! the configured delay), concatenates them along the batch axis, runs once and splits the
+//! outputs back. A full queue refuses new jobs instead of growing without bound.
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use ort::session::Session;
+use tokio::sync::oneshot;
+
+use super::{NamedTensor, TensorData};
+
+/// Dynamic batching settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Batching {
+    /// Most rows one run may hold.
+    pub max_rows: usize,
+    /// How long a job may wait for others to join its batch (zero: only those already queued).
+    pub max_delay: Duration,
+}
+
+/// What a job produced, with where its time went.
+#[derive(Debug)]
+pub struct JobOutput {
+    pub outputs: Vec<NamedTensor>,
+    /// Rows in the run that served this job (more than its own when batched).
+    pub batch_rows: usize,
+    pub queued: Duration,
+    pub computed: Duration,
+}
+
+/// A request for one run.
+pub struct Job {
+    /// Inputs in the model's input order.
+    inputs: Vec<NamedTensor>,
+    /// Outputs to return, in this order; empty means all, in the model's order.
+    outputs: Vec<String>,
+    rows: usize,
+    enqueued: Instant,
+    reply: oneshot::Sender<Result<JobOutput, String>>,
+}
+
+/// The queue is full.
+#[derive(Debug)]
+pub struct Busy;
+
+/// The threads and queue of one loaded version.
+pub struct Executor {
+    queue: Sender<Job>,
+}
+
+impl Executor {
+    /// Starts one thread per session; each warms its session up before taking jobs, and this
+    /// returns once all have.
+    pub fn start(
+        sessions: Vec<Session>,
+        batching: Option<Batching>,
+        queue_capacity: usize,
+        warmup: Vec<NamedTensor>,
+        label: &str,
+    ) -> Self {
+        let (queue, jobs) = crossbeam_channel::bounded(queue_capacity.max(1));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let threads = sessions.len();
+        for (i, session) in sessions.into_iter().enumerate() {
+            let jobs = jobs.clone();
+            let ready = ready_tx.clone();
+            let warmup = warmup.clone();
+            let label = label.to_owned();
+            std::thread::Builder::new()
+                .name(format!("ort-{i}"))
+                .spawn(move || {
+                    let mut session = session;
+                    if let Err(e) = run(&mut session, warmup, &[]) {
+                        tracing::warn!(model = %label, error = %e, "warm-up run failed");
+                    }
+                    let _ = ready.send(());
+                    drop(ready);
+                    serve(session, jobs, batching);
+                })
+                .expect("spawn an inference thread");
+        }
+        drop(ready_tx);
+        for _ in 0..threads {
+            if ready_rx.recv().is_err() {
+                break; // a thread died while warming up; its jobs fail when they are run
+            }
+        }
+        Self { queue }
+    }
+
+    /// Queues a job; the answer arrives on the returned receiver.
+    pub fn submit(
+        &self,
+        inputs: Vec<NamedTensor>,
+        outputs: Vec<String>,
+    ) -> Result<oneshot::Receiver<Result<JobOutput, String>>, Busy> {
+        let rows = inputs
+            .first()
+            .and_then(|t| t.shape.first().copied())
+            .unwrap_or(1);
+        let (reply, receiver) = oneshot::channel();
+        let job = Job {
+            inputs,
+            outputs,
+            rows,
+            enqueued: Instant::now(),
+            reply,
+        };
+        match self.queue.try_send(job) {
+            Ok(()) => Ok(receiver),
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => Err(Busy),
+        }
+    }
+
+    /// Jobs waiting in the queue.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+fn serve(mut session: Session, jobs: Receiver<Job>, batching: Option<Batching>) {
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => return, // the version was unloaded and its queue dropped
+            },
+        };
+        let mut batch = vec![first];
+        if let Some(cfg) = batching {
+            let deadline = batch[0].enqueued + cfg.max_delay;
+            let mut rows = batch[0].rows;
+            while rows < cfg.max_rows {
+                let next = if cfg.max_delay.is_zero() {
+                    jobs.try_recv().ok()
+                } else {
+                    jobs.recv_deadline(deadline).ok()
+                };
+                let Some(job) = next else { break };
+                if rows + job.rows <= cfg.max_rows && compatible(&batch[0], &job) {
+                    rows += job.rows;
+                    batch.push(job);
+                } else {
+                    carried = Some(job);
+                    break;
+                }
+            }
+        }
+        run_batch(&mut session, batch);
+    }
+}
+
+/// Jobs can share a run when their inputs agree in everything but the number of rows and
+/// they ask for the same outputs.
+fn compatible(a: &Job, b: &Job) -> bool {
+    a.outputs == b.outputs
+        && a.inputs.len() == b.inputs.len()
+        && a.inputs.iter().zip(&b.inputs).all(|(x, y)| {
+            x.name == y.name
+                && x.data.datatype() == y.data.datatype()
+                && x.shape.len() == y.shape.len()
+                && !x.shape.is_empty()
+                && x.shape[1..] == y.shape[1..]
+        })
+}
+
+fn run_batch(session: &mut Session, mut batch: Vec<Job>) {
+    let started = Instant::now();
+    if batch.len() == 1 {
+        let job = batch.pop().expect("one job");
+        let result = run(session, job.inputs, &job.outputs);
+        reply(job.reply, job.enqueued, started, job.rows, result);
+        return;
+    }
+    let total: usize = batch.iter().map(|j| j.rows).sum();
+    let merged = batch[0]
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, first)| {
+            let mut shape = first.shape.clone();
+            shape[0] = total;
+            let mut data = TensorData::empty(first.data.datatype(), shape.iter().product());
+            for job in &batch {
+                data.append(&job.inputs[i].data);
+            }
+            NamedTensor {
+                name: first.name.clone(),
+                shape,
+                data,
+            }
+        })
+        .collect();
+    let outputs = batch[0].outputs.clone();
+    match run(session, merged, &outputs) {
+        Ok(results) if results.iter().all(|t| t.shape.first() == Some(&total)) => {
+            let mut offset = 0;
+            for job in batch {
+                let mine = results
+                    .iter()
+                    .map(|t| {
+                        let per_row = t.shape[1..].iter().product::<usize>();
+                        let mut shape = t.shape.clone();
+                        shape[0] = job.rows;
+                        let data = t
+                            .data
+                            .slice(offset * per_row, (offset + job.rows) * per_row);
+                        NamedTensor {
+                            name: t.name.clone(),
+                            shape,
+                            data,
+                        }
+                    })
+                    .collect();
+                offset += job.rows;
+                reply(job.reply, job.enqueued, started, total, Ok(mine));
+            }
+        }
+        // An output without a batch axis cannot be split back: run the jobs one by one.
+        _ => {
+            for job in batch {
+                let started = Instant::now();
+                let result = run(session, job.inputs, &job.outputs);
+                reply(job.reply, job.enqueued, started, job.rows, result);
+            }
+        }
+    }
+}
+
+fn reply(
+    to: oneshot::Sender<Result<JobOutput, String>>,
+    enqueued: Instant,
+    started: Instant,
+    batch_rows: usize,
+    result: Result<Vec<NamedTensor>, String>,
+) {
+    let output = result.map(|outputs| JobOutput {
+        outputs,
+        batch_rows,
+        queued: started - enqueued,
+        computed: started.elapsed(),
+    });
+    // The caller may have gone away (client disconnected); nothing to do then.
+    let _ = to.send(output);
+}
+
+/// One `Session::run` with the given inputs, returning the requested outputs (all if none).
+fn run(
+    session: &mut Session,
+    inputs: Vec<NamedTensor>,
+    requested: &[String],
+) -> Result<Vec<NamedTensor>, String> {
+    let values = inputs
+        .into_iter()
+        .map(|t| Ok((t.name, t.data.into_ort(&t.shape)?)))
+        .collect::<ort::Result<Vec<_>>>()
+        .map_err(|e| e.to_string())?;
+    let outputs = session.run(values).map_err(|e| e.to_string())?;
+    let convert = |name: &str| -> Result<NamedTensor, String> {
+        let value = outputs
+            .get(name)
+            .ok_or_else(|| format!("the model produced no output {name:?}"))?;
+        let (shape, data) = TensorData::from_ort(value)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("output {name:?} is not a tensor"))?;
+        Ok(NamedTensor {
+            name: name.to_owned(),
+            shape,
+            data,
+        })
+    };
+    if requested.is_empty() {
+        outputs.keys().map(convert).collect()
+    } else {
+        requested.iter().map(|name| convert(name)).collect()
+    }
+}
