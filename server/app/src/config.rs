@@ -19,6 +19,7 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub auth: AuthConfig,
     pub inference: InferenceSettings,
+    pub serving: ServingConfig,
     pub onboarding: OnboardingSettings,
     pub log: LogSettings,
 }
@@ -98,6 +99,21 @@ pub struct AuthConfig {
 #[serde(deny_unknown_fields)]
 pub struct InferenceSettings {
     pub ort_library: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServingConfig {
+    pub anonymous: bool,
+    pub sessions_per_version: usize,
+    pub intra_op_threads: usize,
+    pub memory_budget_mb: u64,
+    pub queue_capacity: usize,
+    pub max_rows_per_request: usize,
+    pub max_request_bytes: usize,
+    pub batching: bool,
+    pub max_batch_rows: usize,
+    pub max_queue_delay_us: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

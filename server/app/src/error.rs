@@ -90,6 +90,10 @@ impl From<CoreError> for ApiError {
             CoreError::RangeNotSatisfiable(m) => {
                 ApiError::new(S::RANGE_NOT_SATISFIABLE, "range_not_satisfiable", m)
             }
+            CoreError::Busy(m) => ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(S::SERVICE_UNAVAILABLE, "busy", m)
+            },
             CoreError::RateLimited { retry_after } => ApiError {
                 retry_after: Some(retry_after),
                 ..ApiError::new(S::TOO_MANY_REQUESTS, "rate_limited", e.to_string())

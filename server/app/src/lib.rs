@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod v2;
 
 pub use config::Settings;
 pub use startup::Application;

@@ -5,8 +5,11 @@ use std::{net::TcpListener, path::PathBuf, sync::Arc, time::Duration};
 
 use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
 use anyhow::Context;
-use caravan_core::{AuthSettings, Core, Limits};
-use caravan_inference::{Validator, environment, resolve_library};
+use caravan_core::{AuthSettings, Core, Limits, Serving};
+use caravan_inference::{
+    Validator, environment, resolve_library,
+    serving::{Batching, Registry, ServingSettings},
+};
 use caravan_storage::{BlobStore, S3Options};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
@@ -32,9 +35,7 @@ pub async fn build_core(settings: &Settings, load_runtime: bool) -> anyhow::Resu
         Err(e) if load_runtime => return Err(e.into()),
         Err(_) => PathBuf::new(),
     };
-    if load_runtime {
-        environment(&ort_library)?;
-    }
+    let runtime = if load_runtime { Some(environment(&ort_library)?) } else { None };
     let catalog =
         caravan_catalog::open(&settings.database_url(), settings.database.max_connections)
             .await
@@ -81,10 +82,25 @@ pub async fn build_core(settings: &Settings, load_runtime: bool) -> anyhow::Resu
         audience: settings.auth.audience.clone(),
         session_ttl: Duration::from_secs(settings.auth.session_ttl_minutes.max(1) * 60),
     };
-    let limits = Limits {
-        max_model_bytes: onboarding.max_model_bytes,
+    let limits = Limits { max_model_bytes: onboarding.max_model_bytes };
+    let serving = runtime.map(|env| serving(env, &settings.serving));
+    Ok(Core::new(catalog, blobs, validator, auth, limits, serving))
+}
+
+fn serving(env: &'static ort::environment::Environment, config: &crate::config::ServingConfig) -> Serving {
+    let batching = config.batching.then(|| Batching {
+        max_rows: config.max_batch_rows.max(1),
+        max_delay: Duration::from_micros(config.max_queue_delay_us),
+    });
+    let settings = ServingSettings {
+        sessions: config.sessions_per_version.max(1),
+        intra_threads: config.intra_op_threads.max(1),
+        memory_budget: config.memory_budget_mb << 20,
+        queue_capacity: config.queue_capacity.max(1),
+        max_rows: config.max_rows_per_request.max(1),
+        batching,
     };
-    Ok(Core::new(catalog, blobs, validator, auth, limits))
+    Serving::new(Registry::new(env, settings), config.anonymous)
 }
 
 impl Application {
@@ -118,6 +134,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server = http_server(&settings, core.clone(), listener)?;
         spawn_sweeper(&core, settings.storage.sweep_interval_secs);
+        spawn_preload(&core);
         Ok(Self { port, server, core })
     }
 
@@ -143,6 +160,7 @@ impl Application {
 fn http_server(settings: &Settings, core: Core, listener: TcpListener) -> anyhow::Result<Server> {
     let core = web::Data::new(core);
     let metrics = web::Data::new(Metrics::install());
+    let max_request_bytes = settings.serving.max_request_bytes;
     let factory = move || {
         App::new()
             .app_data(core.clone())
@@ -150,12 +168,14 @@ fn http_server(settings: &Settings, core: Core, listener: TcpListener) -> anyhow
             .app_data(error::json_config())
             .app_data(error::query_config())
             .app_data(error::path_config())
+            .app_data(web::PayloadConfig::new(max_request_bytes))
             .wrap(from_fn(error::json_errors))
             .wrap(from_fn(crate::metrics::record))
             .wrap(from_fn(telemetry::echo_request_id))
             .wrap(TracingLogger::default())
             .configure(routes::ops)
             .configure(routes::api)
+            .configure(crate::v2::routes)
             .default_service(web::to(error::no_route))
     };
     // Signals are handled by `caravan serve` itself (see `commands`), registered before the
@@ -192,6 +212,17 @@ fn tls_config(settings: &Settings) -> anyhow::Result<Option<rustls::ServerConfig
         .with_single_cert(chain, key)
         .context("the TLS certificate and key do not match")?;
     Ok(Some(config))
+}
+
+/// Loads the versions aliases point to; until it is done, readiness says "not ready".
+fn spawn_preload(core: &Core) {
+    let core = core.clone();
+    tokio::spawn(async move {
+        match core.preload_aliased().await {
+            Ok(n) => tracing::info!(versions = n, "aliased versions loaded; serving is ready"),
+            Err(e) => tracing::error!(error = %e, "could not load the aliased versions"),
+        }
+    });
 }
 
 /// Periodically deletes blobs that no version references (after crashes or failed pushes).

@@ -42,6 +42,7 @@ pub trait ModelRepo: Send + Sync {
     /// reserved with [`BlobRepo::reserve_blob`]; this call takes over that reservation.
     async fn publish_version(&self, new: NewVersion, actor: &Actor) -> Result<Published>;
     async fn model_by_name(&self, name: &ModelName) -> Result<Option<ModelRecord>>;
+    async fn model_by_id(&self, id: Uuid) -> Result<Option<ModelRecord>>;
     async fn search_models(&self, query: &ModelQuery) -> Result<Page<ModelRecord>>;
     async fn update_model(
         &self,
@@ -67,6 +68,9 @@ pub trait ModelRepo: Send + Sync {
     ) -> Result<AliasRecord>;
     async fn delete_alias(&self, model_id: Uuid, alias: &str, actor: &Actor) -> Result<()>;
     async fn record_download(&self, model_id: Uuid) -> Result<()>;
+    /// Every alias of every model, as (model id, alias, version): the versions to keep
+    /// loaded for serving.
+    async fn all_aliases(&self) -> Result<Vec<(Uuid, String, i64)>>;
 }
 
 /// Reference tracking for content-addressed blobs, so that a blob is deleted only when no

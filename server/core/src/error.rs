@@ -29,6 +29,9 @@ pub enum CoreError {
     /// A byte range outside the artifact (416).
     #[error("{0}")]
     RangeNotSatisfiable(String),
+    /// At capacity: a full queue; retry shortly (503 with Retry-After).
+    #[error("{0}")]
+    Busy(String),
     /// Too many attempts; retry after this many seconds (429).
     #[error("too many attempts; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },

@@ -8,6 +8,7 @@ mod models;
 mod onboard;
 mod passwords;
 mod rate_limit;
+mod serving;
 mod sweep;
 mod tokens;
 mod users;
@@ -23,6 +24,8 @@ pub use error::{CoreError, Result};
 pub use models::{ModelDetails, SearchParams};
 pub use onboard::Upload;
 pub use rate_limit::LoginLimiter;
+pub use serving::{Inference, InferenceRequest, ServedModel, Serving, VersionMetadata};
+pub use serving::IndexEntry;
 pub use tokens::{CreatedToken, TOKEN_PREFIX};
 pub use users::is_valid_username;
 
@@ -41,6 +44,8 @@ pub struct Core {
     pub validator: Validator,
     pub auth: AuthSettings,
     pub limits: Limits,
+    /// Absent in processes that do not serve (the CLI).
+    pub serving: Option<Arc<Serving>>,
     login_limiter: Arc<LoginLimiter>,
 }
 
@@ -54,6 +59,7 @@ impl Core {
         validator: Validator,
         auth: AuthSettings,
         limits: Limits,
+        serving: Option<Serving>,
     ) -> Self {
         Self {
             catalog,
@@ -61,6 +67,7 @@ impl Core {
             validator,
             auth,
             limits,
+            serving: serving.map(Arc::new),
             login_limiter: Arc::new(LoginLimiter::new(5, Duration::from_secs(60))),
         }
     }

@@ -7,7 +7,7 @@ use caravan_catalog::{
     AliasRecord, AuditRecord, ModelPatch, ModelQuery, ModelRecord, ModelSort, Page, VersionRecord,
     Viewer,
 };
-use caravan_domain::{AliasName, ModelName, Principal, Scope, VersionRef, Visibility};
+use caravan_domain::{ModelName, Principal, Scope, VersionRef, Visibility};
 use caravan_storage::BlobRead;
 
 use crate::{
@@ -87,7 +87,7 @@ impl Core {
     }
 
     /// A model the caller may change with `scope` (owners and admins).
-    async fn managed_model(
+    pub(crate) async fn managed_model(
         &self,
         who: &Principal,
         name: &ModelName,
@@ -222,43 +222,6 @@ impl Core {
             })?;
         self.sweep_blob(&sha256).await;
         Ok(())
-    }
-
-    pub async fn set_alias(
-        &self,
-        who: &Principal,
-        name: &ModelName,
-        alias: &AliasName,
-        version: i64,
-    ) -> Result<AliasRecord> {
-        let model = self.managed_model(who, name, Scope::Deploy).await?;
-        self.catalog
-            .set_alias(model.id, alias.as_str(), version, &actor(who))
-            .await
-            .map_err(|e| match e {
-                caravan_catalog::CatalogError::NotFound(_) => {
-                    CoreError::NotFound(format!("model {name} has no version {version}"))
-                }
-                other => other.into(),
-            })
-    }
-
-    pub async fn delete_alias(
-        &self,
-        who: &Principal,
-        name: &ModelName,
-        alias: &AliasName,
-    ) -> Result<()> {
-        let model = self.managed_model(who, name, Scope::Deploy).await?;
-        self.catalog
-            .delete_alias(model.id, alias.as_str(), &actor(who))
-            .await
-            .map_err(|e| match e {
-                caravan_catalog::CatalogError::NotFound(_) => {
-                    CoreError::NotFound(format!("model {name} has no alias {alias}"))
-                }
-                other => other.into(),
-            })
     }
 
     pub async fn audit_log(

@@ -111,6 +111,29 @@ impl BlobStore {
         Ok(())
     }
 
+    /// The file of a blob, when the store is a local directory (serving loads it in place).
+    pub fn local_path(&self, sha256: &str) -> Option<PathBuf> {
+        self.local_root.as_ref().map(|root| root.join(Self::blob_path(sha256).as_ref()))
+    }
+
+    /// Copies a blob into a staging file (deleted when the returned path is dropped), for
+    /// readers that need a local file, such as ONNX Runtime.
+    pub async fn download_to_staging(&self, sha256: &str) -> Result<tempfile::TempPath> {
+        use futures::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let temp = tempfile::Builder::new()
+            .prefix("download-")
+            .tempfile_in(&self.staging_dir)?
+            .into_temp_path();
+        let mut read = self.read(sha256, None).await?;
+        let mut file = tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::create(&temp).await?);
+        while let Some(chunk) = read.stream.next().await {
+            file.write_all(&chunk?).await?;
+        }
+        file.flush().await?;
+        Ok(temp)
+    }
+
     /// Does a blob exist?
     pub async fn exists(&self, sha256: &str) -> Result<bool> {
         match self.store.head(&Self::blob_path(sha256)).await {

@@ -110,10 +110,27 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         _pg: pg,
     };
     test.admin_token = test.login("admin", ADMIN_PASSWORD).await;
+    test.wait_until_ready().await;
     test
 }
 
 impl TestApp {
+    /// Polls the V2 readiness until the app has loaded its aliased versions (30 s at most).
+    pub async fn wait_until_ready(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut backoff = std::time::Duration::from_millis(5);
+        loop {
+            let ready = self.client.get(self.url("/v2/health/ready")).send().await.unwrap();
+            let status = ready.status();
+            if status == StatusCode::OK {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "the app never became ready ({status})");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(std::time::Duration::from_millis(200));
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

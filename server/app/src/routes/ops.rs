@@ -29,8 +29,11 @@ pub async fn healthz() -> HttpResponse {
 /// The database and the object store answer.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200), (status = 503)))]
 pub async fn readyz(core: web::Data<Core>) -> HttpResponse {
+    let serving_ready = core.serving.is_none() || core.serving_ready();
     match core.ready().await {
-        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
+        Ok(()) if serving_ready => HttpResponse::Ok().json(json!({ "status": "ready" })),
+        Ok(()) => HttpResponse::ServiceUnavailable()
+            .json(json!({ "error": "loading the versions aliases point to", "code": "not_ready" })),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
             HttpResponse::ServiceUnavailable()

@@ -208,6 +208,20 @@ macro_rules! impl_models {
                 row.map(TryInto::try_into).transpose()
             }
 
+            async fn model_by_id(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::Result<Option<$crate::ModelRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE m.id = $1",
+                    $crate::sql::MODEL_COLUMNS,
+                    $crate::sql::MODEL_FROM
+                );
+                let row: Option<$crate::sql::rows::ModelRow> =
+                    sqlx::query_as(&sql).bind(id).fetch_optional(self.reader()).await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
             async fn search_models(
                 &self,
                 query: &$crate::ModelQuery,
@@ -301,6 +315,12 @@ macro_rules! impl_models {
                 actor: &$crate::Actor,
             ) -> $crate::Result<()> {
                 self.remove_alias(model_id, alias, actor).await
+            }
+
+            async fn all_aliases(&self) -> $crate::Result<Vec<(uuid::Uuid, String, i64)>> {
+                Ok(sqlx::query_as("SELECT model_id, alias, version FROM aliases ORDER BY model_id, alias")
+                    .fetch_all(self.reader())
+                    .await?)
             }
 
             async fn record_download(&self, model_id: uuid::Uuid) -> $crate::Result<()> {

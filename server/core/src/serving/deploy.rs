@@ -1,0 +1,156 @@
+//! Loading, unloading and hot swap: an alias moves only after its target is loaded and warm,
+//! so requests never wait for a load and never fail because of a swap.
+
+use std::collections::HashSet;
+
+use caravan_catalog::AliasRecord;
+use caravan_domain::{AliasName, ModelName, Principal, Scope};
+use caravan_inference::serving::{LoadError, LoadState, VersionKey};
+
+use crate::{Core, CoreError, Result, auth::require};
+
+/// One row of the repository index.
+#[derive(Debug, Clone)]
+pub struct IndexEntry {
+    pub name: String,
+    pub version: i64,
+    pub loaded: bool,
+}
+
+impl Core {
+    /// Points an alias at a version: loads and warms the version first, then moves the alias
+    /// in the catalog (audited), then lets requests see it. If the version cannot be loaded,
+    /// nothing changes and the error says why.
+    pub async fn set_alias(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+        alias: &AliasName,
+        version: i64,
+    ) -> Result<AliasRecord> {
+        let model = self.managed_model(who, name, Scope::Deploy).await?;
+        if let Some(serving) = &self.serving {
+            self.loaded_version(&model, version).await?;
+            serving.registry.pin(VersionKey { model_id: model.id, version });
+        }
+        let record = self
+            .catalog
+            .set_alias(model.id, alias.as_str(), version, &crate::actor(who))
+            .await
+            .map_err(|e| match e {
+                caravan_catalog::CatalogError::NotFound(_) => {
+                    CoreError::NotFound(format!("model {name} has no version {version}"))
+                }
+                other => other.into(),
+            })?;
+        self.after_alias_change(name).await;
+        Ok(record)
+    }
+
+    pub async fn delete_alias(&self, who: &Principal, name: &ModelName, alias: &AliasName) -> Result<()> {
+        let model = self.managed_model(who, name, Scope::Deploy).await?;
+        self.catalog.delete_alias(model.id, alias.as_str(), &crate::actor(who)).await.map_err(|e| match e {
+            caravan_catalog::CatalogError::NotFound(_) => {
+                CoreError::NotFound(format!("model {name} has no alias {alias}"))
+            }
+            other => other.into(),
+        })?;
+        self.after_alias_change(name).await;
+        Ok(())
+    }
+
+    /// New requests see the change at once; the pins follow the aliases.
+    async fn after_alias_change(&self, name: &ModelName) {
+        if let Some(serving) = &self.serving {
+            serving.invalidate(name.as_str());
+            if let Err(e) = self.refresh_pins().await {
+                tracing::warn!(error = %e, "could not refresh the pinned versions");
+            }
+        }
+    }
+
+    async fn refresh_pins(&self) -> Result<HashSet<VersionKey>> {
+        let pins: HashSet<VersionKey> = self
+            .catalog
+            .all_aliases()
+            .await?
+            .into_iter()
+            .map(|(model_id, _, version)| VersionKey { model_id, version })
+            .collect();
+        self.serving()?.registry.set_pinned(pins.clone());
+        Ok(pins)
+    }
+
+    /// Loads every aliased version (after start-up), then marks serving ready. Versions that
+    /// fail to load are logged and skipped: their requests get the error when they come.
+    pub async fn preload_aliased(&self) -> Result<usize> {
+        let serving = self.serving()?.clone();
+        let mut loaded = 0;
+        for (model_id, alias, version) in self.catalog.all_aliases().await? {
+            serving.registry.pin(VersionKey { model_id, version });
+            let Some(model) = self.catalog.model_by_id(model_id).await? else { continue };
+            match self.loaded_version(&model, version).await {
+                Ok(_) => loaded += 1,
+                Err(e) => tracing::warn!(model = %model.name, alias, version, error = %e, "could not preload"),
+            }
+        }
+        self.refresh_pins().await?;
+        serving.set_ready();
+        Ok(loaded)
+    }
+
+    /// Loads a version (Triton's repository `load`; loading again is a no-op).
+    pub async fn load_model(&self, who: &Principal, name: &str, version: Option<&str>) -> Result<i64> {
+        require(who, Scope::Deploy)?;
+        let model = self.served_model(Some(who), name).await?;
+        if !who.can_manage(model.record.owner_id) {
+            return Err(CoreError::Forbidden(format!("only the owner of {name} can load it")));
+        }
+        let number = Self::served_version(&model, version)?;
+        self.loaded_version(&model.record, number).await?;
+        Ok(number)
+    }
+
+    /// Unloads a version; refused while an alias points to it.
+    pub async fn unload_model(&self, who: &Principal, name: &str, version: Option<&str>) -> Result<i64> {
+        require(who, Scope::Deploy)?;
+        let model = self.served_model(Some(who), name).await?;
+        if !who.can_manage(model.record.owner_id) {
+            return Err(CoreError::Forbidden(format!("only the owner of {name} can unload it")));
+        }
+        let number = Self::served_version(&model, version)?;
+        let key = VersionKey { model_id: model.record.id, version: number };
+        match self.serving()?.registry.unload(key) {
+            Ok(_) => Ok(number),
+            Err(LoadError::Pinned) => {
+                let aliases: Vec<&str> =
+                    model.aliases.iter().filter(|(_, v)| **v == number).map(|(a, _)| a.as_str()).collect();
+                Err(CoreError::Conflict(format!(
+                    "version {number} of {name} is served by alias {}; move the alias first",
+                    aliases.join(", ")
+                )))
+            }
+            Err(e) => Err(CoreError::Internal(e.to_string())),
+        }
+    }
+
+    /// The versions of the models the caller can see, and whether each is loaded.
+    pub async fn repository_index(&self, who: Option<&Principal>, only_loaded: bool) -> Result<Vec<IndexEntry>> {
+        let serving = self.serving()?;
+        let states: std::collections::HashMap<VersionKey, LoadState> = serving.registry.index().into_iter().collect();
+        let page = self
+            .search(who, crate::SearchParams { limit: Some(500), sort: caravan_catalog::ModelSort::Name, ..Default::default() })
+            .await?;
+        let mut entries = Vec::new();
+        for model in page.items {
+            for version in self.catalog.versions(model.id).await? {
+                let key = VersionKey { model_id: model.id, version: version.version };
+                let loaded = states.get(&key) == Some(&LoadState::Loaded);
+                if loaded || !only_loaded {
+                    entries.push(IndexEntry { name: model.name.to_string(), version: version.version, loaded });
+                }
+            }
+        }
+        Ok(entries)
+    }
+}

@@ -1,0 +1,243 @@
+//! Running inference and answering the protocol's metadata and readiness questions.
+
+use std::sync::Arc;
+
+use caravan_catalog::{ModelRecord, VersionRecord};
+use caravan_domain::{ModelName, Principal, Scope, VersionRef};
+use caravan_inference::serving::{
+    InferError, LoadedModel, ModelFile, NamedTensor, VersionKey, check_inputs, check_outputs,
+};
+
+use super::{ServedModel, Serving};
+use crate::{Core, CoreError, Result, auth::require};
+
+/// An inference request, already decoded from its protocol.
+pub struct InferenceRequest {
+    pub inputs: Vec<NamedTensor>,
+    /// Outputs to return, in order; empty means all.
+    pub outputs: Vec<String>,
+}
+
+/// What answered and what it returned.
+pub struct Inference {
+    pub model: String,
+    pub version: i64,
+    pub outputs: Vec<NamedTensor>,
+    pub batch_rows: usize,
+}
+
+impl Core {
+    pub(crate) fn serving(&self) -> Result<&Arc<Serving>> {
+        self.serving.as_ref().ok_or_else(|| CoreError::Internal("serving is not enabled in this process".into()))
+    }
+
+    /// A model the caller may run, from the cache or the catalog.
+    pub(crate) async fn served_model(&self, who: Option<&Principal>, name: &str) -> Result<Arc<ServedModel>> {
+        let serving = self.serving()?;
+        match who {
+            None if !serving.anonymous => {
+                return Err(CoreError::Unauthenticated("credentials required to run models".into()));
+            }
+            Some(who) => require(who, Scope::Read)?,
+            None => {}
+        }
+        let model = match serving.cached(name) {
+            Some(model) => model,
+            None => {
+                let parsed = ModelName::parse_any(name)?;
+                let not_found = || CoreError::NotFound(format!("model {name} not found"));
+                let record = self.catalog.model_by_name(&parsed).await?.ok_or_else(not_found)?;
+                let aliases = self.catalog.aliases(record.id).await?.into_iter().map(|a| (a.alias, a.version)).collect();
+                let model = Arc::new(ServedModel { record, aliases });
+                serving.remember(name, model.clone());
+                model
+            }
+        };
+        if !caravan_domain::can_see(who, model.record.owner_id, model.record.visibility) {
+            return Err(CoreError::NotFound(format!("model {name} not found")));
+        }
+        Ok(model)
+    }
+
+    /// The version a request names: a number, an alias, `latest`, or by default the alias
+    /// `champion` if there is one, else the newest version.
+    pub(crate) fn served_version(model: &ServedModel, version: Option<&str>) -> Result<i64> {
+        let name = &model.record.name;
+        let latest = || {
+            model.record.latest_version.ok_or_else(|| CoreError::NotFound(format!("model {name} has no versions")))
+        };
+        match version.map(VersionRef::parse).transpose()? {
+            Some(VersionRef::Number(n)) => Ok(n),
+            Some(VersionRef::Latest) => latest(),
+            Some(VersionRef::Alias(alias)) => model
+                .aliases
+                .get(alias.as_str())
+                .copied()
+                .ok_or_else(|| CoreError::NotFound(format!("model {name} has no alias {alias}"))),
+            None => match model.aliases.get(caravan_domain::AliasName::CHAMPION) {
+                Some(&v) => Ok(v),
+                None => latest(),
+            },
+        }
+    }
+
+    /// The loaded version, loading it from its blob if needed.
+    pub(crate) async fn loaded_version(&self, model: &ModelRecord, version: i64) -> Result<Arc<LoadedModel>> {
+        let serving = self.serving()?;
+        let key = VersionKey { model_id: model.id, version };
+        if let Some(loaded) = serving.registry.get(key) {
+            return Ok(loaded);
+        }
+        let record = self
+            .catalog
+            .version(model.id, version)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("model {} has no version {version}", model.name)))?;
+        let label = format!("{}:{version}", model.name);
+        serving
+            .registry
+            .get_or_load(key, &label, || self.model_file(record))
+            .await
+            .map_err(|e| CoreError::Conflict(format!("version {version} of {} cannot be served: {e}", model.name)))
+    }
+
+    /// A local file holding a version's ONNX bytes (the blob itself on local disk, a download
+    /// into the staging directory otherwise).
+    async fn model_file(&self, version: VersionRecord) -> Result<ModelFile, String> {
+        if let Some(path) = self.blobs.local_path(&version.sha256) {
+            return Ok(ModelFile { path, keep: None });
+        }
+        let temp = self.blobs.download_to_staging(&version.sha256).await.map_err(|e| e.to_string())?;
+        Ok(ModelFile { path: temp.to_path_buf(), keep: Some(Box::new(temp)) })
+    }
+
+    /// Runs a request against a model version the caller may read.
+    pub async fn infer(
+        &self,
+        who: Option<&Principal>,
+        name: &str,
+        version: Option<&str>,
+        request: InferenceRequest,
+    ) -> Result<Inference> {
+        let model = self.served_model(who, name).await?;
+        let number = Self::served_version(&model, version)?;
+        let loaded = self.loaded_version(&model.record, number).await?;
+        let max_rows = self.serving()?.registry.settings().max_rows;
+        check_inputs(&loaded.signature, &request.inputs, max_rows).map_err(CoreError::Invalid)?;
+        check_outputs(&loaded.signature, &request.outputs).map_err(CoreError::Invalid)?;
+        let started = std::time::Instant::now();
+        let result = loaded.infer(request.inputs, request.outputs).await;
+        let labels = [("model", model.record.name.to_string()), ("version", number.to_string())];
+        metrics::histogram!("caravan_inference_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+        match result {
+            Ok(output) => {
+                metrics::counter!("caravan_inference_requests_total", &labels).increment(1);
+                metrics::histogram!("caravan_inference_queue_seconds", &labels).record(output.queued.as_secs_f64());
+                metrics::histogram!("caravan_inference_batch_rows", &labels).record(output.batch_rows as f64);
+                Ok(Inference {
+                    model: model.record.name.to_string(),
+                    version: number,
+                    outputs: output.outputs,
+                    batch_rows: output.batch_rows,
+                })
+            }
+            Err(e) => {
+                metrics::counter!("caravan_inference_failures_total", &labels).increment(1);
+                Err(match e {
+                    InferError::Busy => CoreError::Busy(format!("{name} version {number} is at capacity; retry shortly")),
+                    InferError::Failed(message) => CoreError::Invalid(format!("inference failed: {message}")),
+                })
+            }
+        }
+    }
+
+    /// The version a V2 metadata, readiness or config request names, with its record.
+    pub async fn served_version_record(
+        &self,
+        who: Option<&Principal>,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<(Arc<ServedModel>, VersionRecord)> {
+        let model = self.served_model(who, name).await?;
+        let number = Self::served_version(&model, version)?;
+        let record = self
+            .catalog
+            .version(model.record.id, number)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("model {name} has no version {number}")))?;
+        Ok((model, record))
+    }
+
+    /// Is the serving side ready (aliased versions loaded after start-up)?
+    pub fn serving_ready(&self) -> bool {
+        self.serving.as_ref().is_some_and(|s| s.is_ready())
+    }
+}
+
+/// What the V2 metadata, readiness and configuration endpoints describe.
+pub struct VersionMetadata {
+    pub model: Arc<ServedModel>,
+    pub version: VersionRecord,
+    /// Every version of the model, oldest first.
+    pub versions: Vec<i64>,
+    /// Rows per batch when dynamic batching applies to this version.
+    pub max_batch_rows: Option<usize>,
+    pub max_queue_delay: std::time::Duration,
+}
+
+impl Core {
+    pub async fn serving_metadata(
+        &self,
+        who: Option<&Principal>,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<VersionMetadata> {
+        let (model, record) = self.served_version_record(who, name, version).await?;
+        let mut versions: Vec<i64> = self.catalog.versions(model.record.id).await?.iter().map(|v| v.version).collect();
+        versions.sort_unstable();
+        let settings = self.serving()?.registry.settings();
+        let signature = &record.info.signature;
+        let batchable = !signature.inputs.is_empty()
+            && signature.inputs.iter().chain(&signature.outputs).all(|s| s.shape.first() == Some(&-1));
+        let batching = settings.batching.filter(|_| batchable);
+        Ok(VersionMetadata {
+            model,
+            version: record,
+            versions,
+            max_batch_rows: batching.map(|b| b.max_rows),
+            max_queue_delay: batching.map(|b| b.max_delay).unwrap_or_default(),
+        })
+    }
+
+    /// Loaded versions the caller may see, optionally of one model (and one version).
+    pub async fn serving_stats(
+        &self,
+        who: Option<&Principal>,
+        name: Option<&str>,
+        version: Option<&str>,
+    ) -> Result<Vec<(String, Arc<LoadedModel>)>> {
+        let serving = self.serving()?;
+        let mut out = Vec::new();
+        match name {
+            Some(name) => {
+                let model = self.served_model(who, name).await?;
+                let wanted = version.map(|_| Self::served_version(&model, version)).transpose()?;
+                for loaded in serving.registry.loaded() {
+                    if loaded.key.model_id == model.record.id && wanted.is_none_or(|v| v == loaded.key.version) {
+                        out.push((model.record.name.to_string(), loaded));
+                    }
+                }
+            }
+            None => {
+                for loaded in serving.registry.loaded() {
+                    let Some(model) = self.catalog.model_by_id(loaded.key.model_id).await? else { continue };
+                    if caravan_domain::can_see(who, model.owner_id, model.visibility) {
+                        out.push((model.name.to_string(), loaded));
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| (&a.0, a.1.key.version).cmp(&(&b.0, b.1.key.version)));
+        Ok(out)
+    }
+}

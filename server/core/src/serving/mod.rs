@@ -1,0 +1,74 @@
+//! Serving models: resolving a request to a loaded version (with a short-lived cache of model
+//! records and aliases, so inference does not query the database per request), loading,
+//! unloading, and the pins that keep aliased versions in memory.
+
+mod deploy;
+mod infer;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use caravan_catalog::ModelRecord;
+use caravan_inference::serving::Registry;
+
+pub use deploy::IndexEntry;
+pub use infer::{Inference, InferenceRequest, VersionMetadata};
+
+/// How long a cached model record and its aliases are trusted. Changes made through this
+/// process invalidate the entry at once; other replicas' changes show within this time.
+const MODEL_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// A model as serving sees it.
+#[derive(Debug, Clone)]
+pub struct ServedModel {
+    pub record: ModelRecord,
+    pub aliases: HashMap<String, i64>,
+}
+
+/// The serving state shared by all requests.
+pub struct Serving {
+    pub registry: Registry,
+    /// May anonymous callers run public models?
+    pub anonymous: bool,
+    cache: Mutex<HashMap<String, (Instant, Arc<ServedModel>)>>,
+    ready: AtomicBool,
+}
+
+impl Serving {
+    pub fn new(registry: Registry, anonymous: bool) -> Self {
+        Self { registry, anonymous, cache: Mutex::new(HashMap::new()), ready: AtomicBool::new(false) }
+    }
+
+    /// True once the aliased versions were loaded after start-up.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    fn cached(&self, name: &str) -> Option<Arc<ServedModel>> {
+        let cache = self.cache.lock().expect("model cache lock");
+        cache.get(name).filter(|(at, _)| at.elapsed() < MODEL_CACHE_TTL).map(|(_, m)| m.clone())
+    }
+
+    fn remember(&self, name: &str, model: Arc<ServedModel>) {
+        let mut cache = self.cache.lock().expect("model cache lock");
+        if cache.len() > 10_000 {
+            cache.retain(|_, (at, _)| at.elapsed() < MODEL_CACHE_TTL);
+        }
+        cache.insert(name.to_owned(), (Instant::now(), model));
+    }
+
+    /// Forgets a model's cached record (after a change to it or its aliases).
+    pub fn invalidate(&self, name: &str) {
+        self.cache.lock().expect("model cache lock").remove(name);
+    }
+}
