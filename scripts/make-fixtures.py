@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the small ONNX test fixtures in tests/fixtures/ (committed; rerun to regenerate).
 
-Needs `pip install onnx==1.20.1 numpy==2.3.5`. Every model is built by hand with onnx.helper,
-so the bytes are deterministic.
+Needs `pip install onnx==1.23.2 numpy==2.4.* onnxruntime==1.31.1`. Every model is built by hand
+with onnx.helper, so the bytes are deterministic. The golden files (tests/fixtures/golden/) hold
+inputs and the outputs Python onnxruntime computed for them, for the serving tests to match.
 """
 import os
 import sys
@@ -124,6 +125,113 @@ def unknown_op():
     print(f"{path}: {os.path.getsize(path)} bytes")
 
 
+def slow():
+    """Tiny file, slow to run: each row is expanded to 8M floats and summed (for back-pressure)."""
+    shape = numpy_helper.from_array(np.array([1, 8_000_000], dtype=np.int64), "shape")
+    axes = numpy_helper.from_array(np.array([1], dtype=np.int64), "axes")
+    graph = helper.make_graph(
+        [helper.make_node("Expand", ["x", "shape"], ["wide"]),
+         helper.make_node("ReduceSum", ["wide", "axes"], ["y"], keepdims=1)],
+        "slow",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 1])],
+        [shape, axes],
+    )
+    save(helper.make_model(graph, opset_imports=OPSET, ir_version=8), "slow.onnx")
+
+
+def types():
+    """One input of most V2 datatypes; FP64 doubled, INT32 incremented, the rest passed through."""
+    kinds = [("f64", TensorProto.DOUBLE), ("i32", TensorProto.INT32), ("i8", TensorProto.INT8),
+             ("u8", TensorProto.UINT8), ("i16", TensorProto.INT16), ("u16", TensorProto.UINT16),
+             ("u32", TensorProto.UINT32), ("u64", TensorProto.UINT64), ("f16", TensorProto.FLOAT16)]
+    two = numpy_helper.from_array(np.array(2.0, dtype=np.float64), "two")
+    one = numpy_helper.from_array(np.array(1, dtype=np.int32), "one")
+    nodes = [helper.make_node("Mul", ["f64", "two"], ["f64_out"]), helper.make_node("Add", ["i32", "one"], ["i32_out"])]
+    nodes += [helper.make_node("Identity", [k], [k + "_out"]) for k, _ in kinds[2:]]
+    graph = helper.make_graph(
+        nodes, "types",
+        [helper.make_tensor_value_info(k, t, ["n"]) for k, t in kinds],
+        [helper.make_tensor_value_info(k + "_out", t, ["n"]) for k, t in kinds],
+        [two, one],
+    )
+    save(helper.make_model(graph, opset_imports=OPSET, ir_version=8), "types.onnx")
+
+
+def bf16_identity():
+    """BF16 in, BF16 out (numpy has no bfloat16, so its golden output is its input)."""
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])], "bf16",
+        [helper.make_tensor_value_info("x", TensorProto.BFLOAT16, ["n"])],
+        [helper.make_tensor_value_info("y", TensorProto.BFLOAT16, ["n"])],
+    )
+    save(helper.make_model(graph, opset_imports=OPSET, ir_version=8), "bf16_identity.onnx")
+
+
+def strings():
+    """A string model: encodes words as labels (ai.onnx.ml LabelEncoder) and echoes them."""
+    graph = helper.make_graph(
+        [
+            helper.make_node("LabelEncoder", ["text"], ["label"], domain="ai.onnx.ml",
+                             keys_strings=["cat", "dog", "ünïcode"], values_int64s=[1, 2, 3], default_int64=-1),
+            helper.make_node("Identity", ["text"], ["echo"]),
+        ],
+        "strings",
+        [helper.make_tensor_value_info("text", TensorProto.STRING, ["n"])],
+        [helper.make_tensor_value_info("label", TensorProto.INT64, ["n"]),
+         helper.make_tensor_value_info("echo", TensorProto.STRING, ["n"])],
+    )
+    opsets = OPSET + [helper.make_opsetid("ai.onnx.ml", 2)]
+    save(helper.make_model(graph, opset_imports=opsets, ir_version=8), "strings.onnx")
+
+
+V2_TYPES = {"float32": "FP32", "float64": "FP64", "float16": "FP16", "int8": "INT8", "int16": "INT16",
+            "int32": "INT32", "int64": "INT64", "uint8": "UINT8", "uint16": "UINT16", "uint32": "UINT32",
+            "uint64": "UINT64", "bool": "BOOL", "object": "BYTES"}
+
+
+def tensor_json(name, array):
+    datatype = V2_TYPES[array.dtype.name]
+    data = [str(x) for x in array.flatten()] if datatype == "BYTES" else array.flatten().tolist()
+    return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": data}
+
+
+def golden(model_name, inputs):
+    """Runs the fixture with Python onnxruntime and writes its inputs and outputs."""
+    import json
+    import onnxruntime as ort
+    session = ort.InferenceSession(os.path.join(OUT, model_name), providers=["CPUExecutionProvider"])
+    outputs = session.run(None, inputs)
+    names = [o.name for o in session.get_outputs()]
+    doc = {
+        "model": model_name,
+        "producer": f"onnxruntime {ort.__version__}",
+        "inputs": [tensor_json(k, v) for k, v in inputs.items()],
+        "outputs": [tensor_json(n, np.asarray(v)) for n, v in zip(names, outputs)],
+    }
+    os.makedirs(os.path.join(OUT, "golden"), exist_ok=True)
+    path = os.path.join(OUT, "golden", model_name.replace(".onnx", ".json"))
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
+    print(f"{path}: {len(doc['outputs'])} outputs")
+
+
+def goldens():
+    rng = np.random.default_rng(7)
+    golden("affine.onnx", {"x": rng.normal(size=(3, 4)).astype(np.float32)})
+    golden("two_in_two_out.onnx", {"a": np.array([1, -5, 7], dtype=np.int64), "b": np.array([-1, 2, 0], dtype=np.int64)})
+    n = 4
+    golden("types.onnx", {
+        "f64": rng.normal(size=n), "i32": np.array([-3, 0, 7, 2**30], dtype=np.int32),
+        "i8": np.array([-128, -1, 0, 127], dtype=np.int8), "u8": np.array([0, 1, 128, 255], dtype=np.uint8),
+        "i16": np.array([-32768, -2, 3, 32767], dtype=np.int16), "u16": np.array([0, 9, 40000, 65535], dtype=np.uint16),
+        "u32": np.array([0, 1, 3_000_000_000, 2**32 - 1], dtype=np.uint32),
+        "u64": np.array([0, 1, 2**40, 2**63], dtype=np.uint64),
+        "f16": np.array([0.5, -1.25, 65504.0, 1e-3], dtype=np.float16),
+    })
+    golden("strings.onnx", {"text": np.array(["dog", "Caravan", "ünïcode", "", "cat"], dtype=object)})
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     affine()
@@ -132,4 +240,9 @@ if __name__ == "__main__":
     zipmap()
     external_data()
     unknown_op()
+    slow()
+    types()
+    bf16_identity()
+    strings()
+    goldens()
 

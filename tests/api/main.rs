@@ -6,6 +6,7 @@ mod downloads;
 mod onboarding;
 mod ops;
 mod refusals;
+#[path = "../support/mod.rs"]
 mod support;
 
 /// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)`.

@@ -35,7 +35,11 @@ pub async fn build_core(settings: &Settings, load_runtime: bool) -> anyhow::Resu
         Err(e) if load_runtime => return Err(e.into()),
         Err(_) => PathBuf::new(),
     };
-    let runtime = if load_runtime { Some(environment(&ort_library)?) } else { None };
+    let runtime = if load_runtime {
+        Some(environment(&ort_library)?)
+    } else {
+        None
+    };
     let catalog =
         caravan_catalog::open(&settings.database_url(), settings.database.max_connections)
             .await
@@ -82,12 +86,17 @@ pub async fn build_core(settings: &Settings, load_runtime: bool) -> anyhow::Resu
         audience: settings.auth.audience.clone(),
         session_ttl: Duration::from_secs(settings.auth.session_ttl_minutes.max(1) * 60),
     };
-    let limits = Limits { max_model_bytes: onboarding.max_model_bytes };
+    let limits = Limits {
+        max_model_bytes: onboarding.max_model_bytes,
+    };
     let serving = runtime.map(|env| serving(env, &settings.serving));
     Ok(Core::new(catalog, blobs, validator, auth, limits, serving))
 }
 
-fn serving(env: &'static ort::environment::Environment, config: &crate::config::ServingConfig) -> Serving {
+fn serving(
+    env: &'static ort::environment::Environment,
+    config: &crate::config::ServingConfig,
+) -> Serving {
     let batching = config.batching.then(|| Batching {
         max_rows: config.max_batch_rows.max(1),
         max_delay: Duration::from_micros(config.max_queue_delay_us),

@@ -24,8 +24,8 @@ pub use error::{CoreError, Result};
 pub use models::{ModelDetails, SearchParams};
 pub use onboard::Upload;
 pub use rate_limit::LoginLimiter;
-pub use serving::{Inference, InferenceRequest, ServedModel, Serving, VersionMetadata};
 pub use serving::IndexEntry;
+pub use serving::{Inference, InferenceRequest, ServedModel, Serving, VersionMetadata};
 pub use tokens::{CreatedToken, TOKEN_PREFIX};
 pub use users::is_valid_username;
 

@@ -113,7 +113,9 @@ impl BlobStore {
 
     /// The file of a blob, when the store is a local directory (serving loads it in place).
     pub fn local_path(&self, sha256: &str) -> Option<PathBuf> {
-        self.local_root.as_ref().map(|root| root.join(Self::blob_path(sha256).as_ref()))
+        self.local_root
+            .as_ref()
+            .map(|root| root.join(Self::blob_path(sha256).as_ref()))
     }
 
     /// Copies a blob into a staging file (deleted when the returned path is dropped), for
@@ -126,7 +128,8 @@ impl BlobStore {
             .tempfile_in(&self.staging_dir)?
             .into_temp_path();
         let mut read = self.read(sha256, None).await?;
-        let mut file = tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::create(&temp).await?);
+        let mut file =
+            tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::create(&temp).await?);
         while let Some(chunk) = read.stream.next().await {
             file.write_all(&chunk?).await?;
         }

@@ -14,13 +14,17 @@ pub fn decode(datatype: TensorType, raw: &str) -> Result<TensorData, String> {
     fn run<T: Scalar>(raw: &str) -> Result<Vec<T>, String> {
         let mut out = Vec::new();
         let mut de = serde_json::Deserializer::from_str(raw);
-        Flatten(&mut out).deserialize(&mut de).map_err(|e| e.to_string())?;
+        Flatten(&mut out)
+            .deserialize(&mut de)
+            .map_err(|e| e.to_string())?;
         de.end().map_err(|e| e.to_string())?;
         Ok(out)
     }
     Ok(match datatype {
         TensorType::Fp16 | TensorType::Bf16 => {
-            return Err(format!("{datatype} data cannot be sent as JSON; send it as binary data (binary_data_size)"));
+            return Err(format!(
+                "{datatype} data cannot be sent as JSON; send it as binary data (binary_data_size)"
+            ));
         }
         TensorType::Bool => TensorData::Bool(run(raw)?),
         TensorType::Uint8 => TensorData::U8(run(raw)?),
@@ -165,22 +169,61 @@ mod tests {
     #[test]
     fn nested_and_flat_arrays_decode_alike() {
         let flat = decode(TensorType::Fp32, "[1, 2.5, 3, 4]").unwrap();
-        assert_eq!(flat, decode(TensorType::Fp32, "[[1, 2.5], [3, 4]]").unwrap());
-        assert_eq!(decode(TensorType::Int64, "[[-1], [2]]").unwrap(), TensorData::I64(vec![-1, 2]));
-        assert_eq!(decode(TensorType::Bool, "[true, false]").unwrap(), TensorData::Bool(vec![true, false]));
-        assert_eq!(decode(TensorType::Bytes, r#"["a", "b"]"#).unwrap(), TensorData::Bytes(vec!["a".into(), "b".into()]));
-        assert_eq!(decode(TensorType::Uint8, "7").unwrap(), TensorData::U8(vec![7]));
+        assert_eq!(
+            flat,
+            decode(TensorType::Fp32, "[[1, 2.5], [3, 4]]").unwrap()
+        );
+        assert_eq!(
+            decode(TensorType::Int64, "[[-1], [2]]").unwrap(),
+            TensorData::I64(vec![-1, 2])
+        );
+        assert_eq!(
+            decode(TensorType::Bool, "[true, false]").unwrap(),
+            TensorData::Bool(vec![true, false])
+        );
+        assert_eq!(
+            decode(TensorType::Bytes, r#"["a", "b"]"#).unwrap(),
+            TensorData::Bytes(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            decode(TensorType::Uint8, "7").unwrap(),
+            TensorData::U8(vec![7])
+        );
     }
 
     #[test]
     fn wrong_types_ranges_and_depth_bombs_are_refused() {
-        assert!(decode(TensorType::Int32, "[1.5]").unwrap_err().contains("integer"));
-        assert!(decode(TensorType::Uint8, "[256]").unwrap_err().contains("u8"));
-        assert!(decode(TensorType::Bool, "[1]").unwrap_err().contains("true or false"));
-        assert!(decode(TensorType::Fp32, r#"["1"]"#).unwrap_err().contains("a number"));
-        assert!(decode(TensorType::Fp16, "[1]").unwrap_err().contains("binary"));
+        assert!(
+            decode(TensorType::Int32, "[1.5]")
+                .unwrap_err()
+                .contains("integer")
+        );
+        assert!(
+            decode(TensorType::Uint8, "[256]")
+                .unwrap_err()
+                .contains("u8")
+        );
+        assert!(
+            decode(TensorType::Bool, "[1]")
+                .unwrap_err()
+                .contains("true or false")
+        );
+        assert!(
+            decode(TensorType::Fp32, r#"["1"]"#)
+                .unwrap_err()
+                .contains("a number")
+        );
+        assert!(
+            decode(TensorType::Fp16, "[1]")
+                .unwrap_err()
+                .contains("binary")
+        );
         let bomb = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(decode(TensorType::Fp32, &bomb).unwrap_err().contains("recursion limit"));
+        assert!(
+            decode(TensorType::Fp32, &bomb)
+                .unwrap_err()
+                .contains("recursion limit")
+        );
         assert!(decode(TensorType::Fp32, "[1] x").is_err());
     }
 }

@@ -20,12 +20,21 @@ pub async fn server() -> HttpResponse {
 }
 
 fn tensors(specs: &[TensorSpec]) -> Vec<Value> {
-    specs.iter().map(|s| json!({ "name": s.name, "datatype": s.datatype, "shape": s.shape })).collect()
+    specs
+        .iter()
+        .map(|s| json!({ "name": s.name, "datatype": s.datatype, "shape": s.shape }))
+        .collect()
 }
 
-pub async fn model(core: web::Data<Core>, MaybeAuth(who): MaybeAuth, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn model(
+    core: web::Data<Core>,
+    MaybeAuth(who): MaybeAuth,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let (name, version) = target(&req);
-    let meta = core.serving_metadata(who.as_ref(), &name, version.as_deref()).await?;
+    let meta = core
+        .serving_metadata(who.as_ref(), &name, version.as_deref())
+        .await?;
     let signature = &meta.version.info.signature;
     Ok(HttpResponse::Ok().json(json!({
         "name": meta.model.record.name,
@@ -37,9 +46,15 @@ pub async fn model(core: web::Data<Core>, MaybeAuth(who): MaybeAuth, req: HttpRe
 }
 
 /// Any version the caller may read is ready: it is loaded on first use.
-pub async fn model_ready(core: web::Data<Core>, MaybeAuth(who): MaybeAuth, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn model_ready(
+    core: web::Data<Core>,
+    MaybeAuth(who): MaybeAuth,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let (name, version) = target(&req);
-    let meta = core.serving_metadata(who.as_ref(), &name, version.as_deref()).await?;
+    let meta = core
+        .serving_metadata(who.as_ref(), &name, version.as_deref())
+        .await?;
     Ok(HttpResponse::Ok().json(json!({ "name": meta.model.record.name, "ready": true })))
 }
 
@@ -52,9 +67,15 @@ fn triton_type(t: TensorType) -> String {
 
 /// Triton's model configuration, as perf_analyzer and tritonclient read it. With dynamic
 /// batching, `dims` leave out the batch dimension, as in Triton.
-pub async fn config(core: web::Data<Core>, MaybeAuth(who): MaybeAuth, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn config(
+    core: web::Data<Core>,
+    MaybeAuth(who): MaybeAuth,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let (name, version) = target(&req);
-    let meta = core.serving_metadata(who.as_ref(), &name, version.as_deref()).await?;
+    let meta = core
+        .serving_metadata(who.as_ref(), &name, version.as_deref())
+        .await?;
     let skip = usize::from(meta.max_batch_rows.is_some());
     let tensors = |specs: &[TensorSpec]| -> Vec<Value> {
         specs
@@ -73,7 +94,8 @@ pub async fn config(core: web::Data<Core>, MaybeAuth(who): MaybeAuth, req: HttpR
         "output": tensors(&signature.outputs),
     });
     if meta.max_batch_rows.is_some() {
-        config["dynamic_batching"] = json!({ "max_queue_delay_microseconds": meta.max_queue_delay.as_micros() as u64 });
+        config["dynamic_batching"] =
+            json!({ "max_queue_delay_microseconds": meta.max_queue_delay.as_micros() as u64 });
     }
     Ok(HttpResponse::Ok().json(config))
 }
@@ -100,14 +122,23 @@ fn stats(name: &str, loaded: &Arc<LoadedModel>) -> Value {
     })
 }
 
-pub async fn model_stats(core: web::Data<Core>, MaybeAuth(who): MaybeAuth, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn model_stats(
+    core: web::Data<Core>,
+    MaybeAuth(who): MaybeAuth,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let (name, version) = target(&req);
-    let loaded = core.serving_stats(who.as_ref(), Some(&name), version.as_deref()).await?;
+    let loaded = core
+        .serving_stats(who.as_ref(), Some(&name), version.as_deref())
+        .await?;
     let model_stats: Vec<Value> = loaded.iter().map(|(n, l)| stats(n, l)).collect();
     Ok(HttpResponse::Ok().json(json!({ "model_stats": model_stats })))
 }
 
-pub async fn all_stats(core: web::Data<Core>, MaybeAuth(who): MaybeAuth) -> Result<HttpResponse, ApiError> {
+pub async fn all_stats(
+    core: web::Data<Core>,
+    MaybeAuth(who): MaybeAuth,
+) -> Result<HttpResponse, ApiError> {
     let loaded = core.serving_stats(who.as_ref(), None, None).await?;
     let model_stats: Vec<Value> = loaded.iter().map(|(n, l)| stats(n, l)).collect();
     Ok(HttpResponse::Ok().json(json!({ "model_stats": model_stats })))

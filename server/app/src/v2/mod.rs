@@ -34,9 +34,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 fn model_routes(prefix: &'static str) -> impl Fn(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.route(prefix, web::get().to(metadata::model))
-            .route(&format!("{prefix}/ready"), web::get().to(metadata::model_ready))
+            .route(
+                &format!("{prefix}/ready"),
+                web::get().to(metadata::model_ready),
+            )
             .route(&format!("{prefix}/config"), web::get().to(metadata::config))
-            .route(&format!("{prefix}/stats"), web::get().to(metadata::model_stats))
+            .route(
+                &format!("{prefix}/stats"),
+                web::get().to(metadata::model_stats),
+            )
             .route(&format!("{prefix}/infer"), web::post().to(infer));
     }
 }
@@ -44,7 +50,10 @@ fn model_routes(prefix: &'static str) -> impl Fn(&mut web::ServiceConfig) {
 /// The model name and optional version segment of a request.
 pub(crate) fn target(req: &HttpRequest) -> (String, Option<String>) {
     let info = req.match_info();
-    (info.get("m").unwrap_or_default().to_owned(), info.get("v").map(str::to_owned))
+    (
+        info.get("m").unwrap_or_default().to_owned(),
+        info.get("v").map(str::to_owned),
+    )
 }
 
 async fn live() -> HttpResponse {
@@ -74,13 +83,23 @@ async fn infer(
             v.to_str()
                 .ok()
                 .and_then(|v| v.trim().parse::<usize>().ok())
-                .ok_or_else(|| ApiError::bad_request(format!("{HEADER_LENGTH} must be a byte count")))?,
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("{HEADER_LENGTH} must be a byte count"))
+                })?,
         ),
     };
     let request = request::decode(&body, header_length).map_err(ApiError::bad_request)?;
     let outputs = request.outputs.iter().map(|o| o.name.clone()).collect();
     let inference = core
-        .infer(who.as_ref(), &name, version.as_deref(), InferenceRequest { inputs: request.inputs, outputs })
+        .infer(
+            who.as_ref(),
+            &name,
+            version.as_deref(),
+            InferenceRequest {
+                inputs: request.inputs,
+                outputs,
+            },
+        )
         .await?;
     let encoded = response::encode(
         &inference.model,

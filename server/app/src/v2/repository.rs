@@ -34,10 +34,15 @@ fn body<T: for<'de> Deserialize<'de> + Default>(bytes: &[u8]) -> Result<T, ApiEr
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
-async fn index(core: web::Data<Core>, MaybeAuth(who): MaybeAuth, bytes: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn index(
+    core: web::Data<Core>,
+    MaybeAuth(who): MaybeAuth,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let request: IndexRequest = body(&bytes)?;
     let entries = core.repository_index(who.as_ref(), request.ready).await?;
     let rows: Vec<Value> = entries
@@ -53,7 +58,10 @@ async fn index(core: web::Data<Core>, MaybeAuth(who): MaybeAuth, bytes: web::Byt
 /// The version a control request names (`parameters.version`, a Caravan extension), after
 /// refusing overrides: Caravan serves only what was onboarded and validated.
 fn version_parameter(parameters: &Map<String, Value>) -> Result<Option<String>, ApiError> {
-    if let Some(key) = parameters.keys().find(|k| *k == "config" || k.starts_with("file:")) {
+    if let Some(key) = parameters
+        .keys()
+        .find(|k| *k == "config" || k.starts_with("file:"))
+    {
         return Err(ApiError::bad_request(format!(
             "parameter {key:?} is not accepted: models arrive only through onboarding \
              (POST /api/v1/models/{{name}}/versions), which validates them"
@@ -63,22 +71,38 @@ fn version_parameter(parameters: &Map<String, Value>) -> Result<Option<String>, 
         None => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
-        Some(_) => return Err(ApiError::bad_request("parameter \"version\" must be a number or an alias")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "parameter \"version\" must be a number or an alias",
+            ));
+        }
     })
 }
 
-async fn load(core: web::Data<Core>, Authenticated(who): Authenticated, req: HttpRequest, bytes: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn load(
+    core: web::Data<Core>,
+    Authenticated(who): Authenticated,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let name = req.match_info().get("m").unwrap_or_default().to_owned();
     let request: ControlRequest = body(&bytes)?;
     let version = version_parameter(&request.parameters)?;
     let loaded = core.load_model(&who, &name, version.as_deref()).await?;
-    Ok(HttpResponse::Ok().json(json!({ "name": name, "version": loaded.to_string(), "state": "LOADED" })))
+    Ok(HttpResponse::Ok()
+        .json(json!({ "name": name, "version": loaded.to_string(), "state": "LOADED" })))
 }
 
-async fn unload(core: web::Data<Core>, Authenticated(who): Authenticated, req: HttpRequest, bytes: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn unload(
+    core: web::Data<Core>,
+    Authenticated(who): Authenticated,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let name = req.match_info().get("m").unwrap_or_default().to_owned();
     let request: ControlRequest = body(&bytes)?;
     let version = version_parameter(&request.parameters)?;
     let unloaded = core.unload_model(&who, &name, version.as_deref()).await?;
-    Ok(HttpResponse::Ok().json(json!({ "name": name, "version": unloaded.to_string(), "state": "UNLOADED" })))
+    Ok(HttpResponse::Ok()
+        .json(json!({ "name": name, "version": unloaded.to_string(), "state": "UNLOADED" })))
 }

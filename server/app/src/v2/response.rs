@@ -72,7 +72,10 @@ pub struct Encoded {
 
 /// FP16 and BF16 have no JSON form; they always travel as binary.
 fn is_binary(output: &NamedTensor, requested: &[RequestedOutput], default: bool) -> bool {
-    let asked = requested.iter().find(|r| r.name == output.name).and_then(|r| r.binary);
+    let asked = requested
+        .iter()
+        .find(|r| r.name == output.name)
+        .and_then(|r| r.binary);
     let has_json_form = !matches!(output.data, TensorData::F16(_) | TensorData::Bf16(_));
     asked.unwrap_or(default) || !has_json_form
 }
@@ -85,7 +88,10 @@ pub fn encode(
     requested: &[RequestedOutput],
     binary_default: bool,
 ) -> Encoded {
-    let binary: Vec<bool> = outputs.iter().map(|o| is_binary(o, requested, binary_default)).collect();
+    let binary: Vec<bool> = outputs
+        .iter()
+        .map(|o| is_binary(o, requested, binary_default))
+        .collect();
     let header = Header {
         model_name: model,
         model_version: version.to_string(),
@@ -97,20 +103,28 @@ pub fn encode(
                 name: &o.name,
                 datatype: o.data.datatype().v2_name(),
                 shape: &o.shape,
-                parameters: binary.then(|| BinaryParameters { binary_data_size: codec::encoded_len(&o.data) }),
+                parameters: binary.then(|| BinaryParameters {
+                    binary_data_size: codec::encoded_len(&o.data),
+                }),
                 data: (!binary).then_some(JsonData(&o.data)),
             })
             .collect(),
     };
     let mut body = serde_json::to_vec(&header).expect("a response header serializes");
     if !binary.iter().any(|&b| b) {
-        return Encoded { body, header_length: None };
+        return Encoded {
+            body,
+            header_length: None,
+        };
     }
     let header_length = body.len();
     for (output, _) in outputs.iter().zip(&binary).filter(|(_, b)| **b) {
         codec::encode_le(&output.data, &mut body);
     }
-    Encoded { body, header_length: Some(header_length) }
+    Encoded {
+        body,
+        header_length: Some(header_length),
+    }
 }
 
 #[cfg(test)]
@@ -120,13 +134,23 @@ mod tests {
     use super::*;
 
     fn output(name: &str, data: TensorData) -> NamedTensor {
-        NamedTensor { name: name.into(), shape: vec![data.len()], data }
+        NamedTensor {
+            name: name.into(),
+            shape: vec![data.len()],
+            data,
+        }
     }
 
     #[test]
     fn json_responses_carry_data_and_binary_ones_a_header_and_bytes() {
-        let outputs = [output("y", TensorData::F32(vec![1.5, 2.0])), output("h", TensorData::F16(vec![f16::ONE]))];
-        let asked = [RequestedOutput { name: "y".into(), binary: Some(false) }];
+        let outputs = [
+            output("y", TensorData::F32(vec![1.5, 2.0])),
+            output("h", TensorData::F16(vec![f16::ONE])),
+        ];
+        let asked = [RequestedOutput {
+            name: "y".into(),
+            binary: Some(false),
+        }];
         let encoded = encode("m", 3, Some("req-1"), &outputs, &asked, false);
         let n = encoded.header_length.expect("FP16 forces binary framing");
         let header: serde_json::Value = serde_json::from_slice(&encoded.body[..n]).unwrap();

@@ -46,7 +46,10 @@ pub async fn publishing_creates_the_model_and_numbers_its_versions(h: &Harness) 
 
     let model = h.c().model_by_name(&name("fraud")).await.unwrap().unwrap();
     assert_eq!(model.id, first.model.id);
-    assert_eq!(h.c().model_by_id(model.id).await.unwrap(), Some(model.clone()));
+    assert_eq!(
+        h.c().model_by_id(model.id).await.unwrap(),
+        Some(model.clone())
+    );
     assert_eq!(h.c().model_by_id(uuid::Uuid::new_v4()).await.unwrap(), None);
     assert_eq!(model.latest_version, Some(2));
     let numbers: Vec<_> = h
@@ -218,7 +221,13 @@ pub async fn aliases_point_move_and_protect_their_version(h: &Harness) {
         .map(|a| (a.alias, a.version))
         .collect();
     let everywhere = h.c().all_aliases().await.unwrap();
-    assert_eq!(everywhere, [(id, "canary".to_string(), 2), (id, "champion".to_string(), 2)]);
+    assert_eq!(
+        everywhere,
+        [
+            (id, "canary".to_string(), 2),
+            (id, "champion".to_string(), 2)
+        ]
+    );
     assert_eq!(
         listed,
         [("canary".to_string(), 2), ("champion".to_string(), 2)]

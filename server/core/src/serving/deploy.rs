@@ -31,7 +31,10 @@ impl Core {
         let model = self.managed_model(who, name, Scope::Deploy).await?;
         if let Some(serving) = &self.serving {
             self.loaded_version(&model, version).await?;
-            serving.registry.pin(VersionKey { model_id: model.id, version });
+            serving.registry.pin(VersionKey {
+                model_id: model.id,
+                version,
+            });
         }
         let record = self
             .catalog
@@ -47,14 +50,22 @@ impl Core {
         Ok(record)
     }
 
-    pub async fn delete_alias(&self, who: &Principal, name: &ModelName, alias: &AliasName) -> Result<()> {
+    pub async fn delete_alias(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+        alias: &AliasName,
+    ) -> Result<()> {
         let model = self.managed_model(who, name, Scope::Deploy).await?;
-        self.catalog.delete_alias(model.id, alias.as_str(), &crate::actor(who)).await.map_err(|e| match e {
-            caravan_catalog::CatalogError::NotFound(_) => {
-                CoreError::NotFound(format!("model {name} has no alias {alias}"))
-            }
-            other => other.into(),
-        })?;
+        self.catalog
+            .delete_alias(model.id, alias.as_str(), &crate::actor(who))
+            .await
+            .map_err(|e| match e {
+                caravan_catalog::CatalogError::NotFound(_) => {
+                    CoreError::NotFound(format!("model {name} has no alias {alias}"))
+                }
+                other => other.into(),
+            })?;
         self.after_alias_change(name).await;
         Ok(())
     }
@@ -88,10 +99,14 @@ impl Core {
         let mut loaded = 0;
         for (model_id, alias, version) in self.catalog.all_aliases().await? {
             serving.registry.pin(VersionKey { model_id, version });
-            let Some(model) = self.catalog.model_by_id(model_id).await? else { continue };
+            let Some(model) = self.catalog.model_by_id(model_id).await? else {
+                continue;
+            };
             match self.loaded_version(&model, version).await {
                 Ok(_) => loaded += 1,
-                Err(e) => tracing::warn!(model = %model.name, alias, version, error = %e, "could not preload"),
+                Err(e) => {
+                    tracing::warn!(model = %model.name, alias, version, error = %e, "could not preload")
+                }
             }
         }
         self.refresh_pins().await?;
@@ -100,11 +115,18 @@ impl Core {
     }
 
     /// Loads a version (Triton's repository `load`; loading again is a no-op).
-    pub async fn load_model(&self, who: &Principal, name: &str, version: Option<&str>) -> Result<i64> {
+    pub async fn load_model(
+        &self,
+        who: &Principal,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<i64> {
         require(who, Scope::Deploy)?;
         let model = self.served_model(Some(who), name).await?;
         if !who.can_manage(model.record.owner_id) {
-            return Err(CoreError::Forbidden(format!("only the owner of {name} can load it")));
+            return Err(CoreError::Forbidden(format!(
+                "only the owner of {name} can load it"
+            )));
         }
         let number = Self::served_version(&model, version)?;
         self.loaded_version(&model.record, number).await?;
@@ -112,19 +134,33 @@ impl Core {
     }
 
     /// Unloads a version; refused while an alias points to it.
-    pub async fn unload_model(&self, who: &Principal, name: &str, version: Option<&str>) -> Result<i64> {
+    pub async fn unload_model(
+        &self,
+        who: &Principal,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<i64> {
         require(who, Scope::Deploy)?;
         let model = self.served_model(Some(who), name).await?;
         if !who.can_manage(model.record.owner_id) {
-            return Err(CoreError::Forbidden(format!("only the owner of {name} can unload it")));
+            return Err(CoreError::Forbidden(format!(
+                "only the owner of {name} can unload it"
+            )));
         }
         let number = Self::served_version(&model, version)?;
-        let key = VersionKey { model_id: model.record.id, version: number };
+        let key = VersionKey {
+            model_id: model.record.id,
+            version: number,
+        };
         match self.serving()?.registry.unload(key) {
             Ok(_) => Ok(number),
             Err(LoadError::Pinned) => {
-                let aliases: Vec<&str> =
-                    model.aliases.iter().filter(|(_, v)| **v == number).map(|(a, _)| a.as_str()).collect();
+                let aliases: Vec<&str> = model
+                    .aliases
+                    .iter()
+                    .filter(|(_, v)| **v == number)
+                    .map(|(a, _)| a.as_str())
+                    .collect();
                 Err(CoreError::Conflict(format!(
                     "version {number} of {name} is served by alias {}; move the alias first",
                     aliases.join(", ")
@@ -135,19 +171,38 @@ impl Core {
     }
 
     /// The versions of the models the caller can see, and whether each is loaded.
-    pub async fn repository_index(&self, who: Option<&Principal>, only_loaded: bool) -> Result<Vec<IndexEntry>> {
+    pub async fn repository_index(
+        &self,
+        who: Option<&Principal>,
+        only_loaded: bool,
+    ) -> Result<Vec<IndexEntry>> {
         let serving = self.serving()?;
-        let states: std::collections::HashMap<VersionKey, LoadState> = serving.registry.index().into_iter().collect();
+        let states: std::collections::HashMap<VersionKey, LoadState> =
+            serving.registry.index().into_iter().collect();
         let page = self
-            .search(who, crate::SearchParams { limit: Some(500), sort: caravan_catalog::ModelSort::Name, ..Default::default() })
+            .search(
+                who,
+                crate::SearchParams {
+                    limit: Some(500),
+                    sort: caravan_catalog::ModelSort::Name,
+                    ..Default::default()
+                },
+            )
             .await?;
         let mut entries = Vec::new();
         for model in page.items {
             for version in self.catalog.versions(model.id).await? {
-                let key = VersionKey { model_id: model.id, version: version.version };
+                let key = VersionKey {
+                    model_id: model.id,
+                    version: version.version,
+                };
                 let loaded = states.get(&key) == Some(&LoadState::Loaded);
                 if loaded || !only_loaded {
-                    entries.push(IndexEntry { name: model.name.to_string(), version: version.version, loaded });
+                    entries.push(IndexEntry {
+                        name: model.name.to_string(),
+                        version: version.version,
+                        loaded,
+                    });
                 }
             }
         }

@@ -28,15 +28,23 @@ pub struct Inference {
 
 impl Core {
     pub(crate) fn serving(&self) -> Result<&Arc<Serving>> {
-        self.serving.as_ref().ok_or_else(|| CoreError::Internal("serving is not enabled in this process".into()))
+        self.serving
+            .as_ref()
+            .ok_or_else(|| CoreError::Internal("serving is not enabled in this process".into()))
     }
 
     /// A model the caller may run, from the cache or the catalog.
-    pub(crate) async fn served_model(&self, who: Option<&Principal>, name: &str) -> Result<Arc<ServedModel>> {
+    pub(crate) async fn served_model(
+        &self,
+        who: Option<&Principal>,
+        name: &str,
+    ) -> Result<Arc<ServedModel>> {
         let serving = self.serving()?;
         match who {
             None if !serving.anonymous => {
-                return Err(CoreError::Unauthenticated("credentials required to run models".into()));
+                return Err(CoreError::Unauthenticated(
+                    "credentials required to run models".into(),
+                ));
             }
             Some(who) => require(who, Scope::Read)?,
             None => {}
@@ -46,8 +54,18 @@ impl Core {
             None => {
                 let parsed = ModelName::parse_any(name)?;
                 let not_found = || CoreError::NotFound(format!("model {name} not found"));
-                let record = self.catalog.model_by_name(&parsed).await?.ok_or_else(not_found)?;
-                let aliases = self.catalog.aliases(record.id).await?.into_iter().map(|a| (a.alias, a.version)).collect();
+                let record = self
+                    .catalog
+                    .model_by_name(&parsed)
+                    .await?
+                    .ok_or_else(not_found)?;
+                let aliases = self
+                    .catalog
+                    .aliases(record.id)
+                    .await?
+                    .into_iter()
+                    .map(|a| (a.alias, a.version))
+                    .collect();
                 let model = Arc::new(ServedModel { record, aliases });
                 serving.remember(name, model.clone());
                 model
@@ -64,16 +82,19 @@ impl Core {
     pub(crate) fn served_version(model: &ServedModel, version: Option<&str>) -> Result<i64> {
         let name = &model.record.name;
         let latest = || {
-            model.record.latest_version.ok_or_else(|| CoreError::NotFound(format!("model {name} has no versions")))
+            model
+                .record
+                .latest_version
+                .ok_or_else(|| CoreError::NotFound(format!("model {name} has no versions")))
         };
         match version.map(VersionRef::parse).transpose()? {
             Some(VersionRef::Number(n)) => Ok(n),
             Some(VersionRef::Latest) => latest(),
-            Some(VersionRef::Alias(alias)) => model
-                .aliases
-                .get(alias.as_str())
-                .copied()
-                .ok_or_else(|| CoreError::NotFound(format!("model {name} has no alias {alias}"))),
+            Some(VersionRef::Alias(alias)) => {
+                model.aliases.get(alias.as_str()).copied().ok_or_else(|| {
+                    CoreError::NotFound(format!("model {name} has no alias {alias}"))
+                })
+            }
             None => match model.aliases.get(caravan_domain::AliasName::CHAMPION) {
                 Some(&v) => Ok(v),
                 None => latest(),
@@ -82,9 +103,16 @@ impl Core {
     }
 
     /// The loaded version, loading it from its blob if needed.
-    pub(crate) async fn loaded_version(&self, model: &ModelRecord, version: i64) -> Result<Arc<LoadedModel>> {
+    pub(crate) async fn loaded_version(
+        &self,
+        model: &ModelRecord,
+        version: i64,
+    ) -> Result<Arc<LoadedModel>> {
         let serving = self.serving()?;
-        let key = VersionKey { model_id: model.id, version };
+        let key = VersionKey {
+            model_id: model.id,
+            version,
+        };
         if let Some(loaded) = serving.registry.get(key) {
             return Ok(loaded);
         }
@@ -92,13 +120,20 @@ impl Core {
             .catalog
             .version(model.id, version)
             .await?
-            .ok_or_else(|| CoreError::NotFound(format!("model {} has no version {version}", model.name)))?;
+            .ok_or_else(|| {
+                CoreError::NotFound(format!("model {} has no version {version}", model.name))
+            })?;
         let label = format!("{}:{version}", model.name);
         serving
             .registry
             .get_or_load(key, &label, || self.model_file(record))
             .await
-            .map_err(|e| CoreError::Conflict(format!("version {version} of {} cannot be served: {e}", model.name)))
+            .map_err(|e| {
+                CoreError::Conflict(format!(
+                    "version {version} of {} cannot be served: {e}",
+                    model.name
+                ))
+            })
     }
 
     /// A local file holding a version's ONNX bytes (the blob itself on local disk, a download
@@ -107,8 +142,15 @@ impl Core {
         if let Some(path) = self.blobs.local_path(&version.sha256) {
             return Ok(ModelFile { path, keep: None });
         }
-        let temp = self.blobs.download_to_staging(&version.sha256).await.map_err(|e| e.to_string())?;
-        Ok(ModelFile { path: temp.to_path_buf(), keep: Some(Box::new(temp)) })
+        let temp = self
+            .blobs
+            .download_to_staging(&version.sha256)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ModelFile {
+            path: temp.to_path_buf(),
+            keep: Some(Box::new(temp)),
+        })
     }
 
     /// Runs a request against a model version the caller may read.
@@ -127,13 +169,19 @@ impl Core {
         check_outputs(&loaded.signature, &request.outputs).map_err(CoreError::Invalid)?;
         let started = std::time::Instant::now();
         let result = loaded.infer(request.inputs, request.outputs).await;
-        let labels = [("model", model.record.name.to_string()), ("version", number.to_string())];
-        metrics::histogram!("caravan_inference_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+        let labels = [
+            ("model", model.record.name.to_string()),
+            ("version", number.to_string()),
+        ];
+        metrics::histogram!("caravan_inference_duration_seconds", &labels)
+            .record(started.elapsed().as_secs_f64());
         match result {
             Ok(output) => {
                 metrics::counter!("caravan_inference_requests_total", &labels).increment(1);
-                metrics::histogram!("caravan_inference_queue_seconds", &labels).record(output.queued.as_secs_f64());
-                metrics::histogram!("caravan_inference_batch_rows", &labels).record(output.batch_rows as f64);
+                metrics::histogram!("caravan_inference_queue_seconds", &labels)
+                    .record(output.queued.as_secs_f64());
+                metrics::histogram!("caravan_inference_batch_rows", &labels)
+                    .record(output.batch_rows as f64);
                 Ok(Inference {
                     model: model.record.name.to_string(),
                     version: number,
@@ -144,8 +192,12 @@ impl Core {
             Err(e) => {
                 metrics::counter!("caravan_inference_failures_total", &labels).increment(1);
                 Err(match e {
-                    InferError::Busy => CoreError::Busy(format!("{name} version {number} is at capacity; retry shortly")),
-                    InferError::Failed(message) => CoreError::Invalid(format!("inference failed: {message}")),
+                    InferError::Busy => CoreError::Busy(format!(
+                        "{name} version {number} is at capacity; retry shortly"
+                    )),
+                    InferError::Failed(message) => {
+                        CoreError::Invalid(format!("inference failed: {message}"))
+                    }
                 })
             }
         }
@@ -193,12 +245,22 @@ impl Core {
         version: Option<&str>,
     ) -> Result<VersionMetadata> {
         let (model, record) = self.served_version_record(who, name, version).await?;
-        let mut versions: Vec<i64> = self.catalog.versions(model.record.id).await?.iter().map(|v| v.version).collect();
+        let mut versions: Vec<i64> = self
+            .catalog
+            .versions(model.record.id)
+            .await?
+            .iter()
+            .map(|v| v.version)
+            .collect();
         versions.sort_unstable();
         let settings = self.serving()?.registry.settings();
         let signature = &record.info.signature;
         let batchable = !signature.inputs.is_empty()
-            && signature.inputs.iter().chain(&signature.outputs).all(|s| s.shape.first() == Some(&-1));
+            && signature
+                .inputs
+                .iter()
+                .chain(&signature.outputs)
+                .all(|s| s.shape.first() == Some(&-1));
         let batching = settings.batching.filter(|_| batchable);
         Ok(VersionMetadata {
             model,
@@ -221,16 +283,22 @@ impl Core {
         match name {
             Some(name) => {
                 let model = self.served_model(who, name).await?;
-                let wanted = version.map(|_| Self::served_version(&model, version)).transpose()?;
+                let wanted = version
+                    .map(|_| Self::served_version(&model, version))
+                    .transpose()?;
                 for loaded in serving.registry.loaded() {
-                    if loaded.key.model_id == model.record.id && wanted.is_none_or(|v| v == loaded.key.version) {
+                    if loaded.key.model_id == model.record.id
+                        && wanted.is_none_or(|v| v == loaded.key.version)
+                    {
                         out.push((model.record.name.to_string(), loaded));
                     }
                 }
             }
             None => {
                 for loaded in serving.registry.loaded() {
-                    let Some(model) = self.catalog.model_by_id(loaded.key.model_id).await? else { continue };
+                    let Some(model) = self.catalog.model_by_id(loaded.key.model_id).await? else {
+                        continue;
+                    };
                     if caravan_domain::can_see(who, model.owner_id, model.visibility) {
                         out.push((model.name.to_string(), loaded));
                     }

@@ -42,7 +42,12 @@ pub struct Serving {
 
 impl Serving {
     pub fn new(registry: Registry, anonymous: bool) -> Self {
-        Self { registry, anonymous, cache: Mutex::new(HashMap::new()), ready: AtomicBool::new(false) }
+        Self {
+            registry,
+            anonymous,
+            cache: Mutex::new(HashMap::new()),
+            ready: AtomicBool::new(false),
+        }
     }
 
     /// True once the aliased versions were loaded after start-up.
@@ -56,7 +61,10 @@ impl Serving {
 
     fn cached(&self, name: &str) -> Option<Arc<ServedModel>> {
         let cache = self.cache.lock().expect("model cache lock");
-        cache.get(name).filter(|(at, _)| at.elapsed() < MODEL_CACHE_TTL).map(|(_, m)| m.clone())
+        cache
+            .get(name)
+            .filter(|(at, _)| at.elapsed() < MODEL_CACHE_TTL)
+            .map(|(_, m)| m.clone())
     }
 
     fn remember(&self, name: &str, model: Arc<ServedModel>) {

@@ -2,7 +2,11 @@
 //! PostgreSQL database, a local object store in a temporary directory, the real `caravan`
 //! binary as validator, and typed helpers for the calls tests make.
 
+// Shared by several test binaries, each of which uses only part of it.
+#![allow(dead_code)]
+
 pub mod onnx;
+pub mod v2;
 
 use std::{
     net::TcpListener,
@@ -29,6 +33,8 @@ pub struct TestApp {
     pub app_core: caravan_core::Core,
     pub admin_token: String,
     pub data_dir: PathBuf,
+    /// The catalog's URL (SQLite file or PostgreSQL database), to start a second app on it.
+    pub database_url: String,
     _dir: tempfile::TempDir,
     _pg: Option<TestPostgres>,
 }
@@ -45,10 +51,15 @@ pub fn caravan_binary() -> PathBuf {
     bin
 }
 
-pub fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The path of a file under tests/fixtures.
+pub fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
-        .join(name);
+        .join(name)
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = fixture_path(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -92,6 +103,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         }
     };
     tweak(&mut settings);
+    let database_url = settings.database_url();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let app = Application::build_with_listener(settings, listener)
         .await
@@ -104,6 +116,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         base,
         client,
         app_core,
+        database_url,
         admin_token: String::new(),
         data_dir,
         _dir: dir,
@@ -120,12 +133,20 @@ impl TestApp {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let mut backoff = std::time::Duration::from_millis(5);
         loop {
-            let ready = self.client.get(self.url("/v2/health/ready")).send().await.unwrap();
+            let ready = self
+                .client
+                .get(self.url("/v2/health/ready"))
+                .send()
+                .await
+                .unwrap();
             let status = ready.status();
             if status == StatusCode::OK {
                 return;
             }
-            assert!(std::time::Instant::now() < deadline, "the app never became ready ({status})");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the app never became ready ({status})"
+            );
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(std::time::Duration::from_millis(200));
         }

@@ -1,0 +1,57 @@
+//! Serving over the Open Inference Protocol V2, against the real application and ONNX
+//! Runtime, on SQLite and on PostgreSQL.
+
+mod access;
+mod golden;
+mod protocol;
+mod refusals;
+#[path = "../support/mod.rs"]
+mod support;
+mod swap;
+
+/// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)`.
+macro_rules! on_both_backends {
+    ($($module:ident :: $test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$module::$test(super::support::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$module::$test(super::support::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    golden::json_inference_matches_python_onnxruntime,
+    golden::binary_inference_matches_python_onnxruntime,
+    golden::the_cloud_forensics_model_matches_its_golden_vectors,
+    golden::bf16_travels_as_binary_both_ways,
+    golden::outputs_can_be_selected_mixed_json_and_binary_with_the_id_echoed,
+    golden::gzip_and_deflate_request_bodies_are_accepted,
+    protocol::health_and_server_metadata_answer_json,
+    protocol::model_metadata_ready_and_config_describe_the_version,
+    protocol::the_repository_loads_unloads_and_indexes,
+    protocol::statistics_and_metrics_count_inference_per_version,
+    protocol::the_default_version_is_the_champion_else_the_latest,
+    refusals::unknown_models_and_versions_are_404_with_an_error,
+    refusals::bad_inputs_are_400_with_a_precise_message,
+    refusals::bad_binary_framing_is_400,
+    refusals::requests_over_the_row_cap_are_refused,
+    refusals::a_full_queue_answers_503_with_retry_after,
+    access::inference_needs_credentials_unless_anonymous_serving_is_on,
+    access::load_and_unload_need_the_deploy_scope,
+    access::an_alias_of_a_model_the_caller_cannot_read_is_404,
+    swap::fifty_swaps_under_load_fail_no_request,
+    swap::a_version_that_cannot_load_leaves_the_alias_alone,
+    swap::aliased_versions_are_loaded_before_a_restarted_server_is_ready,
+);
