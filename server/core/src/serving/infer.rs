@@ -52,6 +52,7 @@ impl Core {
         let model = match serving.cached(name) {
             Some(model) => model,
             None => {
+                let generation = serving.generation();
                 let parsed = ModelName::parse_any(name)?;
                 let not_found = || CoreError::NotFound(format!("model {name} not found"));
                 let record = self
@@ -67,7 +68,7 @@ impl Core {
                     .map(|a| (a.alias, a.version))
                     .collect();
                 let model = Arc::new(ServedModel { record, aliases });
-                serving.remember(name, model.clone());
+                serving.remember(name, model.clone(), generation);
                 model
             }
         };

@@ -9,7 +9,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -37,6 +37,9 @@ pub struct Serving {
     /// May anonymous callers run public models?
     pub anonymous: bool,
     cache: Mutex<HashMap<String, (Instant, Arc<ServedModel>)>>,
+    /// Bumped by every invalidation, so that a lookup which started before a change cannot
+    /// put its stale result into the cache after the change.
+    generation: AtomicU64,
     ready: AtomicBool,
 }
 
@@ -46,6 +49,7 @@ impl Serving {
             registry,
             anonymous,
             cache: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
             ready: AtomicBool::new(false),
         }
     }
@@ -67,8 +71,17 @@ impl Serving {
             .map(|(_, m)| m.clone())
     }
 
-    fn remember(&self, name: &str, model: Arc<ServedModel>) {
+    /// The generation to pass to [`Serving::remember`] for a lookup starting now.
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches a lookup, unless something was invalidated since it started.
+    fn remember(&self, name: &str, model: Arc<ServedModel>, generation: u64) {
         let mut cache = self.cache.lock().expect("model cache lock");
+        if self.generation.load(Ordering::Acquire) != generation {
+            return;
+        }
         if cache.len() > 10_000 {
             cache.retain(|_, (at, _)| at.elapsed() < MODEL_CACHE_TTL);
         }
@@ -77,6 +90,8 @@ impl Serving {
 
     /// Forgets a model's cached record (after a change to it or its aliases).
     pub fn invalidate(&self, name: &str) {
-        self.cache.lock().expect("model cache lock").remove(name);
+        let mut cache = self.cache.lock().expect("model cache lock");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        cache.remove(name);
     }
 }
