@@ -93,10 +93,24 @@ impl Core {
 
     /// Resolves an `Authorization: Bearer` credential.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal> {
-        if bearer.starts_with(TOKEN_PREFIX) {
-            return self.authenticate_token(bearer).await;
+        let key = crate::auth_cache::key(bearer);
+        if let Some(principal) = self.auth_cache.get(&key) {
+            return Ok(principal);
         }
-        let claims = self.verify_jwt(bearer)?;
+        let generation = self.auth_cache.generation();
+        let (principal, expires_at) = if bearer.starts_with(TOKEN_PREFIX) {
+            self.authenticate_token(bearer).await?
+        } else {
+            self.authenticate_session(bearer).await?
+        };
+        let expires_in = expires_at.map(|at| (at.0 - Utc::now()).to_std().unwrap_or_default());
+        self.auth_cache
+            .put(key, principal.clone(), expires_in, generation);
+        Ok(principal)
+    }
+
+    async fn authenticate_session(&self, jwt: &str) -> Result<(Principal, Option<Timestamp>)> {
+        let claims = self.verify_jwt(jwt)?;
         let user = self.active_user(claims.sub).await?;
         // A password change ends every session issued before it.
         if claims.pwd != user.password_changed_at.0.timestamp_micros() {
@@ -104,7 +118,8 @@ impl Core {
                 "the session ended; log in again".into(),
             ));
         }
-        Ok(principal(&user, user.role.scopes()))
+        let expires = chrono::DateTime::from_timestamp(claims.exp, 0).map(Timestamp::from_datetime);
+        Ok((principal(&user, user.role.scopes()), expires))
     }
 
     fn verify_jwt(&self, token: &str) -> Result<Claims> {
@@ -151,6 +166,7 @@ impl Core {
         self.catalog
             .set_password(user.id, &hash, &actor(who))
             .await?;
+        self.auth_cache.clear();
         Ok(())
     }
 }

@@ -3,6 +3,8 @@
 //! storage and inference, and records the audit trail through the catalog.
 
 mod auth;
+mod auth_cache;
+
 mod error;
 mod models;
 mod onboard;
@@ -47,6 +49,7 @@ pub struct Core {
     /// Absent in processes that do not serve (the CLI).
     pub serving: Option<Arc<Serving>>,
     login_limiter: Arc<LoginLimiter>,
+    auth_cache: Arc<auth_cache::AuthCache>,
 }
 
 /// A reservation older than this was left by a push that died; it no longer protects a blob.
@@ -69,6 +72,7 @@ impl Core {
             limits,
             serving: serving.map(Arc::new),
             login_limiter: Arc::new(LoginLimiter::new(5, Duration::from_secs(60))),
+            auth_cache: Arc::default(),
         }
     }
 

@@ -120,6 +120,7 @@ impl Core {
     }
 
     pub async fn revoke_token(&self, who: &Principal, token_id: Uuid) -> Result<()> {
+        self.auth_cache.clear();
         self.catalog
             .revoke_token(who.user_id, token_id, &actor(who))
             .await
@@ -131,7 +132,10 @@ impl Core {
             })
     }
 
-    pub(crate) async fn authenticate_token(&self, secret: &str) -> Result<Principal> {
+    pub(crate) async fn authenticate_token(
+        &self,
+        secret: &str,
+    ) -> Result<(Principal, Option<Timestamp>)> {
         let invalid = || CoreError::Unauthenticated("invalid API token".into());
         let token = self
             .catalog
@@ -157,6 +161,6 @@ impl Core {
         if stale {
             self.catalog.touch_token(token.id, now).await?;
         }
-        Ok(principal(&user, token.scopes))
+        Ok((principal(&user, token.scopes), token.expires_at))
     }
 }

@@ -83,10 +83,11 @@ impl Core {
                 "you cannot disable your own account".into(),
             ));
         }
-        Ok(self
-            .catalog
+        self.catalog
             .set_user_disabled(id, disabled, &actor(who))
-            .await?)
+            .await?;
+        self.auth_cache.clear();
+        Ok(())
     }
 
     pub async fn current_user(&self, who: &Principal) -> Result<UserRecord> {
