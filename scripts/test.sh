@@ -7,6 +7,17 @@ cd "$(dirname "$0")/.."
 bash scripts/fetch-onnxruntime.sh
 eval "$(bash scripts/services.sh)"
 
+# Python clients the serving tests drive (tritonclient), in a venv keyed by its requirements.
+VENV=.venv/tests
+if ! cmp -s tests/requirements.txt "$VENV/requirements.txt"; then
+  echo "== installing tests/requirements.txt into $VENV"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
+  cp tests/requirements.txt "$VENV/requirements.txt"
+fi
+export CARAVAN_TEST_PYTHON=$PWD/$VENV/bin/python
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -263,3 +263,48 @@ pub async fn gzip_and_deflate_request_bodies_are_accepted(backend: Backend) {
     }
     let _ = fixture("affine.onnx");
 }
+
+/// The real tritonclient (installed by scripts/test.sh into .venv/tests) against the server.
+pub async fn the_real_tritonclient_gets_the_golden_outputs(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let python = std::env::var("CARAVAN_TEST_PYTHON")
+        .unwrap_or_else(|_| format!("{}/../.venv/tests/bin/python", env!("CARGO_MANIFEST_DIR")));
+    assert!(
+        std::path::Path::new(&python).is_file(),
+        "{python} is missing: scripts/test.sh installs tritonclient there"
+    );
+    let mut args = vec![
+        app.base.trim_start_matches("http://").to_owned(),
+        app.admin_token.clone(),
+    ];
+    for file in [
+        "affine.json",
+        "two_in_two_out.json",
+        "types.json",
+        "strings.json",
+    ] {
+        let golden = golden(file);
+        let model = publish(&app, &golden.model).await;
+        args.push(
+            crate::support::fixture_path(&format!("golden/{file}"))
+                .display()
+                .to_string(),
+        );
+        args.push(model);
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/serving/tritonclient_check.py");
+    let output = tokio::process::Command::new(&python)
+        .arg(script)
+        .args(&args)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.lines().any(|l| l == "ok"), "{stdout}");
+    assert!(stdout.contains("types: binary outputs match"), "{stdout}");
+}

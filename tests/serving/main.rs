@@ -38,6 +38,7 @@ on_both_backends!(
     golden::bf16_travels_as_binary_both_ways,
     golden::outputs_can_be_selected_mixed_json_and_binary_with_the_id_echoed,
     golden::gzip_and_deflate_request_bodies_are_accepted,
+    golden::the_real_tritonclient_gets_the_golden_outputs,
     protocol::health_and_server_metadata_answer_json,
     protocol::model_metadata_ready_and_config_describe_the_version,
     protocol::the_repository_loads_unloads_and_indexes,
