@@ -2,13 +2,13 @@
 
 use std::sync::{Arc, atomic::Ordering};
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use caravan_core::Core;
 use caravan_domain::{TensorSpec, TensorType};
 use caravan_inference::serving::LoadedModel;
 use serde_json::{Value, json};
 
-use super::target;
+use super::Target;
 use crate::{error::ApiError, extract::MaybeAuth};
 
 pub async fn server() -> HttpResponse {
@@ -29,11 +29,10 @@ fn tensors(specs: &[TensorSpec]) -> Vec<Value> {
 pub async fn model(
     core: web::Data<Core>,
     MaybeAuth(who): MaybeAuth,
-    req: HttpRequest,
+    t: Target<'_>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, version) = target(&req);
     let meta = core
-        .serving_metadata(who.as_ref(), &name, version.as_deref())
+        .serving_metadata(who.as_ref(), t.model, t.version)
         .await?;
     let signature = &meta.version.info.signature;
     Ok(HttpResponse::Ok().json(json!({
@@ -49,11 +48,10 @@ pub async fn model(
 pub async fn model_ready(
     core: web::Data<Core>,
     MaybeAuth(who): MaybeAuth,
-    req: HttpRequest,
+    t: Target<'_>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, version) = target(&req);
     let meta = core
-        .serving_metadata(who.as_ref(), &name, version.as_deref())
+        .serving_metadata(who.as_ref(), t.model, t.version)
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "name": meta.model.record.name, "ready": true })))
 }
@@ -70,11 +68,10 @@ fn triton_type(t: TensorType) -> String {
 pub async fn config(
     core: web::Data<Core>,
     MaybeAuth(who): MaybeAuth,
-    req: HttpRequest,
+    t: Target<'_>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, version) = target(&req);
     let meta = core
-        .serving_metadata(who.as_ref(), &name, version.as_deref())
+        .serving_metadata(who.as_ref(), t.model, t.version)
         .await?;
     let skip = usize::from(meta.max_batch_rows.is_some());
     let tensors = |specs: &[TensorSpec]| -> Vec<Value> {
@@ -125,11 +122,10 @@ fn stats(name: &str, loaded: &Arc<LoadedModel>) -> Value {
 pub async fn model_stats(
     core: web::Data<Core>,
     MaybeAuth(who): MaybeAuth,
-    req: HttpRequest,
+    t: Target<'_>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, version) = target(&req);
     let loaded = core
-        .serving_stats(who.as_ref(), Some(&name), version.as_deref())
+        .serving_stats(who.as_ref(), Some(t.model), t.version)
         .await?;
     let model_stats: Vec<Value> = loaded.iter().map(|(n, l)| stats(n, l)).collect();
     Ok(HttpResponse::Ok().json(json!({ "model_stats": model_stats })))
