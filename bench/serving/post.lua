@@ -5,6 +5,9 @@ wrk.body = f:read("*a")
 f:close()
 wrk.method = "POST"
 wrk.headers["Content-Type"] = os.getenv("CONTENT_TYPE") or "application/json"
+if os.getenv("ACCEPT") then
+  wrk.headers["Accept"] = os.getenv("ACCEPT")
+end
 if os.getenv("TOKEN") then
   wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
 end

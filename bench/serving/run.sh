@@ -5,14 +5,17 @@
 # 256-row binary requests; and 100 alias swaps under load. Results: bench/out/serving/.
 #
 # usage: bench/serving/run.sh   (PASSES=3 DURATION=10s by default; Python venvs in bench/.venv-*)
+#        SECTIONS="inproc caravan fastapi mlserver acumos" runs only those, adding to the results
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PASSES=${PASSES:-3}
 DURATION=${DURATION:-10s}
 OUT=bench/out/serving
 MODELS=bench/out/models
+SECTIONS=${SECTIONS:-all}
 mkdir -p "$OUT" "$MODELS"
-: > "$OUT/results.tsv"
+[ "$SECTIONS" = all ] && : > "$OUT/results.tsv"
+want() { [ "$SECTIONS" = all ] || [[ " $SECTIONS " == *" $1 "* ]]; }
 log() { printf '[bench] %s\n' "$*" >&2; }
 
 venv() { # venv NAME REQUIREMENTS -> path of its python
@@ -44,6 +47,9 @@ python3 bench/serving/make_bodies.py "$MODELS" "$OUT"
 group_rss() { ps -o rss= -g "$1" | awk '{s += $1} END {printf "%d", s / 1024}'; }
 wait_http() { for _ in $(seq 1 300); do curl -sf "$1" >/dev/null && return; sleep 0.2; done; log "$1 never answered"; exit 1; }
 stop() { kill -- -"$1" 2>/dev/null || true; while kill -0 "$1" 2>/dev/null; do sleep 0.1; done; }
+# in_session DIR CMD...: runs CMD in DIR as the leader of a new session (its PID is the
+# process group that `stop` and `group_rss` use), in the background.
+in_session() { local dir=$1; shift; setsid sh -c 'cd "$0" && exec "$@"' "$dir" "$@" & }
 
 # run SERVER MODEL CONC URL [ENV=VALUE...]: one wrk run, appended to results.tsv.
 run() {
@@ -79,7 +85,9 @@ caravan_token() {
     -d '{"name":"bench","scopes":["read","publish","deploy"]}' | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])'
 }
 
+if want inproc; then
 log "in-process ONNX Runtime (the ceiling)"
+: > "$OUT/inproc.md"
 for threads in 1 2; do
   for model in small large; do
     file=$SMALL; [ "$model" = large ] && file=$LARGE
@@ -87,7 +95,9 @@ for threads in 1 2; do
     "$BIN/ort-inproc" "$file" --threads "$threads" --ort-library "$ORT" >> "$OUT/inproc.md"
   done
 done
+fi
 
+if want caravan; then
 rm -rf "$OUT/caravan-data"
 start_caravan 18100
 CU=http://127.0.0.1:18100
@@ -136,13 +146,15 @@ for pass in $(seq 1 "$PASSES"); do
   run caravan-json-nobatch large 64 "$CU/v2/models/cf-large/infer" "${JSON1[@]}" TOKEN="$TOKEN"
 done
 stop "$CARAVAN_PID"
+fi
 
+if want fastapi; then
 log "FastAPI + onnxruntime"
 FA=$(venv fastapi bench/serving/requirements-fastapi.txt)
 for m in small large; do
   file=$SMALL; [ "$m" = large ] && file=$LARGE
-  (cd bench/serving && MODEL=$file setsid "../../$FA/uvicorn" fastapi_server:app --host 127.0.0.1 --port 18101 \
-     --workers 1 --no-access-log --loop uvloop --http httptools 2>>"../../$OUT/fastapi.log") &
+  MODEL=$file in_session bench/serving "$PWD/$FA/uvicorn" fastapi_server:app --host 127.0.0.1 --port 18101 \
+     --workers 1 --no-access-log --loop uvloop --http httptools 2>>"$OUT/fastapi.log"
   PID=$!
   wait_http http://127.0.0.1:18101/v2/health/ready
   for pass in $(seq 1 "$PASSES"); do
@@ -152,7 +164,9 @@ for m in small large; do
   [ "$m" = small ] && printf 'rss\tfastapi\t%s\n' "$(group_rss "$PID")" >> "$OUT/results.tsv"
   stop "$PID"
 done
+fi
 
+if want mlserver; then
 log "MLServer 1.7.1"
 ML=$(venv mlserver bench/serving/requirements-mlserver.txt)
 for workers in 1 0; do
@@ -163,7 +177,7 @@ for workers in 1 0; do
     cp bench/serving/mlserver/onnx_runtime.py "$dir/"
     printf '{"http_port": 18102, "grpc_port": 18103, "metrics_port": 18104, "parallel_workers": %s}\n' "$workers" > "$dir/settings.json"
     printf '{"name": "m", "implementation": "onnx_runtime.OnnxRuntime", "parameters": {"uri": "%s"}}\n' "$file" > "$dir/m/model-settings.json"
-    (cd "$dir" && setsid "$PWD/../../../$ML/mlserver" start . 2>>mlserver.log >&2) &
+    in_session "$dir" "$PWD/$ML/mlserver" start . 2>>"$dir/mlserver.log" >&2
     PID=$!
     for _ in $(seq 1 300); do curl -sf http://127.0.0.1:18102/v2/models/m/ready >/dev/null && break; sleep 0.2; done
     for pass in $(seq 1 "$PASSES"); do
@@ -174,5 +188,43 @@ for workers in 1 0; do
     stop "$PID"
   done
 done
+fi
+
+if want acumos; then
+log "Acumos model runner 0.2.6 (Python 3.9)"
+PY39=${PY39:-$(ls -d "$HOME"/.pyenv/versions/3.9.*/bin/python 2>/dev/null | tail -1)}
+if [ -x "$PY39" ]; then
+  AC=bench/.venv-acumos
+  if ! cmp -s bench/serving/acumos/requirements.txt "$AC/requirements.txt" 2>/dev/null; then
+    log "installing the Acumos stack"
+    rm -rf "$AC" && "$PY39" -m venv "$AC"
+    "$AC/bin/pip" install --quiet --disable-pip-version-check -r bench/serving/acumos/requirements.txt
+    cp bench/serving/acumos/requirements.txt "$AC/requirements.txt"
+  fi
+  cp bench/serving/acumos/protoc "$AC/bin/protoc"
+  "$AC/bin/python" bench/serving/acumos/body.py "$MODELS" "$OUT/acumos-body.json"
+  ACUMOS=(BODY="$OUT/acumos-body.json" ACCEPT=application/json)
+  for m in small large; do
+    file=$SMALL; [ "$m" = large ] && file=$LARGE
+    rm -rf "$OUT/acumos-$m"
+    PATH="$PWD/$AC/bin:$PATH" "$AC/bin/python" bench/serving/acumos/dump_model.py "$file" "$OUT/acumos-$m" >&2
+    if [ "$m" = small ]; then workers="1 2"; else workers=1; fi
+    for w in $workers; do
+      PATH="$PWD/$AC/bin:$PATH" in_session "$OUT/acumos-$m/cloud-forensics" "$PWD/$AC/bin/acumos_model_runner" \
+         --host 127.0.0.1 --port 18105 --workers "$w" . 2>>"$OUT/acumos-$m/runner.log" >&2
+      PID=$!
+      wait_http http://127.0.0.1:18105/model/artifacts/metadata
+      for pass in $(seq 1 "$PASSES"); do
+        if [ "$m" = small ]; then concs="1 8 64"; else concs=64; fi
+        for c in $concs; do run "acumos-runner-w$w" "$m" "$c" http://127.0.0.1:18105/model/methods/classify "${ACUMOS[@]}"; done
+      done
+      [ "$m" = small ] && printf 'rss\tacumos-runner-w%s\t%s\n' "$w" "$(group_rss "$PID")" >> "$OUT/results.tsv"
+      stop "$PID"
+    done
+  done
+else
+  log "no Python 3.9 found (set PY39): the Acumos runner is not measured"
+fi
+fi
 
 python3 bench/serving/summarize.py "$OUT/results.tsv" | tee "$OUT/summary.md"

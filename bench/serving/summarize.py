@@ -30,7 +30,7 @@ print()
 print("Ratios at concurrency 64 (medians):")
 for model in ("small", "large"):
     ours = median(("caravan-json", model, 64))
-    for other in ("fastapi", "mlserver-pw1", "mlserver-pw0", "acumos-runner"):
+    for other in ("fastapi", "mlserver-pw1", "mlserver-pw0", "acumos-runner-w1", "acumos-runner-w2"):
         theirs = median((other, model, 64))
         if ours and theirs:
             print(f"- {model}: Caravan JSON / {other} = {ours / theirs:.1f}x")
