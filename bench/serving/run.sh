@@ -46,10 +46,24 @@ python3 bench/serving/make_bodies.py "$MODELS" "$OUT"
 
 group_rss() { ps -o rss= -g "$1" | awk '{s += $1} END {printf "%d", s / 1024}'; }
 wait_http() { for _ in $(seq 1 300); do curl -sf "$1" >/dev/null && return; sleep 0.2; done; log "$1 never answered"; exit 1; }
-stop() { kill -- -"$1" 2>/dev/null || true; while kill -0 "$1" 2>/dev/null; do sleep 0.1; done; }
+stop() { # SIGTERM to the group, then SIGKILL after 10 s (MLServer can hang on shutdown)
+  kill -- -"$1" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 -- -"$1" 2>/dev/null || true
+  while kill -0 "$1" 2>/dev/null; do sleep 0.1; done
+}
 # in_session DIR CMD...: runs CMD in DIR as the leader of a new session (its PID is the
 # process group that `stop` and `group_rss` use), in the background.
 in_session() { local dir=$1; shift; setsid sh -c 'cd "$0" && exec "$@"' "$dir" "$@" & }
+
+# check_answer NAME URL BODY [CURL ARGS...]: the server's answer to golden row 0 must carry
+# the probability Python onnxruntime computed (0.9962995), or the benchmark stops.
+check_answer() {
+  local name=$1 url=$2 body=$3; shift 3
+  local answer
+  answer=$(curl -s "$url" -H 'Content-Type: application/json' -H 'Accept: application/json' "$@" -d @"$body")
+  grep -q '0\.99629' <<<"$answer" || { log "$name answered $answer"; exit 1; }
+}
 
 # run SERVER MODEL CONC URL [ENV=VALUE...]: one wrk run, appended to results.tsv.
 run() {
@@ -106,7 +120,7 @@ for m in small large; do
   file=$SMALL; [ "$m" = large ] && file=$LARGE
   curl -sf -o /dev/null "$CU/api/v1/models/cf-$m/versions" -H "Authorization: Bearer $TOKEN" -F "model=@$file"
 done
-curl -sf "$CU/v2/models/cf-small/infer" -H "Authorization: Bearer $TOKEN" -d @"$OUT/json-1.json" > "$OUT/caravan-answer.json"
+check_answer caravan "$CU/v2/models/cf-small/infer" "$OUT/json-1.json" -H "Authorization: Bearer $TOKEN"
 
 for pass in $(seq 1 "$PASSES"); do
   log "pass $pass of $PASSES: Caravan"
@@ -114,13 +128,14 @@ for pass in $(seq 1 "$PASSES"); do
     run caravan-json small "$c" "$CU/v2/models/cf-small/infer" "${JSON1[@]}" TOKEN="$TOKEN"
     run caravan-binary small "$c" "$CU/v2/models/cf-small/infer" "${BIN1[@]}" TOKEN="$TOKEN"
   done
+  [ "$pass" = 1 ] && printf 'rss\tcaravan-json\t%s\n' "$(group_rss "$CARAVAN_PID")" >> "$OUT/results.tsv"
   run caravan-json large 64 "$CU/v2/models/cf-large/infer" "${JSON1[@]}" TOKEN="$TOKEN"
   run caravan-binary-256rows large 8 "$CU/v2/models/cf-large/infer" BODY="$OUT/binary-256.bin" \
     HEADER_LENGTH="$(cat "$OUT/binary-256.len")" CONTENT_TYPE=application/octet-stream TOKEN="$TOKEN"
   run caravan-binary-256rows small 8 "$CU/v2/models/cf-small/infer" BODY="$OUT/binary-256.bin" \
     HEADER_LENGTH="$(cat "$OUT/binary-256.len")" CONTENT_TYPE=application/octet-stream TOKEN="$TOKEN"
 done
-printf 'rss\tcaravan-json\t%s\n' "$(group_rss "$CARAVAN_PID")" >> "$OUT/results.tsv"
+printf 'rss\tcaravan-after-all-runs\t%s\n' "$(group_rss "$CARAVAN_PID")" >> "$OUT/results.tsv"
 
 log "100 alias swaps under load"
 curl -sf -o /dev/null "$CU/api/v1/models/swap/versions" -H "Authorization: Bearer $TOKEN" -F "model=@$SMALL"
@@ -157,6 +172,7 @@ for m in small large; do
      --workers 1 --no-access-log --loop uvloop --http httptools 2>>"$OUT/fastapi.log"
   PID=$!
   wait_http http://127.0.0.1:18101/v2/health/ready
+  [ "$m" = small ] && check_answer fastapi http://127.0.0.1:18101/v2/models/m/infer "$OUT/json-1.json"
   for pass in $(seq 1 "$PASSES"); do
     if [ "$m" = small ]; then concs="1 8 64"; else concs=64; fi
     for c in $concs; do run fastapi "$m" "$c" http://127.0.0.1:18101/v2/models/m/infer "${JSON1[@]}"; done
@@ -180,6 +196,7 @@ for workers in 1 0; do
     in_session "$dir" "$PWD/$ML/mlserver" start . 2>>"$dir/mlserver.log" >&2
     PID=$!
     for _ in $(seq 1 300); do curl -sf http://127.0.0.1:18102/v2/models/m/ready >/dev/null && break; sleep 0.2; done
+    [ "$m" = small ] && check_answer "mlserver-pw$workers" http://127.0.0.1:18102/v2/models/m/infer "$OUT/json-1.json"
     for pass in $(seq 1 "$PASSES"); do
       if [ "$m" = small ]; then concs="1 8 64"; else concs=64; fi
       for c in $concs; do run "mlserver-pw$workers" "$m" "$c" http://127.0.0.1:18102/v2/models/m/infer "${JSON1[@]}"; done
@@ -214,6 +231,7 @@ if [ -x "$PY39" ]; then
          --host 127.0.0.1 --port 18105 --workers "$w" . 2>>"$OUT/acumos-$m/runner.log" >&2
       PID=$!
       wait_http http://127.0.0.1:18105/model/artifacts/metadata
+      [ "$m" = small ] && check_answer "acumos-runner-w$w" http://127.0.0.1:18105/model/methods/classify "$OUT/acumos-body.json"
       for pass in $(seq 1 "$PASSES"); do
         if [ "$m" = small ]; then concs="1 8 64"; else concs=64; fi
         for c in $concs; do run "acumos-runner-w$w" "$m" "$c" http://127.0.0.1:18105/model/methods/classify "${ACUMOS[@]}"; done
