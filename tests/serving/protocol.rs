@@ -228,7 +228,7 @@ pub async fn statistics_and_metrics_count_inference_per_version(backend: Backend
     );
     assert!(metrics.contains("caravan_inference_queue_seconds_bucket"));
     assert!(metrics.contains("caravan_inference_batch_rows"));
-        assert!(metrics.contains("caravan_loaded_versions"));
+    assert!(metrics.contains("caravan_loaded_versions"));
     let memory = format!("caravan_loaded_version_estimated_bytes{{version=\"{model}:1\"}}");
     assert!(metrics.contains(&memory), "per-version memory estimate");
 }

@@ -21,7 +21,13 @@ struct Args {
     ort_library: std::path::PathBuf,
 }
 
-fn run(session: &mut Session, input: &str, features: usize, batch: usize, seconds: u64) -> (u64, Vec<Duration>) {
+fn run(
+    session: &mut Session,
+    input: &str,
+    features: usize,
+    batch: usize,
+    seconds: u64,
+) -> (u64, Vec<Duration>) {
     let data = vec![0.5f32; batch * features];
     let mut rows = 0;
     let mut latencies = Vec::new();
@@ -53,9 +59,11 @@ fn main() -> anyhow::Result<()> {
                     let env = &env;
                     let model = &args.model;
                     scope.spawn(move || {
-                                                let mut session = Session::builder(env)
+                        let mut session = Session::builder(env)
                             .unwrap()
-                            .with_optimization_level(ort::session::builder::GraphOptimizationLevel::Level3)
+                            .with_optimization_level(
+                                ort::session::builder::GraphOptimizationLevel::Level3,
+                            )
                             .unwrap()
                             .with_inter_threads(1)
                             .unwrap()
@@ -64,7 +72,10 @@ fn main() -> anyhow::Result<()> {
                             .commit_from_file(model)
                             .unwrap();
                         let input = session.inputs()[0].name().to_owned();
-                        let features = session.inputs()[0].dtype().tensor_shape().map_or(1, |s| s[1].max(1) as usize);
+                        let features = session.inputs()[0]
+                            .dtype()
+                            .tensor_shape()
+                            .map_or(1, |s| s[1].max(1) as usize);
                         run(&mut session, &input, features, batch, args.seconds)
                     })
                 })
@@ -74,7 +85,8 @@ fn main() -> anyhow::Result<()> {
         let rows: u64 = results.iter().map(|r| r.0).sum();
         let mut latencies: Vec<Duration> = results.into_iter().flat_map(|r| r.1).collect();
         latencies.sort();
-        let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
+        let pct =
+            |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
         println!(
             "| {batch} | {} | {:.0} | {:.1} | {:.1} |",
             args.threads,

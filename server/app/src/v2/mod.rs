@@ -134,8 +134,8 @@ async fn infer(
     let inference = core
         .infer(
             who.as_ref(),
-            &name,
-            version.as_deref(),
+            name,
+            version,
             InferenceRequest {
                 inputs: request.inputs,
                 outputs,

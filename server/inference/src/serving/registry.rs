@@ -179,7 +179,7 @@ impl Registry {
                 .min_by_key(|(_, s)| s.last_used)
                 .map(|(k, _)| *k);
             match victim {
-                                Some(victim) => {
+                Some(victim) => {
                     let slot = state.slots.remove(&victim).expect("victim exists");
                     if let Some(model) = slot.cell.get() {
                         tracing::info!(model = %model.label, "evicted to stay within the memory budget");
@@ -203,7 +203,7 @@ impl Registry {
         if state.pinned.contains(&key) {
             return Err(LoadError::Pinned);
         }
-                let removed = state.slots.remove(&key);
+        let removed = state.slots.remove(&key);
         if let Some(model) = removed.as_ref().and_then(|slot| slot.cell.get()) {
             forget_gauge(model);
         }
@@ -264,7 +264,7 @@ impl Registry {
     fn publish_gauges(&self) {
         let loaded = self.loaded();
         metrics::gauge!("caravan_loaded_versions").set(loaded.len() as f64);
-                let bytes: u64 = loaded.iter().map(|m| m.estimated_bytes).sum();
+        let bytes: u64 = loaded.iter().map(|m| m.estimated_bytes).sum();
         metrics::gauge!("caravan_loaded_estimated_bytes").set(bytes as f64);
         for model in &loaded {
             metrics::gauge!("caravan_loaded_version_estimated_bytes", "version" => model.label.clone())
@@ -275,5 +275,6 @@ impl Registry {
 
 /// Zeroes an unloaded version's memory gauge (a gauge keeps its last value otherwise).
 fn forget_gauge(model: &LoadedModel) {
-    metrics::gauge!("caravan_loaded_version_estimated_bytes", "version" => model.label.clone()).set(0.0);
+    metrics::gauge!("caravan_loaded_version_estimated_bytes", "version" => model.label.clone())
+        .set(0.0);
 }
