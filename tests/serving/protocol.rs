@@ -227,6 +227,10 @@ pub async fn statistics_and_metrics_count_inference_per_version(backend: Backend
         "{line}"
     );
     assert!(metrics.contains("caravan_inference_queue_seconds_bucket"));
+    assert!(
+        metrics.contains(r#"route="/v2/models/{model}/...""#),
+        "V2 requests have a route label"
+    );
     assert!(metrics.contains("caravan_inference_batch_rows"));
     assert!(metrics.contains("caravan_loaded_versions"));
     let memory = format!("caravan_loaded_version_estimated_bytes{{version=\"{model}:1\"}}");

@@ -56,11 +56,21 @@ pub async fn record(
     let route = response
         .request()
         .match_pattern()
-        .unwrap_or_else(|| "unmatched".into());
+        .unwrap_or_else(|| unmatched_route(response.request().path()));
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("caravan_http_requests_total", &labels).increment(1);
     metrics::histogram!("caravan_http_request_duration_seconds", &labels[..2])
         .record(started.elapsed().as_secs_f64());
     Ok(response)
+}
+
+/// The label of paths no route pattern matched: the V2 model routes are dispatched in code
+/// (see `v2`), everything else is an unknown path.
+fn unmatched_route(path: &str) -> String {
+    if path.starts_with("/v2/models/") {
+        "/v2/models/{model}/...".into()
+    } else {
+        "unmatched".into()
+    }
 }
