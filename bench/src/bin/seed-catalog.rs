@@ -118,6 +118,7 @@ async fn main() -> anyhow::Result<()> {
             size: 1000,
             info: ModelInfo::default(),
             require_owner: None,
+            import: None,
         };
         catalog.publish_version(new, &actor).await?;
     }

@@ -6,6 +6,7 @@
 //! conformance suite (`tests/conformance`) runs against both.
 
 mod error;
+mod federation_records;
 mod records;
 mod repo;
 mod sql;
@@ -18,8 +19,11 @@ pub mod testing;
 use std::sync::Arc;
 
 pub use error::CatalogError;
+pub use federation_records::*;
 pub use records::*;
-pub use repo::{AuditRepo, BlobRepo, Catalog, InstanceRepo, ModelRepo, TokenRepo, UserRepo};
+pub use repo::{
+    AuditRepo, BlobRepo, Catalog, FederationRepo, InstanceRepo, ModelRepo, TokenRepo, UserRepo,
+};
 pub use timestamp::Timestamp;
 
 /// Result of catalog operations.

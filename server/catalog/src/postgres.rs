@@ -27,6 +27,8 @@ impl PgCatalog {
         Ok(Self { pool })
     }
 
+    /// Lock suffix for claiming queue rows other replicas may be claiming.
+    const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
     const FOR_UPDATE: &str = " FOR UPDATE";
     const FTS_JOIN: &str = "";
 
@@ -78,3 +80,5 @@ sql::impl_audit!(PgCatalog, Postgres);
 sql::impl_models!(PgCatalog, Postgres);
 sql::impl_version_writes!(PgCatalog, Postgres);
 sql::impl_search!(PgCatalog, Postgres);
+sql::impl_peers!(PgCatalog);
+sql::impl_subscriptions!(PgCatalog);

@@ -71,6 +71,8 @@ pub struct ModelRecord {
     pub updated_at: Timestamp,
     /// The newest existing version, if any.
     pub latest_version: Option<i64>,
+    /// Set when the peer this model was imported from withdrew it.
+    pub withdrawn_at: Option<Timestamp>,
 }
 
 /// Editable model metadata; `None` leaves a field as it is.
@@ -94,6 +96,9 @@ impl ModelPatch {
 pub struct VersionRecord {
     pub model_id: Uuid,
     pub version: i64,
+    /// Stable federation ids of this version (a revision) and of its ONNX file (an artifact).
+    pub revision_id: Uuid,
+    pub artifact_id: Uuid,
     pub sha256: String,
     pub size: i64,
     pub info: ModelInfo,
@@ -129,6 +134,21 @@ pub struct NewVersion {
     /// When set, an existing model must be owned by this user (checked inside the transaction,
     /// so a model created concurrently by someone else is not appended to).
     pub require_owner: Option<Uuid>,
+    /// Where an imported version came from (recorded in the same transaction).
+    pub import: Option<ImportProvenance>,
+}
+
+/// The origin of a version imported from a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportProvenance {
+    pub peer_id: Uuid,
+    pub remote_solution_id: Uuid,
+    pub remote_name: String,
+    pub remote_revision_id: Uuid,
+    pub remote_artifact_id: Uuid,
+    /// The signed manifest (base64 of its exact bytes) and its signature (base64).
+    pub manifest: String,
+    pub signature: String,
 }
 
 /// What [`ModelRepo::publish_version`] did.

@@ -6,8 +6,10 @@ use caravan_domain::ModelName;
 use uuid::Uuid;
 
 use crate::{
-    Actor, AliasRecord, AuditRecord, ModelPatch, ModelQuery, ModelRecord, NewToken, NewUser,
-    NewVersion, Page, Published, Result, Timestamp, TokenRecord, UserRecord, VersionRecord,
+    Actor, AliasRecord, AuditRecord, ChangeSet, FederatedCatalog, ModelPatch, ModelQuery,
+    ModelRecord, NewPeer, NewSubscription, NewToken, NewUser, NewVersion, Page, PeerRecord,
+    PeerStatus, ProvenanceRecord, Published, Result, SubscriptionRecord, SyncOutcome, Timestamp,
+    TokenRecord, UserRecord, VersionRecord,
 };
 
 /// Users and their passwords.
@@ -114,9 +116,90 @@ pub trait InstanceRepo: Send + Sync {
     async fn ping(&self) -> Result<()>;
 }
 
+/// Federation: peers, shares, what peers may see, subscriptions and provenance.
+#[async_trait]
+pub trait FederationRepo: Send + Sync {
+    async fn create_peer(&self, peer: NewPeer, actor: &Actor) -> Result<PeerRecord>;
+    async fn peers(&self) -> Result<Vec<PeerRecord>>;
+    async fn peer_by_name(&self, name: &str) -> Result<Option<PeerRecord>>;
+    async fn peer_by_id(&self, id: Uuid) -> Result<Option<PeerRecord>>;
+    /// The active peer presenting this certificate: its pinned fingerprint and/or subject must
+    /// match. `None` when no active peer (or more than one) matches.
+    async fn peer_by_identity(
+        &self,
+        fingerprint: &str,
+        subject: &str,
+    ) -> Result<Option<PeerRecord>>;
+    async fn set_peer_status(&self, id: Uuid, status: PeerStatus, actor: &Actor) -> Result<()>;
+
+    async fn share_model(&self, model_id: Uuid, peer_id: Uuid, actor: &Actor) -> Result<()>;
+    async fn unshare_model(&self, model_id: Uuid, peer_id: Uuid, actor: &Actor) -> Result<()>;
+    async fn model_shares(&self, model_id: Uuid) -> Result<Vec<PeerRecord>>;
+
+    /// Local models in a catalog as `peer_id` sees it (imported models are never re-exported).
+    async fn federated_models(
+        &self,
+        peer_id: Uuid,
+        catalog: FederatedCatalog,
+    ) -> Result<Vec<ModelRecord>>;
+    /// One model, if `peer_id` may see it in any catalog.
+    async fn federated_model(&self, peer_id: Uuid, model_id: Uuid) -> Result<Option<ModelRecord>>;
+    /// Remembers that `peer_id` was shown these models (so withdrawals reach it).
+    async fn record_exports(&self, peer_id: Uuid, model_ids: &[Uuid]) -> Result<()>;
+    /// What changed for `peer_id` in a catalog after `cursor`.
+    async fn changes_since(
+        &self,
+        peer_id: Uuid,
+        catalog: FederatedCatalog,
+        cursor: i64,
+    ) -> Result<ChangeSet>;
+    /// The model and version of an artifact id.
+    async fn version_by_artifact(&self, artifact_id: Uuid) -> Result<Option<(Uuid, i64)>>;
+
+    async fn create_subscription(
+        &self,
+        new: NewSubscription,
+        actor: &Actor,
+    ) -> Result<SubscriptionRecord>;
+    async fn subscriptions(&self) -> Result<Vec<SubscriptionRecord>>;
+    async fn subscription(&self, id: Uuid) -> Result<Option<SubscriptionRecord>>;
+    async fn delete_subscription(&self, id: Uuid, actor: &Actor) -> Result<()>;
+    /// Makes a subscription due now.
+    async fn schedule_subscription(&self, id: Uuid, at: Timestamp) -> Result<()>;
+    /// Claims one due subscription until `lease_until`, so one replica syncs it at a time.
+    async fn claim_due_subscription(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<SubscriptionRecord>>;
+    async fn finish_subscription(&self, id: Uuid, outcome: SyncOutcome) -> Result<()>;
+
+    async fn provenance(&self, model_id: Uuid) -> Result<Option<ProvenanceRecord>>;
+    /// The local version imported from a remote revision, if any.
+    async fn imported_revision(
+        &self,
+        peer_id: Uuid,
+        remote_revision_id: Uuid,
+    ) -> Result<Option<(Uuid, i64)>>;
+    /// The local model imported from a remote solution, if any.
+    async fn imported_model(&self, peer_id: Uuid, remote_solution_id: Uuid)
+    -> Result<Option<Uuid>>;
+    /// Marks an imported model withdrawn by its peer (it stays, and is no longer served
+    /// except through an alias).
+    async fn withdraw_model(&self, model_id: Uuid, actor: &Actor) -> Result<bool>;
+}
+
 /// Everything the catalog offers; both backends implement it.
 pub trait Catalog:
-    UserRepo + TokenRepo + ModelRepo + BlobRepo + AuditRepo + InstanceRepo + Send + Sync
+    UserRepo
+    + TokenRepo
+    + ModelRepo
+    + BlobRepo
+    + AuditRepo
+    + InstanceRepo
+    + FederationRepo
+    + Send
+    + Sync
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -52,6 +52,8 @@ impl SqliteCatalog {
         Ok(Self { writer, reader })
     }
 
+    /// Lock suffix for claiming queue rows other replicas may be claiming.
+    const SKIP_LOCKED: &str = "";
     const FOR_UPDATE: &str = "";
     const FTS_JOIN: &str = " JOIN models_fts ON models_fts.rowid = m.seq";
 
@@ -101,3 +103,5 @@ sql::impl_audit!(SqliteCatalog, Sqlite);
 sql::impl_models!(SqliteCatalog, Sqlite);
 sql::impl_version_writes!(SqliteCatalog, Sqlite);
 sql::impl_search!(SqliteCatalog, Sqlite);
+sql::impl_peers!(SqliteCatalog);
+sql::impl_subscriptions!(SqliteCatalog);

@@ -71,6 +71,7 @@ impl Core {
             size: staged.size() as i64,
             info,
             require_owner: (!who.is_admin()).then_some(who.user_id),
+            import: None,
         };
         let stored = match self.blobs.exists(&sha256).await {
             Ok(true) => Ok(()),

@@ -14,7 +14,9 @@ pub(crate) mod rows;
 mod audit;
 mod blobs;
 mod models;
+pub(crate) mod peers;
 mod search;
+pub(crate) mod subscriptions;
 mod tokens;
 mod users;
 mod versions;
@@ -22,7 +24,9 @@ mod versions;
 pub(crate) use audit::impl_audit;
 pub(crate) use blobs::impl_blobs;
 pub(crate) use models::impl_models;
+pub(crate) use peers::impl_peers;
 pub(crate) use search::impl_search;
+pub(crate) use subscriptions::impl_subscriptions;
 pub(crate) use tokens::impl_tokens;
 pub(crate) use users::impl_users;
 pub(crate) use versions::impl_version_writes;
@@ -30,7 +34,8 @@ pub(crate) use versions::impl_version_writes;
 /// Columns of a model row with its owner's name and newest version, for `rows::ModelRow`.
 pub(crate) const MODEL_COLUMNS: &str = "m.seq, m.id, m.name, m.owner_id, u.username AS owner, \
      m.description, m.card, m.tags, m.license, m.visibility, m.downloads, m.created_at, \
-     m.updated_at, (SELECT MAX(v.version) FROM versions v WHERE v.model_id = m.id) AS latest_version";
+     m.updated_at, m.withdrawn_at, \
+     (SELECT MAX(v.version) FROM versions v WHERE v.model_id = m.id) AS latest_version";
 
 /// The `FROM` clause matching [`MODEL_COLUMNS`].
 pub(crate) const MODEL_FROM: &str = "models m JOIN users u ON u.id = m.owner_id";

@@ -84,6 +84,48 @@ macro_rules! impl_models {
                 Ok(())
             }
 
+                        /// Records where an imported version came from, in the importing transaction; a
+            /// model the peer offers again is no longer withdrawn.
+            async fn record_import(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                model_id: uuid::Uuid,
+                version: i64,
+                import: &$crate::ImportProvenance,
+                now: $crate::Timestamp,
+            ) -> $crate::Result<()> {
+                sqlx::query(
+                    "INSERT INTO provenance (model_id, peer_id, remote_solution_id, remote_name, \
+                     fetched_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (model_id) DO UPDATE \
+                     SET remote_name = excluded.remote_name, fetched_at = excluded.fetched_at",
+                )
+                .bind(model_id)
+                .bind(import.peer_id)
+                .bind(import.remote_solution_id)
+                .bind(&import.remote_name)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO version_provenance (model_id, version, remote_revision_id, \
+                     remote_artifact_id, manifest, signature, fetched_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                )
+                .bind(model_id)
+                .bind(version)
+                .bind(import.remote_revision_id)
+                .bind(import.remote_artifact_id)
+                .bind(&import.manifest)
+                .bind(&import.signature)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query("UPDATE models SET withdrawn_at = NULL WHERE id = $1 AND withdrawn_at IS NOT NULL")
+                    .bind(model_id)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
             async fn try_publish(
                 &self,
                 new: &$crate::NewVersion,
@@ -132,7 +174,10 @@ macro_rules! impl_models {
                     .bind(&new.sha256)
                     .execute(&mut *tx)
                     .await?;
-                if let Some(existing) = existing {
+                                if let Some(existing) = existing {
+                    if let Some(import) = &new.import {
+                        Self::record_import(&mut tx, model_id, existing.version, import, now).await?;
+                    }
                     let model = Self::model_in_tx(&mut tx, model_id).await?;
                     tx.commit().await?;
                     return Ok($crate::Published { model, version: existing.into(), created: false });
@@ -146,18 +191,24 @@ macro_rules! impl_models {
                 .fetch_one(&mut *tx)
                 .await?;
                 let version: $crate::sql::rows::VersionRow = sqlx::query_as(
-                    "INSERT INTO versions (model_id, version, sha256, size, info, created_by, \
-                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+                                        "INSERT INTO versions (model_id, version, sha256, size, info, created_by, \
+                     created_at, revision_id, artifact_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
                 )
                 .bind(model_id)
                 .bind(number)
                 .bind(&new.sha256)
                 .bind(new.size)
-                .bind(sqlx::types::Json(&new.info))
+                                .bind(sqlx::types::Json(&new.info))
                 .bind(&actor.username)
                 .bind(now)
+                .bind(uuid::Uuid::new_v4())
+                .bind(uuid::Uuid::new_v4())
                 .fetch_one(&mut *tx)
                 .await?;
+                if let Some(import) = &new.import {
+                    Self::record_import(&mut tx, model_id, number, import, now).await?;
+                }
                 if !model_created && !meta.is_empty() {
                     Self::apply_patch(&mut tx, model_id, meta).await?;
                 }

@@ -81,6 +81,7 @@ pub(crate) struct ModelRow {
     downloads: i64,
     created_at: Timestamp,
     updated_at: Timestamp,
+    withdrawn_at: Option<Timestamp>,
     latest_version: Option<i64>,
 }
 
@@ -101,6 +102,7 @@ impl TryFrom<ModelRow> for ModelRecord {
             created_at: r.created_at,
             updated_at: r.updated_at,
             latest_version: r.latest_version,
+            withdrawn_at: r.withdrawn_at,
         })
     }
 }
@@ -108,7 +110,9 @@ impl TryFrom<ModelRow> for ModelRecord {
 #[derive(sqlx::FromRow)]
 pub(crate) struct VersionRow {
     model_id: Uuid,
-    version: i64,
+    pub(crate) version: i64,
+    revision_id: Uuid,
+    artifact_id: Uuid,
     sha256: String,
     size: i64,
     info: Json<ModelInfo>,
@@ -121,6 +125,8 @@ impl From<VersionRow> for VersionRecord {
         VersionRecord {
             model_id: r.model_id,
             version: r.version,
+            revision_id: r.revision_id,
+            artifact_id: r.artifact_id,
             sha256: r.sha256,
             size: r.size,
             info: r.info.0,
@@ -179,4 +185,101 @@ fn corrupt(e: impl std::fmt::Display) -> CatalogError {
 /// Converts rows, failing on the first corrupt one.
 pub(crate) fn convert<R, T: TryFrom<R, Error = CatalogError>>(rows: Vec<R>) -> Result<Vec<T>> {
     rows.into_iter().map(T::try_from).collect()
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PeerRow {
+    id: Uuid,
+    name: String,
+    api_url: String,
+    subject: Option<String>,
+    fingerprint: Option<String>,
+    signing_key: String,
+    status: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl TryFrom<PeerRow> for crate::PeerRecord {
+    type Error = CatalogError;
+    fn try_from(r: PeerRow) -> Result<Self> {
+        Ok(crate::PeerRecord {
+            id: r.id,
+            name: r.name,
+            api_url: r.api_url,
+            subject: r.subject,
+            fingerprint: r.fingerprint,
+            signing_key: r.signing_key,
+            status: r.status.parse().map_err(corrupt)?,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SubscriptionRow {
+    id: Uuid,
+    peer_id: Uuid,
+    peer_name: String,
+    catalog_id: String,
+    models: Json<Vec<String>>,
+    interval_secs: i64,
+    visibility: String,
+    owner_id: Uuid,
+    cursor: i64,
+    next_run_at: Timestamp,
+    failures: i64,
+    last_success_at: Option<Timestamp>,
+    last_error: Option<String>,
+    last_error_at: Option<Timestamp>,
+    imported: i64,
+    withdrawn: i64,
+    created_at: Timestamp,
+}
+
+impl TryFrom<SubscriptionRow> for crate::SubscriptionRecord {
+    type Error = CatalogError;
+    fn try_from(r: SubscriptionRow) -> Result<Self> {
+        Ok(crate::SubscriptionRecord {
+            id: r.id,
+            peer_id: r.peer_id,
+            peer_name: r.peer_name,
+            catalog_id: r.catalog_id,
+            models: r.models.0,
+            interval_secs: r.interval_secs,
+            visibility: r.visibility.parse().map_err(corrupt)?,
+            owner_id: r.owner_id,
+            cursor: r.cursor,
+            next_run_at: r.next_run_at,
+            failures: r.failures,
+            last_success_at: r.last_success_at,
+            last_error: r.last_error,
+            last_error_at: r.last_error_at,
+            imported: r.imported,
+            withdrawn: r.withdrawn,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProvenanceRow {
+    peer_id: Uuid,
+    peer_name: String,
+    remote_solution_id: Uuid,
+    remote_name: String,
+    fetched_at: Timestamp,
+}
+
+impl From<ProvenanceRow> for crate::ProvenanceRecord {
+    fn from(r: ProvenanceRow) -> Self {
+        crate::ProvenanceRecord {
+            peer_id: r.peer_id,
+            peer_name: r.peer_name,
+            remote_solution_id: r.remote_solution_id,
+            remote_name: r.remote_name,
+            fetched_at: r.fetched_at,
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! Each check is written once, against `&dyn Catalog`, and instantiated for both backends.
 
 mod blobs;
+mod federation;
 mod models;
 mod search;
 mod support;
@@ -57,4 +58,9 @@ on_both_backends!(
     blobs::reserved_and_referenced_blobs_cannot_be_claimed,
     blobs::a_claimed_blob_refuses_reservations_until_forgotten,
     blobs::stale_reservations_do_not_protect_a_blob,
+    federation::peers_are_found_by_their_certificate_and_can_be_disabled,
+    federation::peers_see_public_and_shared_local_models_only,
+    federation::the_change_feed_reports_updates_and_withdrawals_to_peers_that_saw_them,
+    federation::subscriptions_are_claimed_once_and_record_their_outcome,
+    federation::imports_record_provenance_and_withdrawal,
 );

@@ -104,6 +104,7 @@ pub fn new_version(model: &str, sha: &str, metadata: ModelPatch) -> NewVersion {
         size: 10,
         info: info(),
         require_owner: None,
+        import: None,
     }
 }
 
