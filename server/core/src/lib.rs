@@ -6,6 +6,7 @@ mod auth;
 mod auth_cache;
 
 mod error;
+mod federation;
 mod models;
 mod onboard;
 mod passwords;
@@ -23,6 +24,7 @@ use caravan_storage::BlobStore;
 
 pub use auth::{AuthSettings, Session, actor, require, require_admin};
 pub use error::{CoreError, Result};
+pub use federation::{PeerRequest, RemoteVersion};
 pub use models::{ModelDetails, SearchParams};
 pub use onboard::Upload;
 pub use rate_limit::LoginLimiter;

@@ -82,13 +82,20 @@ impl Core {
     /// `champion` if there is one, else the newest version.
     pub(crate) fn served_version(model: &ServedModel, version: Option<&str>) -> Result<i64> {
         let name = &model.record.name;
-        let latest = || {
-            model
-                .record
-                .latest_version
-                .ok_or_else(|| CoreError::NotFound(format!("model {name} has no versions")))
+                // A model its peer withdrew keeps serving through a local alias (no surprise outage),
+        // and only that way.
+        let withdrawn = || {
+            CoreError::NotFound(format!(
+                "model {name} was withdrawn by the peer it came from; it is served only through its aliases"
+            ))
+        };
+        let latest = || match (model.record.withdrawn_at, model.record.latest_version) {
+            (Some(_), _) => Err(withdrawn()),
+            (None, Some(v)) => Ok(v),
+            (None, None) => Err(CoreError::NotFound(format!("model {name} has no versions"))),
         };
         match version.map(VersionRef::parse).transpose()? {
+            Some(VersionRef::Number(_)) if model.record.withdrawn_at.is_some() => Err(withdrawn()),
             Some(VersionRef::Number(n)) => Ok(n),
             Some(VersionRef::Latest) => latest(),
             Some(VersionRef::Alias(alias)) => {

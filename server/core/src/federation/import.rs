@@ -1,0 +1,119 @@
+//! Importing a version from a peer, after its bytes were checked against the signed
+//! manifest: validated again with ONNX Runtime, stored, and recorded with its provenance in
+//! one transaction, so a crash leaves either the whole version or nothing.
+
+use caravan_catalog::{
+    Actor, ImportProvenance, ModelPatch, NewVersion, PeerRecord, Published, SubscriptionRecord,
+};
+use caravan_domain::ModelName;
+use caravan_inference::ValidationError;
+use caravan_storage::StagedBlob;
+use uuid::Uuid;
+
+use crate::{Core, CoreError, Result};
+
+/// A remote version, as the peer described it and its manifest vouched for it.
+#[derive(Debug, Clone)]
+pub struct RemoteVersion {
+    pub solution_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub card: Option<String>,
+    pub tags: Vec<String>,
+    pub license: Option<String>,
+    pub revision_id: Uuid,
+    pub artifact_id: Uuid,
+    /// The signed manifest (base64 of its bytes) and signature, kept as evidence.
+    pub manifest: String,
+    pub signature: String,
+}
+
+impl Core {
+    async fn subscription_owner(&self, subscription: &SubscriptionRecord) -> Result<Actor> {
+        let owner = self.active_user(subscription.owner_id).await?;
+        Ok(Actor { user_id: owner.id, username: owner.username })
+    }
+
+    /// Imports a verified version as `<peer>:<remote name>`.
+    pub async fn import_version(
+        &self,
+        peer: &PeerRecord,
+        subscription: &SubscriptionRecord,
+        remote: RemoteVersion,
+        staged: StagedBlob,
+    ) -> Result<Published> {
+        let name = ModelName::imported(&peer.name, &remote.name)
+            .map_err(|e| CoreError::Invalid(format!("remote model name {:?}: {}", remote.name, e.0)))?;
+        let info = self.validator.validate(staged.path(), staged.size()).await.map_err(|e| match e {
+            ValidationError::Refused(reason) => CoreError::Refused(format!("the peer's model was refused: {reason}")),
+            ValidationError::Failed(reason) => CoreError::Internal(reason),
+        })?;
+        let metadata = crate::models::check_patch(ModelPatch {
+            description: Some(remote.description.chars().take(2_000).collect()),
+            card: remote.card,
+            tags: Some(remote.tags.into_iter().take(20).collect()),
+            license: Some(remote.license),
+            visibility: Some(subscription.visibility),
+        })
+        .unwrap_or_else(|_| ModelPatch { visibility: Some(subscription.visibility), ..Default::default() });
+        let sha256 = staged.sha256().to_owned();
+        self.reserve_blob(&sha256, staged.size()).await?;
+        let new = NewVersion {
+            model: name,
+            metadata,
+            sha256: sha256.clone(),
+            size: staged.size() as i64,
+            info,
+            require_owner: None,
+            import: Some(ImportProvenance {
+                peer_id: peer.id,
+                remote_solution_id: remote.solution_id,
+                remote_name: remote.name,
+                remote_revision_id: remote.revision_id,
+                remote_artifact_id: remote.artifact_id,
+                manifest: remote.manifest,
+                signature: remote.signature,
+            }),
+        };
+        let owner = self.subscription_owner(subscription).await?;
+        let stored = match self.blobs.exists(&sha256).await {
+            Ok(true) => Ok(()),
+            Ok(false) => self.blobs.put_staged(&staged).await,
+            Err(e) => Err(e),
+        };
+        let published = match stored {
+            Ok(()) => self.catalog.publish_version(new, &owner).await.map_err(CoreError::from),
+            Err(e) => Err(e.into()),
+        };
+        if published.is_err() {
+            let _ = self.catalog.release_blob(&sha256).await;
+            self.sweep_blob(&sha256).await;
+        }
+        if let (Ok(p), Some(serving)) = (&published, &self.serving) {
+            serving.invalidate(p.model.name.as_str());
+        }
+        published
+    }
+
+    /// Marks the local copy of a remote model withdrawn; `false` if there is none or it
+    /// already was. It stays, and is no longer served except through an alias.
+    pub async fn withdraw_imported(&self, peer: &PeerRecord, subscription: &SubscriptionRecord, remote_solution_id: Uuid) -> Result<bool> {
+        let Some(model_id) = self.catalog.imported_model(peer.id, remote_solution_id).await? else {
+            return Ok(false);
+        };
+        let owner = self.subscription_owner(subscription).await?;
+        let withdrawn = self.catalog.withdraw_model(model_id, &owner).await?;
+        if withdrawn {
+            if let (Some(serving), Some(model)) = (&self.serving, self.catalog.model_by_id(model_id).await?) {
+                serving.invalidate(model.name.as_str());
+                tracing::warn!(model = %model.name, peer = %peer.name, "withdrawn upstream; served only through its aliases");
+            }
+        }
+        Ok(withdrawn)
+    }
+
+    /// Has this remote revision been imported already?
+    pub async fn imported_revision(&self, peer: &PeerRecord, remote_revision_id: Uuid) -> Result<bool> {
+        Ok(self.catalog.imported_revision(peer.id, remote_revision_id).await?.is_some())
+    }
+}
