@@ -188,3 +188,27 @@ impl Core {
         Ok(subscription)
     }
 }
+
+impl Core {
+    /// Claims the next due subscription for `lease` (the sync worker).
+    pub async fn next_due_subscription(&self, lease: std::time::Duration) -> Result<Option<SubscriptionRecord>> {
+        let now = chrono::Utc::now();
+        let until = now + chrono::Duration::from_std(lease).map_err(CoreError::internal)?;
+        Ok(self
+            .catalog
+            .claim_due_subscription(Timestamp::from_datetime(now), Timestamp::from_datetime(until))
+            .await?)
+    }
+
+    pub async fn finish_sync(&self, id: Uuid, outcome: caravan_catalog::SyncOutcome) -> Result<()> {
+        Ok(self.catalog.finish_subscription(id, outcome).await?)
+    }
+
+    pub async fn peer_by_id(&self, id: Uuid) -> Result<PeerRecord> {
+        self.catalog.peer_by_id(id).await?.ok_or_else(|| CoreError::NotFound("no such peer".into()))
+    }
+
+    pub async fn provenance(&self, model: &caravan_catalog::ModelRecord) -> Result<Option<caravan_catalog::ProvenanceRecord>> {
+        Ok(self.catalog.provenance(model.id).await?)
+    }
+}

@@ -1,0 +1,245 @@
+//! The sync worker: claims due subscriptions (one replica at a time), pulls each peer's
+//! changes since the subscription's cursor, verifies every revision's manifest signature with
+//! the key pinned for the peer and every artifact's bytes against the manifest, then imports
+//! through core, which validates the model again. A peer that sends something unacceptable
+//! has that item refused and logged, and the pass goes on; a transport failure ends the pass
+//! without moving the cursor, to be retried with backoff.
+
+use std::time::Duration;
+
+use caravan_catalog::{PeerRecord, SubscriptionRecord, SyncOutcome, Timestamp};
+use caravan_core::{Core, CoreError, RemoteVersion};
+use uuid::Uuid;
+
+use crate::{
+    client::{ClientError, PeerClient},
+    manifest::{self, ManifestError},
+    wire::{MODEL_ARTIFACT, Solution},
+};
+
+/// How the worker runs.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// How often to look for due subscriptions.
+    pub poll: Duration,
+    /// How long a claimed subscription stays with this replica.
+    pub lease: Duration,
+    pub max_json_bytes: usize,
+    pub max_artifact_bytes: u64,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SyncReport {
+    pub imported: i64,
+    pub withdrawn: i64,
+    /// Items refused, with why.
+    pub refused: Vec<String>,
+    pub cursor: i64,
+}
+
+/// Why a pass stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Peer(ClientError),
+    #[error("{0}")]
+    Local(CoreError),
+}
+
+/// An item refused from a peer (the pass continues).
+struct Refusal(String);
+
+impl From<ManifestError> for Refusal {
+    fn from(e: ManifestError) -> Self {
+        Refusal(e.to_string())
+    }
+}
+
+/// Sorts errors: what the peer got wrong is refused; the rest stops the pass.
+fn classify_client(e: ClientError) -> Result<Refusal, SyncError> {
+    match e {
+        ClientError::Refused(m) => Ok(Refusal(m)),
+        ClientError::Status(404, m) => Ok(Refusal(format!("gone: {m}"))),
+        other => Err(SyncError::Peer(other)),
+    }
+}
+
+fn classify_core(e: CoreError) -> Result<Refusal, SyncError> {
+    match e {
+        CoreError::Refused(m) | CoreError::Invalid(m) => Ok(Refusal(m)),
+        other => Err(SyncError::Local(other)),
+    }
+}
+
+/// One pass over a subscription's changes.
+pub async fn sync_once(
+    core: &Core,
+    client: &PeerClient,
+    peer: &PeerRecord,
+    subscription: &SubscriptionRecord,
+    settings: &SyncSettings,
+) -> Result<SyncReport, SyncError> {
+    let changes = client.changes(&subscription.catalog_id, subscription.cursor).await.map_err(SyncError::Peer)?;
+    let mut report = SyncReport { cursor: changes.cursor, ..Default::default() };
+    for solution in &changes.solutions {
+        if !subscription.models.is_empty() && !subscription.models.contains(&solution.name) {
+            continue;
+        }
+        let detail = match client.solution(solution.solution_id).await {
+            Ok(detail) => detail,
+            Err(e) => {
+                let Refusal(why) = classify_client(e)?;
+                report.refused.push(format!("solution {}: {why}", solution.solution_id));
+                continue;
+            }
+        };
+        let mut revisions = detail.revisions.clone().unwrap_or_default();
+        revisions.sort_by_key(|r| r.version.parse::<i64>().unwrap_or(i64::MAX));
+        for revision in revisions {
+            if core.imported_revision(peer, revision.revision_id).await.map_err(SyncError::Local)? {
+                continue;
+            }
+            match import_revision(core, client, peer, subscription, &detail, revision.revision_id, settings).await? {
+                Ok(()) => report.imported += 1,
+                Err(Refusal(why)) => {
+                    tracing::warn!(peer = %peer.name, solution = %detail.name, revision = %revision.revision_id, %why, "refused from peer");
+                    report.refused.push(format!("{} revision {}: {why}", detail.name, revision.version));
+                }
+            }
+        }
+    }
+    for id in &changes.withdrawn {
+        if core.withdraw_imported(peer, subscription, *id).await.map_err(SyncError::Local)? {
+            report.withdrawn += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// Fetches, verifies and imports one revision. The outer error stops the pass; the inner one
+/// refuses this revision only.
+async fn import_revision(
+    core: &Core,
+    client: &PeerClient,
+    peer: &PeerRecord,
+    subscription: &SubscriptionRecord,
+    solution: &Solution,
+    revision_id: Uuid,
+    settings: &SyncSettings,
+) -> Result<Result<(), Refusal>, SyncError> {
+    let revision = match client.revision(solution.solution_id, revision_id).await {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(classify_client(e)?)),
+    };
+    let Some(signed) = revision.manifest.clone() else {
+        return Ok(Err(Refusal("the revision carries no signed manifest".into())));
+    };
+    let manifest = match manifest::verify(&peer.signing_key, &signed) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    if manifest.solution_id != solution.solution_id || manifest.revision_id != revision_id {
+        return Ok(Err(Refusal("the manifest names another solution or revision".into())));
+    }
+    let Some(listed) = manifest.artifacts.iter().find(|a| a.artifact_type_code == MODEL_ARTIFACT) else {
+        return Ok(Err(Refusal("the manifest lists no ONNX artifact (type MI)".into())));
+    };
+    if listed.size > settings.max_artifact_bytes {
+        return Ok(Err(Refusal(format!("the artifact is larger than {} bytes", settings.max_artifact_bytes))));
+    }
+    let staged = match client.download(listed.artifact_id, &core.blobs, listed.size).await {
+        Ok(staged) => staged,
+        Err(e) => return Ok(Err(classify_client(e)?)),
+    };
+    if staged.sha256() != listed.sha256 || staged.size() != listed.size {
+        return Ok(Err(Refusal(format!(
+            "the artifact's bytes do not match the signed manifest (sha256 {} and {} bytes, expected {} and {})",
+            staged.sha256(),
+            staged.size(),
+            listed.sha256,
+            listed.size
+        ))));
+    }
+    let remote = RemoteVersion {
+        solution_id: solution.solution_id,
+        name: solution.name.clone(),
+        description: solution.description.clone(),
+        card: solution.card.clone(),
+        tags: solution.tags.iter().map(|t| t.tag.clone()).collect(),
+        license: solution.license.clone(),
+        revision_id,
+        artifact_id: listed.artifact_id,
+        manifest: signed.manifest,
+        signature: signed.signature,
+    };
+    match core.import_version(peer, subscription, remote, staged).await {
+        Ok(_) => Ok(Ok(())),
+        Err(e) => Ok(Err(classify_core(e)?)),
+    }
+}
+
+/// Backoff after consecutive failures: 30 s doubling, at most an hour.
+fn backoff(failures: i64) -> Duration {
+    Duration::from_secs(30u64.saturating_mul(1 << failures.clamp(0, 7)).min(3600))
+}
+
+fn after(delay: Duration) -> Timestamp {
+    Timestamp::from_datetime(chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default())
+}
+
+/// Runs one claimed subscription and records the outcome.
+pub async fn run_subscription(core: &Core, http: &reqwest::Client, subscription: SubscriptionRecord, settings: &SyncSettings) -> Result<SyncReport, String> {
+    let outcome = match core.peer_by_id(subscription.peer_id).await {
+        Err(e) => Err(e.to_string()),
+        Ok(peer) => {
+            let client = PeerClient::new(http.clone(), &peer.api_url, settings.max_json_bytes);
+            sync_once(core, &client, &peer, &subscription, settings).await.map_err(|e| e.to_string())
+        }
+    };
+    let record = match &outcome {
+        Ok(report) => SyncOutcome::Success {
+            cursor: report.cursor,
+            imported: report.imported,
+            withdrawn: report.withdrawn,
+            next_run_at: after(Duration::from_secs(subscription.interval_secs.max(1) as u64)),
+        },
+        Err(error) => SyncOutcome::Failure { error: error.clone(), next_run_at: after(backoff(subscription.failures)) },
+    };
+    if let Err(e) = core.finish_sync(subscription.id, record).await {
+        tracing::error!(error = %e, "could not record a sync outcome");
+    }
+    match &outcome {
+        Ok(report) => tracing::info!(peer = %subscription.peer_name, imported = report.imported, withdrawn = report.withdrawn, refused = report.refused.len(), "synced"),
+        Err(error) => tracing::warn!(peer = %subscription.peer_name, %error, "sync failed; will retry"),
+    }
+    outcome
+}
+
+/// Syncs due subscriptions until the process ends.
+pub fn spawn_worker(core: Core, http: reqwest::Client, settings: SyncSettings) {
+    tokio::spawn(async move {
+        loop {
+            match core.next_due_subscription(settings.lease).await {
+                Ok(Some(subscription)) => {
+                    let _ = run_subscription(&core, &http, subscription, &settings).await;
+                }
+                Ok(None) => tokio::time::sleep(settings.poll).await,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not claim a subscription");
+                    tokio::time::sleep(settings.poll).await;
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(super::backoff(0).as_secs(), 30);
+        assert_eq!(super::backoff(2).as_secs(), 120);
+        assert_eq!(super::backoff(50).as_secs(), 3600);
+    }
+}
