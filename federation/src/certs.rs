@@ -20,11 +20,20 @@ pub fn new_ca(name: &str) -> Result<Pem, rcgen::Error> {
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.distinguished_name.push(DnType::CommonName, name);
-    params.distinguished_name.push(DnType::OrganizationName, "Caravan federation (development)");
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "Caravan federation (development)");
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let key = KeyPair::generate()?;
     let cert = params.self_signed(&key)?;
-    Ok(Pem { cert: cert.pem(), key: key.serialize_pem() })
+    Ok(Pem {
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    })
 }
 
 fn issuer(ca: &Pem) -> Result<Issuer<'static, KeyPair>, rcgen::Error> {
@@ -33,17 +42,32 @@ fn issuer(ca: &Pem) -> Result<Issuer<'static, KeyPair>, rcgen::Error> {
 
 /// An instance certificate signed by `ca`, for both ends of mutual TLS, valid for `hosts`
 /// (DNS names or IP addresses), with the given serial number (what CRLs revoke).
-pub fn issue(ca: &Pem, common_name: &str, hosts: &[String], serial: u64) -> Result<Pem, rcgen::Error> {
+pub fn issue(
+    ca: &Pem,
+    common_name: &str,
+    hosts: &[String],
+    serial: u64,
+) -> Result<Pem, rcgen::Error> {
     let mut params = CertificateParams::new(hosts.to_vec())?;
-    params.distinguished_name.push(DnType::CommonName, common_name);
-    params.distinguished_name.push(DnType::OrganizationName, "Caravan federation (development)");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "Caravan federation (development)");
     params.use_authority_key_identifier_extension = true;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     params.serial_number = Some(SerialNumber::from(serial));
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &issuer(ca)?)?;
-    Ok(Pem { cert: cert.pem(), key: key.serialize_pem() })
+    Ok(Pem {
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    })
 }
 
 /// A CRL from `ca` revoking the certificates with these serial numbers.
@@ -65,7 +89,7 @@ pub fn revocation_list(ca: &Pem, revoked: &[u64]) -> Result<String, rcgen::Error
             .collect(),
         key_identifier_method: KeyIdMethod::Sha256,
     };
-    Ok(params.signed_by(&issuer(ca)?)?.pem()?)
+    params.signed_by(&issuer(ca)?)?.pem()
 }
 
 #[cfg(test)]
@@ -76,13 +100,27 @@ mod tests {
     #[test]
     fn issued_certificates_carry_their_name_and_a_fingerprint() {
         let ca = new_ca("Test CA").unwrap();
-        let leaf = issue(&ca, "org-b.example", &["127.0.0.1".into(), "localhost".into()], 7).unwrap();
+        let leaf = issue(
+            &ca,
+            "org-b.example",
+            &["127.0.0.1".into(), "localhost".into()],
+            7,
+        )
+        .unwrap();
         let der = rustls::pki_types::pem::PemObject::from_pem_slice(leaf.cert.as_bytes())
             .map(|c: rustls::pki_types::CertificateDer| c.to_vec())
             .unwrap();
         let identity = PeerIdentity::from_der(&der).unwrap();
-        assert!(identity.subject.contains("CN=org-b.example"), "{}", identity.subject);
+        assert!(
+            identity.subject.contains("CN=org-b.example"),
+            "{}",
+            identity.subject
+        );
         assert_eq!(identity.fingerprint.len(), 64);
-        assert!(revocation_list(&ca, &[7]).unwrap().contains("BEGIN X509 CRL"));
+        assert!(
+            revocation_list(&ca, &[7])
+                .unwrap()
+                .contains("BEGIN X509 CRL")
+        );
     }
 }

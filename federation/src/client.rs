@@ -2,7 +2,7 @@
 //! cannot exhaust memory), timeouts from the HTTP client, and artifact downloads streamed to a
 //! staging file while hashed.
 
-use caravan_storage::{BlobStore, StagedBlob, StageError};
+use caravan_storage::{BlobStore, StageError, StagedBlob};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -29,7 +29,11 @@ pub struct PeerClient {
 
 impl PeerClient {
     pub fn new(http: reqwest::Client, base: &str, max_json: usize) -> Self {
-        Self { http, base: base.trim_end_matches('/').to_owned(), max_json }
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            max_json,
+        }
     }
 
     async fn get(&self, path: &str) -> Result<reqwest::Response, ClientError> {
@@ -45,7 +49,10 @@ impl PeerClient {
             return Ok(response);
         }
         let body = response.text().await.unwrap_or_default();
-        Err(ClientError::Status(status.as_u16(), body.chars().take(300).collect()))
+        Err(ClientError::Status(
+            status.as_u16(),
+            body.chars().take(300).collect(),
+        ))
     }
 
     /// A JSON answer in the E5 envelope, refused past `max_json` bytes or when malformed.
@@ -54,17 +61,24 @@ impl PeerClient {
         let mut body = Vec::new();
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            body.extend_from_slice(&chunk.map_err(|e| ClientError::Transport(format!("{path}: {e}")))?);
+            body.extend_from_slice(
+                &chunk.map_err(|e| ClientError::Transport(format!("{path}: {e}")))?,
+            );
             if body.len() > self.max_json {
-                return Err(ClientError::Refused(format!("{path}: more than {} bytes of JSON", self.max_json)));
+                return Err(ClientError::Refused(format!(
+                    "{path}: more than {} bytes of JSON",
+                    self.max_json
+                )));
             }
         }
-        let envelope: Envelope<T> =
-            serde_json::from_slice(&body).map_err(|e| ClientError::Refused(format!("{path}: malformed JSON: {e}")))?;
+        let envelope: Envelope<T> = serde_json::from_slice(&body)
+            .map_err(|e| ClientError::Refused(format!("{path}: malformed JSON: {e}")))?;
         if let Some(error) = envelope.error {
             return Err(ClientError::Refused(format!("{path}: {error}")));
         }
-        envelope.content.ok_or_else(|| ClientError::Refused(format!("{path}: no content")))
+        envelope
+            .content
+            .ok_or_else(|| ClientError::Refused(format!("{path}: no content")))
     }
 
     pub async fn ping(&self) -> Result<PeerInfo, ClientError> {
@@ -77,12 +91,14 @@ impl PeerClient {
 
     /// What changed in a catalog after `since` (Caravan's change feed).
     pub async fn changes(&self, catalog: &str, since: i64) -> Result<Changes, ClientError> {
-        self.get_json(&format!("/solutions?catalogId={catalog}&since={since}")).await
+        self.get_json(&format!("/solutions?catalogId={catalog}&since={since}"))
+            .await
     }
 
     /// The plain E5 listing, as Acumos gateways answer it.
     pub async fn solutions(&self, catalog: &str) -> Result<Vec<Solution>, ClientError> {
-        self.get_json(&format!("/solutions?catalogId={catalog}")).await
+        self.get_json(&format!("/solutions?catalogId={catalog}"))
+            .await
     }
 
     pub async fn solution(&self, id: Uuid) -> Result<Solution, ClientError> {
@@ -90,17 +106,28 @@ impl PeerClient {
     }
 
     pub async fn revision(&self, solution: Uuid, revision: Uuid) -> Result<Revision, ClientError> {
-        self.get_json(&format!("/solutions/{solution}/revisions/{revision}")).await
+        self.get_json(&format!("/solutions/{solution}/revisions/{revision}"))
+            .await
     }
 
     /// Streams an artifact into a staging file, hashing it; at most `max_bytes`.
-    pub async fn download(&self, artifact: Uuid, blobs: &BlobStore, max_bytes: u64) -> Result<StagedBlob, ClientError> {
+    pub async fn download(
+        &self,
+        artifact: Uuid,
+        blobs: &BlobStore,
+        max_bytes: u64,
+    ) -> Result<StagedBlob, ClientError> {
         let path = format!("/artifacts/{artifact}/content");
         let response = self.get(&path).await?;
-        blobs.stage(response.bytes_stream(), max_bytes).await.map_err(|e| match e {
-            StageError::TooLarge { limit } => ClientError::Refused(format!("{path}: larger than {limit} bytes")),
-            StageError::Body(m) => ClientError::Transport(format!("{path}: {m}")),
-            StageError::Io(e) => ClientError::Transport(format!("{path}: staging: {e}")),
-        })
+        blobs
+            .stage(response.bytes_stream(), max_bytes)
+            .await
+            .map_err(|e| match e {
+                StageError::TooLarge { limit } => {
+                    ClientError::Refused(format!("{path}: larger than {limit} bytes"))
+                }
+                StageError::Body(m) => ClientError::Transport(format!("{path}: {m}")),
+                StageError::Io(e) => ClientError::Transport(format!("{path}: staging: {e}")),
+            })
     }
 }

@@ -73,7 +73,9 @@ impl InstanceKey {
 
     /// The key from its secret (base64 of the 32-byte seed), as stored.
     pub fn from_secret(secret: &str) -> Result<Self, ManifestError> {
-        let bytes = STANDARD.decode(secret.trim()).map_err(|_| ManifestError::BadKey)?;
+        let bytes = STANDARD
+            .decode(secret.trim())
+            .map_err(|_| ManifestError::BadKey)?;
         let seed: [u8; 32] = bytes.try_into().map_err(|_| ManifestError::BadKey)?;
         Ok(Self(SigningKey::from_bytes(&seed)))
     }
@@ -84,7 +86,10 @@ impl InstanceKey {
 
     /// The public key to give peers: `ed25519:<base64 of 32 bytes>`.
     pub fn public_key(&self) -> String {
-        format!("{KEY_PREFIX}{}", STANDARD.encode(self.0.verifying_key().to_bytes()))
+        format!(
+            "{KEY_PREFIX}{}",
+            STANDARD.encode(self.0.verifying_key().to_bytes())
+        )
     }
 
     pub fn sign(&self, manifest: &Manifest) -> SignedManifest {
@@ -100,8 +105,13 @@ impl InstanceKey {
 
 /// Parses `ed25519:<base64>`.
 pub fn parse_public_key(key: &str) -> Result<VerifyingKey, ManifestError> {
-    let encoded = key.trim().strip_prefix(KEY_PREFIX).ok_or(ManifestError::BadKey)?;
-    let bytes = STANDARD.decode(encoded).map_err(|_| ManifestError::BadKey)?;
+    let encoded = key
+        .trim()
+        .strip_prefix(KEY_PREFIX)
+        .ok_or(ManifestError::BadKey)?;
+    let bytes = STANDARD
+        .decode(encoded)
+        .map_err(|_| ManifestError::BadKey)?;
     let bytes: [u8; 32] = bytes.try_into().map_err(|_| ManifestError::BadKey)?;
     VerifyingKey::from_bytes(&bytes).map_err(|_| ManifestError::BadKey)
 }
@@ -109,11 +119,17 @@ pub fn parse_public_key(key: &str) -> Result<VerifyingKey, ManifestError> {
 /// Verifies a signed manifest with a pinned public key and returns what it says.
 pub fn verify(pinned_key: &str, signed: &SignedManifest) -> Result<Manifest, ManifestError> {
     let key = parse_public_key(pinned_key)?;
-    let bytes = STANDARD.decode(&signed.manifest).map_err(|_| ManifestError::Malformed)?;
-    let signature = STANDARD.decode(&signed.signature).map_err(|_| ManifestError::BadSignature)?;
+    let bytes = STANDARD
+        .decode(&signed.manifest)
+        .map_err(|_| ManifestError::Malformed)?;
+    let signature = STANDARD
+        .decode(&signed.signature)
+        .map_err(|_| ManifestError::BadSignature)?;
     let signature = Signature::from_slice(&signature).map_err(|_| ManifestError::BadSignature)?;
-    key.verify(&bytes, &signature).map_err(|_| ManifestError::BadSignature)?;
-    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|_| ManifestError::Malformed)?;
+    key.verify(&bytes, &signature)
+        .map_err(|_| ManifestError::BadSignature)?;
+    let manifest: Manifest =
+        serde_json::from_slice(&bytes).map_err(|_| ManifestError::Malformed)?;
     if manifest.schema != SCHEMA {
         return Err(ManifestError::Malformed);
     }
@@ -148,7 +164,10 @@ mod tests {
         let signed = key.sign(&manifest());
         assert_eq!(verify(&key.public_key(), &signed).unwrap(), manifest());
         let other = InstanceKey::generate();
-        assert_eq!(verify(&other.public_key(), &signed), Err(ManifestError::BadSignature));
+        assert_eq!(
+            verify(&other.public_key(), &signed),
+            Err(ManifestError::BadSignature)
+        );
         let restored = InstanceKey::from_secret(&key.secret()).unwrap();
         assert_eq!(restored.public_key(), key.public_key());
     }
@@ -160,11 +179,21 @@ mod tests {
         let mut changed = manifest();
         changed.artifacts[0].sha256 = "cd".repeat(32);
         signed.manifest = STANDARD.encode(serde_json::to_vec(&changed).unwrap());
-        assert_eq!(verify(&key.public_key(), &signed), Err(ManifestError::BadSignature));
+        assert_eq!(
+            verify(&key.public_key(), &signed),
+            Err(ManifestError::BadSignature)
+        );
         signed.signature = "not base64!".into();
-        assert_eq!(verify(&key.public_key(), &signed), Err(ManifestError::BadSignature));
+        assert_eq!(
+            verify(&key.public_key(), &signed),
+            Err(ManifestError::BadSignature)
+        );
         for bad in ["", "ed25519:", "rsa:AAAA", "ed25519:AAAA"] {
-            assert_eq!(parse_public_key(bad).err(), Some(ManifestError::BadKey), "{bad:?}");
+            assert_eq!(
+                parse_public_key(bad).err(),
+                Some(ManifestError::BadKey),
+                "{bad:?}"
+            );
         }
     }
 }

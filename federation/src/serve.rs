@@ -7,7 +7,10 @@ use caravan_catalog::{FederatedCatalog, ModelRecord, VersionRecord};
 
 use crate::{
     manifest::{InstanceKey, Manifest, ManifestArtifact, SCHEMA},
-    wire::{Artifact, Catalog, MODEL_ARTIFACT, PUBLIC_CATALOG, PeerInfo, Revision, SHARED_CATALOG, Solution, Tag},
+    wire::{
+        Artifact, Catalog, MODEL_ARTIFACT, PUBLIC_CATALOG, PeerInfo, Revision, SHARED_CATALOG,
+        Solution, Tag,
+    },
 };
 
 /// This instance as peers see it.
@@ -40,8 +43,18 @@ impl Instance {
 
     pub fn catalogs(&self, public: usize, shared: usize) -> Vec<Catalog> {
         vec![
-            Catalog { catalog_id: PUBLIC_CATALOG.into(), name: format!("{} public models", self.name), access_type_code: "PB".into(), size: public },
-            Catalog { catalog_id: SHARED_CATALOG.into(), name: format!("Shared by {} with you", self.name), access_type_code: "RS".into(), size: shared },
+            Catalog {
+                catalog_id: PUBLIC_CATALOG.into(),
+                name: format!("{} public models", self.name),
+                access_type_code: "PB".into(),
+                size: public,
+            },
+            Catalog {
+                catalog_id: SHARED_CATALOG.into(),
+                name: format!("Shared by {} with you", self.name),
+                access_type_code: "RS".into(),
+                size: shared,
+            },
         ]
     }
 
@@ -58,12 +71,18 @@ impl Instance {
             license: model.license.clone(),
             created: model.created_at.0,
             modified: model.updated_at.0,
-            revisions: versions.map(|vs| vs.iter().map(|v| self.revision(model, v, false)).collect()),
+            revisions: versions
+                .map(|vs| vs.iter().map(|v| self.revision(model, v, false)).collect()),
         }
     }
 
     /// A revision; with `details`, its artifacts and signed manifest.
-    pub fn revision(&self, model: &ModelRecord, version: &VersionRecord, details: bool) -> Revision {
+    pub fn revision(
+        &self,
+        model: &ModelRecord,
+        version: &VersionRecord,
+        details: bool,
+    ) -> Revision {
         Revision {
             revision_id: version.revision_id,
             solution_id: model.id,

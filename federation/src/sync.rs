@@ -80,8 +80,14 @@ pub async fn sync_once(
     subscription: &SubscriptionRecord,
     settings: &SyncSettings,
 ) -> Result<SyncReport, SyncError> {
-    let changes = client.changes(&subscription.catalog_id, subscription.cursor).await.map_err(SyncError::Peer)?;
-    let mut report = SyncReport { cursor: changes.cursor, ..Default::default() };
+    let changes = client
+        .changes(&subscription.catalog_id, subscription.cursor)
+        .await
+        .map_err(SyncError::Peer)?;
+    let mut report = SyncReport {
+        cursor: changes.cursor,
+        ..Default::default()
+    };
     for solution in &changes.solutions {
         if !subscription.models.is_empty() && !subscription.models.contains(&solution.name) {
             continue;
@@ -90,27 +96,50 @@ pub async fn sync_once(
             Ok(detail) => detail,
             Err(e) => {
                 let Refusal(why) = classify_client(e)?;
-                report.refused.push(format!("solution {}: {why}", solution.solution_id));
+                report
+                    .refused
+                    .push(format!("solution {}: {why}", solution.solution_id));
                 continue;
             }
         };
         let mut revisions = detail.revisions.clone().unwrap_or_default();
         revisions.sort_by_key(|r| r.version.parse::<i64>().unwrap_or(i64::MAX));
         for revision in revisions {
-            if core.imported_revision(peer, revision.revision_id).await.map_err(SyncError::Local)? {
+            if core
+                .imported_revision(peer, revision.revision_id)
+                .await
+                .map_err(SyncError::Local)?
+            {
                 continue;
             }
-            match import_revision(core, client, peer, subscription, &detail, revision.revision_id, settings).await? {
+            match import_revision(
+                core,
+                client,
+                peer,
+                subscription,
+                &detail,
+                revision.revision_id,
+                settings,
+            )
+            .await?
+            {
                 Ok(()) => report.imported += 1,
                 Err(Refusal(why)) => {
                     tracing::warn!(peer = %peer.name, solution = %detail.name, revision = %revision.revision_id, %why, "refused from peer");
-                    report.refused.push(format!("{} revision {}: {why}", detail.name, revision.version));
+                    report.refused.push(format!(
+                        "{} revision {}: {why}",
+                        detail.name, revision.version
+                    ));
                 }
             }
         }
     }
     for id in &changes.withdrawn {
-        if core.withdraw_imported(peer, subscription, *id).await.map_err(SyncError::Local)? {
+        if core
+            .withdraw_imported(peer, subscription, *id)
+            .await
+            .map_err(SyncError::Local)?
+        {
             report.withdrawn += 1;
         }
     }
@@ -133,22 +162,38 @@ async fn import_revision(
         Err(e) => return Ok(Err(classify_client(e)?)),
     };
     let Some(signed) = revision.manifest.clone() else {
-        return Ok(Err(Refusal("the revision carries no signed manifest".into())));
+        return Ok(Err(Refusal(
+            "the revision carries no signed manifest".into(),
+        )));
     };
     let manifest = match manifest::verify(&peer.signing_key, &signed) {
         Ok(m) => m,
         Err(e) => return Ok(Err(e.into())),
     };
     if manifest.solution_id != solution.solution_id || manifest.revision_id != revision_id {
-        return Ok(Err(Refusal("the manifest names another solution or revision".into())));
+        return Ok(Err(Refusal(
+            "the manifest names another solution or revision".into(),
+        )));
     }
-    let Some(listed) = manifest.artifacts.iter().find(|a| a.artifact_type_code == MODEL_ARTIFACT) else {
-        return Ok(Err(Refusal("the manifest lists no ONNX artifact (type MI)".into())));
+    let Some(listed) = manifest
+        .artifacts
+        .iter()
+        .find(|a| a.artifact_type_code == MODEL_ARTIFACT)
+    else {
+        return Ok(Err(Refusal(
+            "the manifest lists no ONNX artifact (type MI)".into(),
+        )));
     };
     if listed.size > settings.max_artifact_bytes {
-        return Ok(Err(Refusal(format!("the artifact is larger than {} bytes", settings.max_artifact_bytes))));
+        return Ok(Err(Refusal(format!(
+            "the artifact is larger than {} bytes",
+            settings.max_artifact_bytes
+        ))));
     }
-    let staged = match client.download(listed.artifact_id, &core.blobs, listed.size).await {
+    let staged = match client
+        .download(listed.artifact_id, &core.blobs, listed.size)
+        .await
+    {
         Ok(staged) => staged,
         Err(e) => return Ok(Err(classify_client(e)?)),
     };
@@ -173,7 +218,10 @@ async fn import_revision(
         manifest: signed.manifest,
         signature: signed.signature,
     };
-    match core.import_version(peer, subscription, remote, staged).await {
+    match core
+        .import_version(peer, subscription, remote, staged)
+        .await
+    {
         Ok(_) => Ok(Ok(())),
         Err(e) => Ok(Err(classify_core(e)?)),
     }
@@ -185,16 +233,25 @@ fn backoff(failures: i64) -> Duration {
 }
 
 fn after(delay: Duration) -> Timestamp {
-    Timestamp::from_datetime(chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default())
+    Timestamp::from_datetime(
+        chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
+    )
 }
 
 /// Runs one claimed subscription and records the outcome.
-pub async fn run_subscription(core: &Core, http: &reqwest::Client, subscription: SubscriptionRecord, settings: &SyncSettings) -> Result<SyncReport, String> {
+pub async fn run_subscription(
+    core: &Core,
+    http: &reqwest::Client,
+    subscription: SubscriptionRecord,
+    settings: &SyncSettings,
+) -> Result<SyncReport, String> {
     let outcome = match core.peer_by_id(subscription.peer_id).await {
         Err(e) => Err(e.to_string()),
         Ok(peer) => {
             let client = PeerClient::new(http.clone(), &peer.api_url, settings.max_json_bytes);
-            sync_once(core, &client, &peer, &subscription, settings).await.map_err(|e| e.to_string())
+            sync_once(core, &client, &peer, &subscription, settings)
+                .await
+                .map_err(|e| e.to_string())
         }
     };
     let record = match &outcome {
@@ -204,14 +261,21 @@ pub async fn run_subscription(core: &Core, http: &reqwest::Client, subscription:
             withdrawn: report.withdrawn,
             next_run_at: after(Duration::from_secs(subscription.interval_secs.max(1) as u64)),
         },
-        Err(error) => SyncOutcome::Failure { error: error.clone(), next_run_at: after(backoff(subscription.failures)) },
+        Err(error) => SyncOutcome::Failure {
+            error: error.clone(),
+            next_run_at: after(backoff(subscription.failures)),
+        },
     };
     if let Err(e) = core.finish_sync(subscription.id, record).await {
         tracing::error!(error = %e, "could not record a sync outcome");
     }
     match &outcome {
-        Ok(report) => tracing::info!(peer = %subscription.peer_name, imported = report.imported, withdrawn = report.withdrawn, refused = report.refused.len(), "synced"),
-        Err(error) => tracing::warn!(peer = %subscription.peer_name, %error, "sync failed; will retry"),
+        Ok(report) => {
+            tracing::info!(peer = %subscription.peer_name, imported = report.imported, withdrawn = report.withdrawn, refused = report.refused.len(), "synced")
+        }
+        Err(error) => {
+            tracing::warn!(peer = %subscription.peer_name, %error, "sync failed; will retry")
+        }
     }
     outcome
 }

@@ -13,7 +13,9 @@ use rustls::{
     DigitallySignedStruct, DistinguishedName, Error as TlsError, RootCertStore, ServerConfig,
     SignatureScheme,
     client::danger::HandshakeSignatureValid,
-    pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime, pem::PemObject},
+    pki_types::{
+        CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime, pem::PemObject,
+    },
     server::{
         WebPkiClientVerifier,
         danger::{ClientCertVerified, ClientCertVerifier},
@@ -33,7 +35,10 @@ pub struct PeerIdentity {
 impl PeerIdentity {
     pub fn from_der(der: &[u8]) -> Option<Self> {
         let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-        Some(Self { subject: cert.subject().to_string(), fingerprint: hex::encode(Sha256::digest(der)) })
+        Some(Self {
+            subject: cert.subject().to_string(),
+            fingerprint: hex::encode(Sha256::digest(der)),
+        })
     }
 }
 
@@ -61,26 +66,38 @@ pub struct TlsFiles {
 #[derive(Debug)]
 pub struct ReloadingVerifier {
     files: TlsFiles,
-    current: RwLock<(Arc<dyn ClientCertVerifier>, Vec<Option<SystemTime>>)>,
+    current: RwLock<(Arc<dyn ClientCertVerifier>, FileStamps)>,
 }
 
+/// The modification times of the CA and CRL files the current verifier was built from.
+type FileStamps = Vec<Option<SystemTime>>;
+
 fn modified(paths: &[PathBuf]) -> Vec<Option<SystemTime>> {
-    paths.iter().map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()).collect()
+    paths
+        .iter()
+        .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .collect()
 }
 
 fn build_verifier(files: &TlsFiles) -> Result<Arc<dyn ClientCertVerifier>, TlsSetupError> {
     let mut roots = RootCertStore::empty();
     for path in &files.ca {
         for cert in CertificateDer::pem_file_iter(path).map_err(|e| read_error(path, e))? {
-            roots.add(cert.map_err(|e| read_error(path, e))?).map_err(|e| read_error(path, e))?;
+            roots
+                .add(cert.map_err(|e| read_error(path, e))?)
+                .map_err(|e| read_error(path, e))?;
         }
     }
     if roots.is_empty() {
-        return Err(TlsSetupError("federation.tls.ca names no CA certificate".into()));
+        return Err(TlsSetupError(
+            "federation.tls.ca names no CA certificate".into(),
+        ));
     }
     let mut crls = Vec::new();
     for path in &files.crl {
-        for crl in CertificateRevocationListDer::pem_file_iter(path).map_err(|e| read_error(path, e))? {
+        for crl in
+            CertificateRevocationListDer::pem_file_iter(path).map_err(|e| read_error(path, e))?
+        {
             crls.push(crl.map_err(|e| read_error(path, e))?);
         }
     }
@@ -96,7 +113,10 @@ impl ReloadingVerifier {
     pub fn new(files: TlsFiles) -> Result<Arc<Self>, TlsSetupError> {
         let verifier = build_verifier(&files)?;
         let stamp = modified(&[files.ca.clone(), files.crl.clone()].concat());
-        Ok(Arc::new(Self { files, current: RwLock::new((verifier, stamp)) }))
+        Ok(Arc::new(Self {
+            files,
+            current: RwLock::new((verifier, stamp)),
+        }))
     }
 
     /// Rebuilds the verifier if a CA or CRL file changed; a broken file keeps the old one.
@@ -124,7 +144,9 @@ impl ReloadingVerifier {
                 match this.reload_if_changed() {
                     Ok(true) => tracing::info!("federation CA bundle or CRL reloaded"),
                     Ok(false) => {}
-                    Err(e) => tracing::error!(error = %e, "federation CA bundle or CRL unreadable; keeping the previous one"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "federation CA bundle or CRL unreadable; keeping the previous one")
+                    }
                 }
             }
         });
@@ -143,7 +165,8 @@ impl ClientCertVerifier for ReloadingVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, TlsError> {
-        self.inner().verify_client_cert(end_entity, intermediates, now)
+        self.inner()
+            .verify_client_cert(end_entity, intermediates, now)
     }
 
     fn verify_tls12_signature(
@@ -170,7 +193,10 @@ impl ClientCertVerifier for ReloadingVerifier {
 }
 
 /// The listener's TLS configuration: client certificates required and checked by `verifier`.
-pub fn server_config(files: &TlsFiles, verifier: Arc<ReloadingVerifier>) -> Result<ServerConfig, TlsSetupError> {
+pub fn server_config(
+    files: &TlsFiles,
+    verifier: Arc<ReloadingVerifier>,
+) -> Result<ServerConfig, TlsSetupError> {
     let chain = CertificateDer::pem_file_iter(&files.cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|e| read_error(&files.cert, e))?;
@@ -186,7 +212,8 @@ pub fn server_config(files: &TlsFiles, verifier: Arc<ReloadingVerifier>) -> Resu
 pub fn client(files: &TlsFiles, timeout: Duration) -> Result<reqwest::Client, TlsSetupError> {
     let mut identity = std::fs::read(&files.cert).map_err(|e| read_error(&files.cert, e))?;
     identity.extend(std::fs::read(&files.key).map_err(|e| read_error(&files.key, e))?);
-    let identity = reqwest::Identity::from_pem(&identity).map_err(|e| TlsSetupError(format!("identity: {e}")))?;
+    let identity = reqwest::Identity::from_pem(&identity)
+        .map_err(|e| TlsSetupError(format!("identity: {e}")))?;
     let mut roots = Vec::new();
     for path in &files.ca {
         let pem = std::fs::read(path).map_err(|e| read_error(path, e))?;

@@ -17,13 +17,21 @@ pub struct Envelope<T> {
 
 impl<T> Envelope<T> {
     pub fn ok(content: T) -> Self {
-        Envelope { error: None, message: None, content: Some(content) }
+        Envelope {
+            error: None,
+            message: None,
+            content: Some(content),
+        }
     }
 }
 
 impl Envelope<()> {
     pub fn error(error: impl Into<String>) -> Self {
-        Envelope { error: Some(error.into()), message: None, content: None }
+        Envelope {
+            error: Some(error.into()),
+            message: None,
+            content: None,
+        }
     }
 }
 

@@ -39,6 +39,26 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Manage federation peers.
+    Peer {
+        #[command(subcommand)]
+        command: PeerCommand,
+    },
+    /// Share models with peers.
+    Share {
+        #[command(subcommand)]
+        command: ShareCommand,
+    },
+    /// Manage subscriptions to peers' catalogs.
+    Subscription {
+        #[command(subcommand)]
+        command: SubscriptionCommand,
+    },
+    /// Federation set-up.
+    Federation {
+        #[command(subcommand)]
+        command: FederationCommand,
+    },
     /// Validate an ONNX file in this process (used by the server, with limits).
     #[command(name = "__validate-onnx", hide = true)]
     ValidateOnnx {
@@ -86,4 +106,95 @@ pub enum ConfigCommand {
     Default,
     /// Print the effective settings (defaults, file, environment), secrets redacted.
     Show,
+}
+
+#[derive(Subcommand)]
+pub enum PeerCommand {
+    /// Register a peer: where it listens, the certificate it presents, its signing key.
+    Add {
+        name: String,
+        /// The peer's federation listener, https://host:port
+        #[arg(long)]
+        url: String,
+        /// The certificate subject to expect (RFC 4514), e.g. "CN=org-b.example, O=Org B".
+        #[arg(long)]
+        subject: Option<String>,
+        /// The certificate's SHA-256 fingerprint (hex, colons allowed).
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// The peer's manifest-signing key, ed25519:<base64> (its `caravan federation init` prints it).
+        #[arg(long)]
+        signing_key: String,
+    },
+    List,
+    /// Cut a peer off (at its next request, open connections included).
+    Disable {
+        name: String,
+    },
+    Enable {
+        name: String,
+    },
+    /// Remove a peer for good (imported models keep their provenance).
+    Remove {
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ShareCommand {
+    /// Share MODEL with PEER (it appears in the peer's "shared" catalog).
+    Add {
+        model: String,
+        peer: String,
+    },
+    Remove {
+        model: String,
+        peer: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SubscriptionCommand {
+    /// Subscribe to PEER's catalog (or to named models in it).
+    Add {
+        peer: String,
+        /// public or shared
+        #[arg(long, default_value = "public")]
+        catalog: String,
+        /// Only these remote models (repeat); default: the whole catalog.
+        #[arg(long = "model")]
+        models: Vec<String>,
+        /// Seconds between syncs.
+        #[arg(long, default_value_t = 300)]
+        interval: i64,
+        /// Visibility of the imported copies: private, organization or public.
+        #[arg(long, default_value = "private")]
+        visibility: String,
+        /// The local user who owns the imported copies.
+        #[arg(long)]
+        owner: String,
+    },
+    List,
+    Remove {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum FederationCommand {
+    /// Make this instance's federation certificate (signed by a development CA, created
+    /// unless one is given) and print what a peer needs to register it.
+    Init {
+        /// Directory for the certificate, key and CA files.
+        #[arg(long, default_value = "caravan-data/federation")]
+        out: PathBuf,
+        /// Host names and addresses the certificate is valid for (repeat).
+        #[arg(long = "host", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
+        hosts: Vec<String>,
+        /// An existing CA certificate and key (PEM) to sign with.
+        #[arg(long, requires = "ca_key")]
+        ca_cert: Option<PathBuf>,
+        #[arg(long, requires = "ca_cert")]
+        ca_key: Option<PathBuf>,
+    },
 }

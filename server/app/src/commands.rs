@@ -78,6 +78,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("effective storage.url = {}", settings.storage_url());
             Ok(())
         }
+        Command::Peer { command } => crate::federation_commands::peer(&settings, command).await,
+        Command::Share { command } => crate::federation_commands::share(&settings, command).await,
+        Command::Subscription { command } => {
+            crate::federation_commands::subscription(&settings, command).await
+        }
+        Command::Federation { command } => {
+            crate::federation_commands::federation(&settings, command).await
+        }
         Command::Config {
             command: ConfigCommand::Default,
         }
@@ -93,20 +101,21 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let app = Application::build(settings.clone()).await?;
-    let handle = app.handle();
+    let handles = app.handles();
     tokio::spawn(async move {
         tokio::select! {
             _ = terminate.recv() => {}
             _ = interrupt.recv() => {}
         }
         tracing::info!("stopping: letting in-flight requests finish");
-        handle.stop(true).await;
+        futures::future::join_all(handles.iter().map(|h| h.stop(true))).await;
     });
     tracing::info!(
         bind = %settings.http.bind,
         port = app.port(),
         database = %redact_url(&settings.database_url()),
-        storage = %app.core().blobs.description(),
+                storage = %app.core().blobs.description(),
+        federation_port = app.federation_port(),
         "Caravan is listening"
     );
     app.run_until_stopped().await?;

@@ -20,6 +20,7 @@ pub struct Settings {
     pub auth: AuthConfig,
     pub inference: InferenceSettings,
     pub serving: ServingConfig,
+    pub federation: FederationSettings,
     pub onboarding: OnboardingSettings,
     pub log: LogSettings,
 }
@@ -118,6 +119,29 @@ pub struct ServingConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct FederationSettings {
+    pub bind: String,
+    pub name: String,
+    pub public_url: String,
+    pub poll_secs: u64,
+    pub timeout_secs: u64,
+    pub max_json_bytes: usize,
+    pub max_artifact_bytes: u64,
+    pub tls: FederationTls,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationTls {
+    pub cert: String,
+    pub key: String,
+    pub ca: Vec<String>,
+    pub crl: Vec<String>,
+    pub reload_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OnboardingSettings {
     pub max_model_bytes: u64,
     pub validation_timeout_secs: u64,
@@ -145,7 +169,10 @@ impl Settings {
                 Environment::with_prefix("CARAVAN")
                     .prefix_separator("__")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("federation.tls.ca")
+                    .with_list_parse_key("federation.tls.crl"),
             )
             .build()?
             .try_deserialize()

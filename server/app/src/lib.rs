@@ -6,6 +6,8 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod federation;
+pub mod federation_commands;
 pub mod metrics;
 pub mod routes;
 pub mod startup;

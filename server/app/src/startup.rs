@@ -21,6 +21,8 @@ use crate::{config::Settings, error, metrics::Metrics, routes, telemetry};
 pub struct Application {
     port: u16,
     server: Server,
+    /// The federation listener and its port, when `federation.bind` is set.
+    federation: Option<(Server, u16)>,
     core: Core,
 }
 
@@ -142,9 +144,27 @@ impl Application {
         }
         let port = listener.local_addr()?.port();
         let server = http_server(&settings, core.clone(), listener)?;
+        let federation_listener = match settings.federation.bind.as_str() {
+            "" => None,
+            bind => Some(
+                TcpListener::bind(bind)
+                    .with_context(|| format!("binding federation.bind {bind}"))?,
+            ),
+        };
+        let federation = crate::federation::start(&settings, &core, federation_listener).await?;
         spawn_sweeper(&core, settings.storage.sweep_interval_secs);
         spawn_preload(&core);
-        Ok(Self { port, server, core })
+        Ok(Self {
+            port,
+            server,
+            federation,
+            core,
+        })
+    }
+
+    /// The federation listener's port, if it runs.
+    pub fn federation_port(&self) -> Option<u16> {
+        self.federation.as_ref().map(|(_, port)| *port)
     }
 
     pub fn port(&self) -> u16 {
@@ -155,14 +175,22 @@ impl Application {
         &self.core
     }
 
-    /// Stops the server; with `graceful`, in-flight requests finish first.
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
+    /// Handles to stop the listeners; with `graceful`, in-flight requests finish first.
+    pub fn handles(&self) -> Vec<actix_web::dev::ServerHandle> {
+        let federation = self.federation.iter().map(|(server, _)| server.handle());
+        std::iter::once(self.server.handle())
+            .chain(federation)
+            .collect()
     }
 
-    /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish.
+    /// Serves until stopped, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.federation {
+            Some((federation, _)) => futures::future::try_join(self.server, federation)
+                .await
+                .map(|_| ()),
+            None => self.server.await,
+        }
     }
 }
 

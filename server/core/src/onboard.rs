@@ -106,7 +106,7 @@ impl Core {
     }
 
     /// Reserves a blob for this push, waiting while a sweep finishes deleting it.
-        pub(crate) async fn reserve_blob(&self, sha256: &str, size: u64) -> Result<()> {
+    pub(crate) async fn reserve_blob(&self, sha256: &str, size: u64) -> Result<()> {
         for _ in 0..100 {
             if self.catalog.reserve_blob(sha256, size as i64).await? {
                 return Ok(());

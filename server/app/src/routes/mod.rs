@@ -3,9 +3,11 @@
 mod admin;
 mod auth;
 mod download;
+pub mod federation;
 mod models;
 pub mod openapi;
 mod ops;
+mod peers;
 mod push;
 mod versions;
 
@@ -18,6 +20,7 @@ pub fn api(cfg: &mut web::ServiceConfig) {
             .configure(auth::routes)
             .configure(admin::routes)
             .configure(models::routes)
+            .configure(peers::routes)
             .configure(push::routes)
             .configure(versions::routes)
             .route("/openapi.json", web::get().to(openapi::serve)),

@@ -106,6 +106,7 @@ pub async fn get_model(
 ) -> Result<web::Json<dto::ModelDetails>, ApiError> {
     let name = model_name(&name)?;
     let details = core.model_details(who.as_ref(), &name).await?;
+    let provenance = core.provenance(&details.model).await?.map(Into::into);
     let model_name = details.model.name.to_string();
     Ok(web::Json(dto::ModelDetails {
         model: details.model.into(),
@@ -115,6 +116,7 @@ pub async fn get_model(
             .map(|v| dto::Version::new(&model_name, v))
             .collect(),
         aliases: details.aliases.into_iter().map(Into::into).collect(),
+        provenance,
     }))
 }
 

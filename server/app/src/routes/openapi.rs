@@ -6,7 +6,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{admin, auth, models, ops, push, versions};
+use super::{admin, auth, models, ops, peers, push, versions};
 use crate::{dto, error::ErrorBody};
 
 #[derive(OpenApi)]
@@ -18,7 +18,10 @@ use crate::{dto, error::ErrorBody};
         models::search, models::get_model, models::update_model, models::delete_model,
         models::list_aliases, models::set_alias, models::delete_alias, push::push,
         versions::list_versions, versions::get_version, versions::delete_version, versions::artifact,
-        ops::healthz, ops::readyz, ops::metrics,
+                ops::healthz, ops::readyz, ops::metrics,
+        peers::list_peers, peers::add_peer, peers::change_peer, peers::remove_peer,
+        peers::list_shares, peers::share, peers::unshare, peers::list_subscriptions,
+        peers::subscribe, peers::unsubscribe, peers::sync_now,
     ),
     components(schemas(ErrorBody, dto::Model, dto::ModelDetails, dto::Version, dto::Alias,
         dto::ModelMetadata, dto::User, dto::Token, dto::CreatedToken, dto::AuditEntry)),

@@ -31,7 +31,10 @@ pub struct RemoteVersion {
 impl Core {
     async fn subscription_owner(&self, subscription: &SubscriptionRecord) -> Result<Actor> {
         let owner = self.active_user(subscription.owner_id).await?;
-        Ok(Actor { user_id: owner.id, username: owner.username })
+        Ok(Actor {
+            user_id: owner.id,
+            username: owner.username,
+        })
     }
 
     /// Imports a verified version as `<peer>:<remote name>`.
@@ -42,12 +45,19 @@ impl Core {
         remote: RemoteVersion,
         staged: StagedBlob,
     ) -> Result<Published> {
-        let name = ModelName::imported(&peer.name, &remote.name)
-            .map_err(|e| CoreError::Invalid(format!("remote model name {:?}: {}", remote.name, e.0)))?;
-        let info = self.validator.validate(staged.path(), staged.size()).await.map_err(|e| match e {
-            ValidationError::Refused(reason) => CoreError::Refused(format!("the peer's model was refused: {reason}")),
-            ValidationError::Failed(reason) => CoreError::Internal(reason),
+        let name = ModelName::imported(&peer.name, &remote.name).map_err(|e| {
+            CoreError::Invalid(format!("remote model name {:?}: {}", remote.name, e.0))
         })?;
+        let info = self
+            .validator
+            .validate(staged.path(), staged.size())
+            .await
+            .map_err(|e| match e {
+                ValidationError::Refused(reason) => {
+                    CoreError::Refused(format!("the peer's model was refused: {reason}"))
+                }
+                ValidationError::Failed(reason) => CoreError::Internal(reason),
+            })?;
         let metadata = crate::models::check_patch(ModelPatch {
             description: Some(remote.description.chars().take(2_000).collect()),
             card: remote.card,
@@ -55,7 +65,10 @@ impl Core {
             license: Some(remote.license),
             visibility: Some(subscription.visibility),
         })
-        .unwrap_or_else(|_| ModelPatch { visibility: Some(subscription.visibility), ..Default::default() });
+        .unwrap_or_else(|_| ModelPatch {
+            visibility: Some(subscription.visibility),
+            ..Default::default()
+        });
         let sha256 = staged.sha256().to_owned();
         self.reserve_blob(&sha256, staged.size()).await?;
         let new = NewVersion {
@@ -82,7 +95,11 @@ impl Core {
             Err(e) => Err(e),
         };
         let published = match stored {
-            Ok(()) => self.catalog.publish_version(new, &owner).await.map_err(CoreError::from),
+            Ok(()) => self
+                .catalog
+                .publish_version(new, &owner)
+                .await
+                .map_err(CoreError::from),
             Err(e) => Err(e.into()),
         };
         if published.is_err() {
@@ -97,23 +114,41 @@ impl Core {
 
     /// Marks the local copy of a remote model withdrawn; `false` if there is none or it
     /// already was. It stays, and is no longer served except through an alias.
-    pub async fn withdraw_imported(&self, peer: &PeerRecord, subscription: &SubscriptionRecord, remote_solution_id: Uuid) -> Result<bool> {
-        let Some(model_id) = self.catalog.imported_model(peer.id, remote_solution_id).await? else {
+    pub async fn withdraw_imported(
+        &self,
+        peer: &PeerRecord,
+        subscription: &SubscriptionRecord,
+        remote_solution_id: Uuid,
+    ) -> Result<bool> {
+        let Some(model_id) = self
+            .catalog
+            .imported_model(peer.id, remote_solution_id)
+            .await?
+        else {
             return Ok(false);
         };
         let owner = self.subscription_owner(subscription).await?;
         let withdrawn = self.catalog.withdraw_model(model_id, &owner).await?;
-        if withdrawn {
-            if let (Some(serving), Some(model)) = (&self.serving, self.catalog.model_by_id(model_id).await?) {
-                serving.invalidate(model.name.as_str());
-                tracing::warn!(model = %model.name, peer = %peer.name, "withdrawn upstream; served only through its aliases");
-            }
+        if withdrawn
+            && let (Some(serving), Some(model)) =
+                (&self.serving, self.catalog.model_by_id(model_id).await?)
+        {
+            serving.invalidate(model.name.as_str());
+            tracing::warn!(model = %model.name, peer = %peer.name, "withdrawn upstream; served only through its aliases");
         }
         Ok(withdrawn)
     }
 
     /// Has this remote revision been imported already?
-    pub async fn imported_revision(&self, peer: &PeerRecord, remote_revision_id: Uuid) -> Result<bool> {
-        Ok(self.catalog.imported_revision(peer.id, remote_revision_id).await?.is_some())
+    pub async fn imported_revision(
+        &self,
+        peer: &PeerRecord,
+        remote_revision_id: Uuid,
+    ) -> Result<bool> {
+        Ok(self
+            .catalog
+            .imported_revision(peer.id, remote_revision_id)
+            .await?
+            .is_some())
     }
 }

@@ -24,25 +24,41 @@ pub struct PeerRequest {
 
 /// The actor for changes made from the command line (no signed-in user).
 fn system() -> caravan_catalog::Actor {
-    caravan_catalog::Actor { user_id: Uuid::nil(), username: "system".into() }
+    caravan_catalog::Actor {
+        user_id: Uuid::nil(),
+        username: "system".into(),
+    }
 }
 
 fn check_peer(request: PeerRequest) -> Result<NewPeer> {
     // The name prefixes imported model names (<peer>:<model>), so it follows their rules.
-    ModelName::parse(&request.name).map_err(|e| CoreError::Invalid(format!("peer name: {}", e.0)))?;
+    ModelName::parse(&request.name)
+        .map_err(|e| CoreError::Invalid(format!("peer name: {}", e.0)))?;
     if !request.api_url.starts_with("https://") {
-        return Err(CoreError::Invalid("a peer's URL must start with https://".into()));
+        return Err(CoreError::Invalid(
+            "a peer's URL must start with https://".into(),
+        ));
     }
     let fingerprint = request
         .fingerprint
         .map(|f| f.replace(':', "").to_lowercase())
         .filter(|f| !f.is_empty());
-    if fingerprint.as_ref().is_some_and(|f| f.len() != 64 || !f.chars().all(|c| c.is_ascii_hexdigit())) {
-        return Err(CoreError::Invalid("the fingerprint must be the certificate's SHA-256 in hex".into()));
+    if fingerprint
+        .as_ref()
+        .is_some_and(|f| f.len() != 64 || !f.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Err(CoreError::Invalid(
+            "the fingerprint must be the certificate's SHA-256 in hex".into(),
+        ));
     }
-    let subject = request.subject.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let subject = request
+        .subject
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
     if fingerprint.is_none() && subject.is_none() {
-        return Err(CoreError::Invalid("pin the peer's certificate subject, its fingerprint, or both".into()));
+        return Err(CoreError::Invalid(
+            "pin the peer's certificate subject, its fingerprint, or both".into(),
+        ));
     }
     let key_ok = request
         .signing_key
@@ -50,14 +66,26 @@ fn check_peer(request: PeerRequest) -> Result<NewPeer> {
         .and_then(|k| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, k).ok())
         .is_some_and(|k| k.len() == 32);
     if !key_ok {
-        return Err(CoreError::Invalid("the signing key must be ed25519:<base64 of 32 bytes>".into()));
+        return Err(CoreError::Invalid(
+            "the signing key must be ed25519:<base64 of 32 bytes>".into(),
+        ));
     }
-    Ok(NewPeer { name: request.name, api_url: request.api_url.trim_end_matches('/').to_owned(), subject, fingerprint, signing_key: request.signing_key })
+    Ok(NewPeer {
+        name: request.name,
+        api_url: request.api_url.trim_end_matches('/').to_owned(),
+        subject,
+        fingerprint,
+        signing_key: request.signing_key,
+    })
 }
 
 impl Core {
     /// Registers a peer (admins; `None` is the command line).
-    pub async fn add_peer(&self, who: Option<&Principal>, request: PeerRequest) -> Result<PeerRecord> {
+    pub async fn add_peer(
+        &self,
+        who: Option<&Principal>,
+        request: PeerRequest,
+    ) -> Result<PeerRecord> {
         if let Some(who) = who {
             require_admin(who)?;
         }
@@ -74,11 +102,19 @@ impl Core {
     }
 
     async fn peer_named(&self, name: &str) -> Result<PeerRecord> {
-        self.catalog.peer_by_name(name).await?.ok_or_else(|| CoreError::NotFound(format!("no peer {name:?}")))
+        self.catalog
+            .peer_by_name(name)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("no peer {name:?}")))
     }
 
     /// Enables, disables or removes a peer. Disabling cuts it off at its next request.
-    pub async fn set_peer_status(&self, who: Option<&Principal>, name: &str, status: PeerStatus) -> Result<PeerRecord> {
+    pub async fn set_peer_status(
+        &self,
+        who: Option<&Principal>,
+        name: &str,
+        status: PeerStatus,
+    ) -> Result<PeerRecord> {
         if let Some(who) = who {
             require_admin(who)?;
         }
@@ -87,7 +123,9 @@ impl Core {
             return Err(CoreError::Conflict(format!("peer {name} was removed")));
         }
         let actor = who.map(actor).unwrap_or_else(system);
-        self.catalog.set_peer_status(peer.id, status, &actor).await?;
+        self.catalog
+            .set_peer_status(peer.id, status, &actor)
+            .await?;
         self.peer_named(name).await
     }
 
@@ -97,7 +135,9 @@ impl Core {
         self.catalog
             .peer_by_identity(fingerprint, subject)
             .await?
-            .ok_or_else(|| CoreError::Forbidden("this certificate belongs to no active peer".into()))
+            .ok_or_else(|| {
+                CoreError::Forbidden("this certificate belongs to no active peer".into())
+            })
     }
 
     /// Shares a model with a peer (the model's owner or an admin).
@@ -105,23 +145,40 @@ impl Core {
         let model = self.managed_model(who, model, Scope::Publish).await?;
         let peer = self.peer_named(peer).await?;
         if model.name.is_imported() {
-            return Err(CoreError::Invalid("models imported from a peer are not shared onwards".into()));
+            return Err(CoreError::Invalid(
+                "models imported from a peer are not shared onwards".into(),
+            ));
         }
-        Ok(self.catalog.share_model(model.id, peer.id, &actor(who)).await?)
+        Ok(self
+            .catalog
+            .share_model(model.id, peer.id, &actor(who))
+            .await?)
     }
 
-    pub async fn unshare_model(&self, who: &Principal, model: &ModelName, peer: &str) -> Result<()> {
+    pub async fn unshare_model(
+        &self,
+        who: &Principal,
+        model: &ModelName,
+        peer: &str,
+    ) -> Result<()> {
         let model = self.managed_model(who, model, Scope::Publish).await?;
         let peer = self.peer_named(peer).await?;
-        self.catalog.unshare_model(model.id, peer.id, &actor(who)).await.map_err(|e| match e {
-            caravan_catalog::CatalogError::NotFound(_) => {
-                CoreError::NotFound(format!("{} is not shared with {}", model.name, peer.name))
-            }
-            other => other.into(),
-        })
+        self.catalog
+            .unshare_model(model.id, peer.id, &actor(who))
+            .await
+            .map_err(|e| match e {
+                caravan_catalog::CatalogError::NotFound(_) => {
+                    CoreError::NotFound(format!("{} is not shared with {}", model.name, peer.name))
+                }
+                other => other.into(),
+            })
     }
 
-    pub async fn model_shares(&self, who: &Principal, model: &ModelName) -> Result<Vec<PeerRecord>> {
+    pub async fn model_shares(
+        &self,
+        who: &Principal,
+        model: &ModelName,
+    ) -> Result<Vec<PeerRecord>> {
         let model = self.managed_model(who, model, Scope::Read).await?;
         Ok(self.catalog.model_shares(model.id).await?)
     }
@@ -143,21 +200,39 @@ impl Core {
             require_admin(who)?;
         }
         let owner = match (who, owner) {
-            (_, Some(name)) => self.catalog.user_by_name(name).await?.ok_or_else(|| CoreError::NotFound(format!("no user {name:?}")))?,
+            (_, Some(name)) => self
+                .catalog
+                .user_by_name(name)
+                .await?
+                .ok_or_else(|| CoreError::NotFound(format!("no user {name:?}")))?,
             (Some(who), None) => self.active_user(who.user_id).await?,
-            (None, None) => return Err(CoreError::Invalid("name the local owner of imported models".into())),
+            (None, None) => {
+                return Err(CoreError::Invalid(
+                    "name the local owner of imported models".into(),
+                ));
+            }
         };
         let peer = self.peer_named(peer).await?;
         if !matches!(catalog_id, "public" | "shared") {
-            return Err(CoreError::Invalid("the catalog is \"public\" or \"shared\"".into()));
+            return Err(CoreError::Invalid(
+                "the catalog is \"public\" or \"shared\"".into(),
+            ));
         }
         if !(10..=30 * 86_400).contains(&interval_secs) {
             return Err(CoreError::Invalid("the interval is 10 s to 30 days".into()));
         }
         for model in &models {
-            ModelName::parse(model).map_err(|e| CoreError::Invalid(format!("model {model:?}: {}", e.0)))?;
+            ModelName::parse(model)
+                .map_err(|e| CoreError::Invalid(format!("model {model:?}: {}", e.0)))?;
         }
-        let new = NewSubscription { peer_id: peer.id, catalog_id: catalog_id.into(), models, interval_secs, visibility, owner_id: owner.id };
+        let new = NewSubscription {
+            peer_id: peer.id,
+            catalog_id: catalog_id.into(),
+            models,
+            interval_secs,
+            visibility,
+            owner_id: owner.id,
+        };
         let actor = who.map(actor).unwrap_or_else(system);
         Ok(self.catalog.create_subscription(new, &actor).await?)
     }
@@ -174,29 +249,46 @@ impl Core {
             require_admin(who)?;
         }
         let actor = who.map(actor).unwrap_or_else(system);
-        self.catalog.delete_subscription(id, &actor).await.map_err(|e| match e {
-            caravan_catalog::CatalogError::NotFound(_) => CoreError::NotFound("no such subscription".into()),
-            other => other.into(),
-        })
+        self.catalog
+            .delete_subscription(id, &actor)
+            .await
+            .map_err(|e| match e {
+                caravan_catalog::CatalogError::NotFound(_) => {
+                    CoreError::NotFound("no such subscription".into())
+                }
+                other => other.into(),
+            })
     }
 
     /// Makes a subscription due at once (the worker picks it up within its poll interval).
     pub async fn sync_now(&self, who: &Principal, id: Uuid) -> Result<SubscriptionRecord> {
         require_admin(who)?;
-        let subscription = self.catalog.subscription(id).await?.ok_or_else(|| CoreError::NotFound("no such subscription".into()))?;
-        self.catalog.schedule_subscription(id, Timestamp::now()).await?;
+        let subscription = self
+            .catalog
+            .subscription(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("no such subscription".into()))?;
+        self.catalog
+            .schedule_subscription(id, Timestamp::now())
+            .await?;
         Ok(subscription)
     }
 }
 
 impl Core {
     /// Claims the next due subscription for `lease` (the sync worker).
-    pub async fn next_due_subscription(&self, lease: std::time::Duration) -> Result<Option<SubscriptionRecord>> {
+    pub async fn next_due_subscription(
+        &self,
+        lease: std::time::Duration,
+    ) -> Result<Option<SubscriptionRecord>> {
         let now = chrono::Utc::now();
         let until = now + chrono::Duration::from_std(lease).map_err(CoreError::internal)?;
         Ok(self
             .catalog
-            .claim_due_subscription(Timestamp::from_datetime(now), Timestamp::from_datetime(until))
+            .claim_due_subscription(
+                Timestamp::from_datetime(now),
+                Timestamp::from_datetime(until),
+            )
             .await?)
     }
 
@@ -205,10 +297,16 @@ impl Core {
     }
 
     pub async fn peer_by_id(&self, id: Uuid) -> Result<PeerRecord> {
-        self.catalog.peer_by_id(id).await?.ok_or_else(|| CoreError::NotFound("no such peer".into()))
+        self.catalog
+            .peer_by_id(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("no such peer".into()))
     }
 
-    pub async fn provenance(&self, model: &caravan_catalog::ModelRecord) -> Result<Option<caravan_catalog::ProvenanceRecord>> {
+    pub async fn provenance(
+        &self,
+        model: &caravan_catalog::ModelRecord,
+    ) -> Result<Option<caravan_catalog::ProvenanceRecord>> {
         Ok(self.catalog.provenance(model.id).await?)
     }
 }

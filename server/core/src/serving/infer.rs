@@ -82,7 +82,7 @@ impl Core {
     /// `champion` if there is one, else the newest version.
     pub(crate) fn served_version(model: &ServedModel, version: Option<&str>) -> Result<i64> {
         let name = &model.record.name;
-                // A model its peer withdrew keeps serving through a local alias (no surprise outage),
+        // A model its peer withdrew keeps serving through a local alias (no surprise outage),
         // and only that way.
         let withdrawn = || {
             CoreError::NotFound(format!(
