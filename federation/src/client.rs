@@ -21,6 +21,21 @@ pub enum ClientError {
     Refused(String),
 }
 
+/// A transport failure, saying plainly when it was a timeout (reqwest buries that in the
+/// error's sources).
+fn transport(path: &str, e: &reqwest::Error) -> ClientError {
+    let mut message = format!("{path}: {e}");
+    if e.is_timeout() {
+        message.push_str(" (timed out)");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    ClientError::Transport(message)
+}
+
 pub struct PeerClient {
     http: reqwest::Client,
     base: String,
@@ -43,7 +58,7 @@ impl PeerClient {
             .header("Accept", "application/json")
             .send()
             .await
-            .map_err(|e| ClientError::Transport(format!("{path}: {e}")))?;
+            .map_err(|e| transport(path, &e))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -61,9 +76,7 @@ impl PeerClient {
         let mut body = Vec::new();
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            body.extend_from_slice(
-                &chunk.map_err(|e| ClientError::Transport(format!("{path}: {e}")))?,
-            );
+            body.extend_from_slice(&chunk.map_err(|e| transport(path, &e))?);
             if body.len() > self.max_json {
                 return Err(ClientError::Refused(format!(
                     "{path}: more than {} bytes of JSON",

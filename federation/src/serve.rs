@@ -36,7 +36,7 @@ impl Instance {
         PeerInfo {
             name: self.name.clone(),
             api_url: self.api_url.clone(),
-            signing_key: self.key.public_key(),
+            signing_key: Some(self.key.public_key()),
             status_code: "AC".into(),
         }
     }
@@ -104,7 +104,7 @@ impl Instance {
             version: version.version.to_string(),
             size: version.size as u64,
             uri: format!("{}/artifacts/{}/content", self.api_url, version.artifact_id),
-            sha256: version.sha256.clone(),
+            sha256: Some(version.sha256.clone()),
             created: version.created_at.0,
             modified: version.created_at.0,
         }

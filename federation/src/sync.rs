@@ -170,9 +170,12 @@ async fn import_revision(
         Ok(m) => m,
         Err(e) => return Ok(Err(e.into())),
     };
-    if manifest.solution_id != solution.solution_id || manifest.revision_id != revision_id {
+    if manifest.solution_id != solution.solution_id
+        || manifest.revision_id != revision_id
+        || manifest.solution_name != solution.name
+    {
         return Ok(Err(Refusal(
-            "the manifest names another solution or revision".into(),
+            "the manifest names another solution, name or revision".into(),
         )));
     }
     let Some(listed) = manifest
@@ -260,6 +263,19 @@ pub async fn run_subscription(
             imported: report.imported,
             withdrawn: report.withdrawn,
             next_run_at: after(Duration::from_secs(subscription.interval_secs.max(1) as u64)),
+            refused: (!report.refused.is_empty()).then(|| {
+                format!(
+                    "refused {}: {}",
+                    report.refused.len(),
+                    // Bounded: a hostile peer must not fill the catalog with error text.
+                    report
+                        .refused
+                        .join("; ")
+                        .chars()
+                        .take(2000)
+                        .collect::<String>()
+                )
+            }),
         },
         Err(error) => SyncOutcome::Failure {
             error: error.clone(),

@@ -45,8 +45,9 @@ pub const SHARED_CATALOG: &str = "shared";
 pub struct PeerInfo {
     pub name: String,
     pub api_url: String,
-    /// This instance's manifest-signing key (`ed25519:<base64>`).
-    pub signing_key: String,
+    /// This instance's manifest-signing key (`ed25519:<base64>`); Acumos peers have none.
+    #[serde(default)]
+    pub signing_key: Option<String>,
     pub status_code: String,
 }
 
@@ -87,7 +88,9 @@ pub struct Solution {
     pub card: Option<String>,
     #[serde(default)]
     pub license: Option<String>,
+    #[serde(with = "dates")]
     pub created: DateTime<Utc>,
+    #[serde(with = "dates")]
     pub modified: DateTime<Utc>,
     /// With `GET /solutions/{id}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,7 +106,9 @@ pub struct Revision {
     pub version: String,
     #[serde(default)]
     pub description: String,
+    #[serde(with = "dates")]
     pub created: DateTime<Utc>,
+    #[serde(with = "dates")]
     pub modified: DateTime<Utc>,
     /// With `GET /solutions/{sid}/revisions/{rid}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,9 +129,12 @@ pub struct Artifact {
     pub version: String,
     pub size: u64,
     pub uri: String,
-    /// Caravan extension: the content's SHA-256 (hex).
-    pub sha256: String,
+    /// Caravan extension: the content's SHA-256 (hex); Acumos peers send none.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    #[serde(with = "dates")]
     pub created: DateTime<Utc>,
+    #[serde(with = "dates")]
     pub modified: DateTime<Utc>,
 }
 
@@ -143,3 +151,35 @@ pub struct Changes {
 
 /// The artifact type of ONNX models.
 pub const MODEL_ARTIFACT: &str = "MI";
+
+/// Dates as Caravan writes them (RFC 3339) and as Acumos gateways may (RFC 3339, or epoch
+/// seconds or milliseconds as numbers, which Jackson's JavaTimeModule also produces).
+mod dates {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(date: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&date.to_rfc3339())
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(f64),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        match Raw::deserialize(d)? {
+            Raw::Text(text) => DateTime::parse_from_rfc3339(&text)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|e| D::Error::custom(format!("date {text:?}: {e}"))),
+            Raw::Number(n) => {
+                // Past 1e11 seconds (year 5138) it can only be milliseconds.
+                let millis = if n.abs() >= 1e11 { n } else { n * 1000.0 };
+                DateTime::from_timestamp_millis(millis as i64)
+                    .ok_or_else(|| D::Error::custom(format!("date {n} is out of range")))
+            }
+        }
+    }
+}

@@ -35,6 +35,8 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// The catalog's URL (SQLite file or PostgreSQL database), to start a second app on it.
     pub database_url: String,
+    /// The federation listener's port, when `federation.bind` was set.
+    pub federation_port: Option<u16>,
     _dir: tempfile::TempDir,
     _pg: Option<TestPostgres>,
 }
@@ -110,6 +112,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         .expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let app_core = app.core().clone();
+    let federation_port = app.federation_port();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
     let mut test = TestApp {
@@ -117,6 +120,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         client,
         app_core,
         database_url,
+        federation_port,
         admin_token: String::new(),
         data_dir,
         _dir: dir,

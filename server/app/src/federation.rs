@@ -30,6 +30,44 @@ pub async fn instance_key(core: &Core) -> anyhow::Result<InstanceKey> {
     Ok(InstanceKey::from_secret(&secret)?)
 }
 
+/// What peers need to register this instance: its name, listener, certificate and key.
+pub async fn identity(
+    settings: &Settings,
+    core: &Core,
+    listener_port: Option<u16>,
+) -> anyhow::Result<crate::dto::FederationIdentity> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let federation = &settings.federation;
+    let certificate = match federation.tls.cert.as_str() {
+        "" => None,
+        path => {
+            let der = CertificateDer::pem_file_iter(path)
+                .with_context(|| format!("reading {path}"))?
+                .next()
+                .with_context(|| format!("{path} holds no certificate"))??;
+            Some(PeerIdentity::from_der(&der).with_context(|| format!("parsing {path}"))?)
+        }
+    };
+    let api_url = match (federation.public_url.as_str(), listener_port) {
+        ("", Some(port)) => {
+            let host = federation
+                .bind
+                .rsplit_once(':')
+                .map_or("", |(host, _)| host);
+            Some(format!("https://{host}:{port}"))
+        }
+        ("", None) => None,
+        (url, _) => Some(url.trim_end_matches('/').to_owned()),
+    };
+    Ok(crate::dto::FederationIdentity {
+        name: federation.name.clone(),
+        api_url,
+        subject: certificate.as_ref().map(|c| c.subject.clone()),
+        fingerprint: certificate.map(|c| c.fingerprint),
+        signing_key: instance_key(core).await?.public_key(),
+    })
+}
+
 fn tls_files(settings: &Settings) -> Option<TlsFiles> {
     let tls = &settings.federation.tls;
     (!tls.cert.is_empty() && !tls.key.is_empty()).then(|| TlsFiles {

@@ -143,7 +143,6 @@ impl Application {
             );
         }
         let port = listener.local_addr()?.port();
-        let server = http_server(&settings, core.clone(), listener)?;
         let federation_listener = match settings.federation.bind.as_str() {
             "" => None,
             bind => Some(
@@ -152,6 +151,9 @@ impl Application {
             ),
         };
         let federation = crate::federation::start(&settings, &core, federation_listener).await?;
+        let identity =
+            crate::federation::identity(&settings, &core, federation.as_ref().map(|f| f.1)).await?;
+        let server = http_server(&settings, core.clone(), identity, listener)?;
         spawn_sweeper(&core, settings.storage.sweep_interval_secs);
         spawn_preload(&core);
         Ok(Self {
@@ -194,14 +196,21 @@ impl Application {
     }
 }
 
-fn http_server(settings: &Settings, core: Core, listener: TcpListener) -> anyhow::Result<Server> {
+fn http_server(
+    settings: &Settings,
+    core: Core,
+    identity: crate::dto::FederationIdentity,
+    listener: TcpListener,
+) -> anyhow::Result<Server> {
     let core = web::Data::new(core);
+    let identity = web::Data::new(identity);
     let metrics = web::Data::new(Metrics::install());
     let max_request_bytes = settings.serving.max_request_bytes;
     let factory = move || {
         App::new()
             .app_data(core.clone())
             .app_data(metrics.clone())
+            .app_data(identity.clone())
             .app_data(error::json_config())
             .app_data(error::query_config())
             .app_data(error::path_config())

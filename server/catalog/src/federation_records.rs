@@ -135,6 +135,8 @@ pub enum SyncOutcome {
         imported: i64,
         withdrawn: i64,
         next_run_at: Timestamp,
+        /// Items the peer sent that were refused, summarised; kept as the last error.
+        refused: Option<String>,
     },
     Failure {
         error: String,

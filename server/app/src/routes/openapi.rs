@@ -19,7 +19,7 @@ use crate::{dto, error::ErrorBody};
         models::list_aliases, models::set_alias, models::delete_alias, push::push,
         versions::list_versions, versions::get_version, versions::delete_version, versions::artifact,
                 ops::healthz, ops::readyz, ops::metrics,
-        peers::list_peers, peers::add_peer, peers::change_peer, peers::remove_peer,
+        peers::identity, peers::list_peers, peers::add_peer, peers::change_peer, peers::remove_peer,
         peers::list_shares, peers::share, peers::unshare, peers::list_subscriptions,
         peers::subscribe, peers::unsubscribe, peers::sync_now,
     ),

@@ -10,7 +10,8 @@ use super::model_name;
 use crate::{dto, error::ApiError, extract::Authenticated};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/peers", web::get().to(list_peers))
+    cfg.route("/federation/identity", web::get().to(identity))
+        .route("/peers", web::get().to(list_peers))
         .route("/peers", web::post().to(add_peer))
         .route("/peers/{name}", web::patch().to(change_peer))
         .route("/peers/{name}", web::delete().to(remove_peer))
@@ -21,6 +22,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/subscriptions", web::post().to(subscribe))
         .route("/subscriptions/{id}", web::delete().to(unsubscribe))
         .route("/subscriptions/{id}/sync", web::post().to(sync_now));
+}
+
+/// This instance's federation identity, for peers to register it (admins).
+#[utoipa::path(get, path = "/api/v1/federation/identity", tag = "federation", responses((status = 200, body = dto::FederationIdentity)), security(("bearer" = [])))]
+pub async fn identity(
+    identity: web::Data<dto::FederationIdentity>,
+    Authenticated(who): Authenticated,
+) -> Result<web::Json<web::Data<dto::FederationIdentity>>, ApiError> {
+    caravan_core::require_admin(&who)?;
+    Ok(web::Json(identity))
 }
 
 /// Registered peers (admins).

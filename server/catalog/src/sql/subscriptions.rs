@@ -82,16 +82,22 @@ macro_rules! impl_subscriptions {
             async fn end_subscription_run(&self, id: uuid::Uuid, outcome: $crate::SyncOutcome) -> $crate::Result<()> {
                 let now = $crate::Timestamp::now();
                 match outcome {
-                    $crate::SyncOutcome::Success { cursor, imported, withdrawn, next_run_at } => {
+                    $crate::SyncOutcome::Success { cursor, imported, withdrawn, next_run_at, refused } => {
                         sqlx::query(
                             "UPDATE subscriptions SET cursor = $1, imported = imported + $2, \
                              withdrawn = withdrawn + $3, next_run_at = $4, last_success_at = $5, \
-                             failures = 0, claimed_until = NULL WHERE id = $6",
+                             failures = 0, claimed_until = NULL, \
+                             last_error = COALESCE($6, last_error), \
+                             last_error_at = CASE WHEN $7 IS NULL THEN last_error_at ELSE $8 END \
+                             WHERE id = $9",
                         )
                         .bind(cursor)
                         .bind(imported)
                         .bind(withdrawn)
                         .bind(next_run_at)
+                        .bind(now)
+                        .bind(refused.clone())
+                        .bind(refused)
                         .bind(now)
                         .bind(id)
                         .execute(self.writer())

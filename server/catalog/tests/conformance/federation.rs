@@ -323,6 +323,7 @@ pub async fn subscriptions_are_claimed_once_and_record_their_outcome(h: &Harness
         imported: 3,
         withdrawn: 1,
         next_run_at: at(60),
+        refused: None,
     };
     h.c().finish_subscription(sub.id, success).await.unwrap();
     let after = h.c().subscription(sub.id).await.unwrap().unwrap();
@@ -367,6 +368,39 @@ pub async fn subscriptions_are_claimed_once_and_record_their_outcome(h: &Harness
         (1, Some("peer timed out"))
     );
     assert_eq!(failed.cursor, 42, "a failure keeps the cursor");
+
+    let refusing = SyncOutcome::Success {
+        cursor: 43,
+        imported: 0,
+        withdrawn: 0,
+        next_run_at: at(-1),
+        refused: Some("1 refused: bad signature".into()),
+    };
+    h.c().finish_subscription(sub.id, refusing).await.unwrap();
+    let refused = h.c().subscription(sub.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            refused.failures,
+            refused.cursor,
+            refused.last_error.as_deref()
+        ),
+        (0, 43, Some("1 refused: bad signature")),
+        "a pass with refusals succeeds and keeps them as its last error"
+    );
+    let clean = SyncOutcome::Success {
+        cursor: 44,
+        imported: 0,
+        withdrawn: 0,
+        next_run_at: at(-1),
+        refused: None,
+    };
+    h.c().finish_subscription(sub.id, clean).await.unwrap();
+    let kept = h.c().subscription(sub.id).await.unwrap().unwrap();
+    assert_eq!(
+        kept.last_error, refused.last_error,
+        "the last error stays until the next one"
+    );
+    assert_eq!(kept.last_error_at, refused.last_error_at);
 
     h.c()
         .set_peer_status(a.id, PeerStatus::Disabled, &admin)

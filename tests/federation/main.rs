@@ -1,0 +1,44 @@
+//! The federation suite: real instances paired over mutual TLS with a CA made at test time,
+//! a hostile peer, and Acumos E5 answers, on SQLite and on PostgreSQL.
+
+mod acumos;
+mod fake_peer;
+mod instance;
+mod listener;
+mod malicious;
+mod pki;
+#[path = "../support/mod.rs"]
+mod support;
+mod sync;
+
+/// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)`.
+macro_rules! on_both_backends {
+    ($($module:ident :: $test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$module::$test(super::support::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$module::$test(super::support::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    sync::a_subscriber_gets_exactly_the_public_models_byte_identical_and_servable,
+    sync::a_model_shared_with_one_peer_reaches_only_that_peer,
+    listener::only_active_registered_peers_with_valid_certificates_get_answers,
+    listener::a_revoked_certificate_is_refused_without_a_restart,
+    listener::a_peer_gets_nothing_of_private_models_by_any_endpoint,
+    malicious::every_bad_item_is_refused_and_the_good_one_still_imports,
+    malicious::a_hanging_peer_times_out_and_a_later_sync_recovers,
+);
