@@ -7,7 +7,7 @@
 //! canonicalization is involved: the signature is over exactly those bytes.
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -126,7 +126,8 @@ pub fn verify(pinned_key: &str, signed: &SignedManifest) -> Result<Manifest, Man
         .decode(&signed.signature)
         .map_err(|_| ManifestError::BadSignature)?;
     let signature = Signature::from_slice(&signature).map_err(|_| ManifestError::BadSignature)?;
-    key.verify(&bytes, &signature)
+    // Strict: refuses small-order keys and non-canonical signatures (RFC 8032 section 5.1.7).
+    key.verify_strict(&bytes, &signature)
         .map_err(|_| ManifestError::BadSignature)?;
     let manifest: Manifest =
         serde_json::from_slice(&bytes).map_err(|_| ManifestError::Malformed)?;
