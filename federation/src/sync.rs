@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use futures::stream::{self, StreamExt};
+
 use caravan_catalog::{PeerRecord, SubscriptionRecord, SyncOutcome, Timestamp};
 use caravan_core::{Core, CoreError, RemoteVersion};
 use uuid::Uuid;
@@ -26,6 +28,8 @@ pub struct SyncSettings {
     pub lease: Duration,
     pub max_json_bytes: usize,
     pub max_artifact_bytes: u64,
+    /// Solutions imported at once in a pass (revisions of one solution stay in order).
+    pub concurrency: usize,
 }
 
 /// What one pass did.
@@ -88,52 +92,23 @@ pub async fn sync_once(
         cursor: changes.cursor,
         ..Default::default()
     };
+    // Solutions are independent: fetching, verifying and validating several at once hides the
+    // round trips and the validation child's start-up. A local error stops the pass.
+    // (The futures are built up front: a lazy iterator adapter here trips the compiler's
+    // higher-ranked `Send` check on the spawned worker.)
+    let mut jobs = Vec::new();
     for solution in &changes.solutions {
-        if !subscription.models.is_empty() && !subscription.models.contains(&solution.name) {
-            continue;
-        }
-        let detail = match client.solution(solution.solution_id).await {
-            Ok(detail) => detail,
-            Err(e) => {
-                let Refusal(why) = classify_client(e)?;
-                report
-                    .refused
-                    .push(format!("solution {}: {why}", solution.solution_id));
-                continue;
-            }
-        };
-        let mut revisions = detail.revisions.clone().unwrap_or_default();
-        revisions.sort_by_key(|r| r.version.parse::<i64>().unwrap_or(i64::MAX));
-        for revision in revisions {
-            if core
-                .imported_revision(peer, revision.revision_id)
-                .await
-                .map_err(SyncError::Local)?
-            {
-                continue;
-            }
-            match import_revision(
-                core,
-                client,
-                peer,
-                subscription,
-                &detail,
-                revision.revision_id,
-                settings,
-            )
-            .await?
-            {
-                Ok(()) => report.imported += 1,
-                Err(Refusal(why)) => {
-                    tracing::warn!(peer = %peer.name, solution = %detail.name, revision = %revision.revision_id, %why, "refused from peer");
-                    report.refused.push(format!(
-                        "{} revision {}: {why}",
-                        detail.name, revision.version
-                    ));
-                }
-            }
+        if subscription.models.is_empty() || subscription.models.contains(&solution.name) {
+            jobs.push(sync_solution(core, client, peer, subscription, solution, settings));
         }
     }
+    let mut passes = stream::iter(jobs).buffer_unordered(settings.concurrency.max(1));
+    while let Some(outcome) = passes.next().await {
+        let (imported, refused) = outcome?;
+        report.imported += imported;
+        report.refused.extend(refused);
+    }
+    drop(passes);
     for id in &changes.withdrawn {
         if core
             .withdraw_imported(peer, subscription, *id)
@@ -144,6 +119,46 @@ pub async fn sync_once(
         }
     }
     Ok(report)
+}
+
+/// Imports a solution's revisions that are not here yet, oldest first: how many were imported,
+/// and what was refused.
+async fn sync_solution(
+    core: &Core,
+    client: &PeerClient,
+    peer: &PeerRecord,
+    subscription: &SubscriptionRecord,
+    solution: &Solution,
+    settings: &SyncSettings,
+) -> Result<(i64, Vec<String>), SyncError> {
+    let detail = match client.solution(solution.solution_id).await {
+        Ok(detail) => detail,
+        Err(e) => {
+            let Refusal(why) = classify_client(e)?;
+            return Ok((0, vec![format!("solution {}: {why}", solution.solution_id)]));
+        }
+    };
+    let mut revisions = detail.revisions.clone().unwrap_or_default();
+    revisions.sort_by_key(|r| r.version.parse::<i64>().unwrap_or(i64::MAX));
+    let (mut imported, mut refused) = (0, Vec::new());
+    for revision in revisions {
+        if core
+            .imported_revision(peer, revision.revision_id)
+            .await
+            .map_err(SyncError::Local)?
+        {
+            continue;
+        }
+        let id = revision.revision_id;
+        match import_revision(core, client, peer, subscription, &detail, id, settings).await? {
+            Ok(()) => imported += 1,
+            Err(Refusal(why)) => {
+                tracing::warn!(peer = %peer.name, solution = %detail.name, revision = %id, %why, "refused from peer");
+                refused.push(format!("{} revision {}: {why}", detail.name, revision.version));
+            }
+        }
+    }
+    Ok((imported, refused))
 }
 
 /// Fetches, verifies and imports one revision. The outer error stops the pass; the inner one
@@ -304,7 +319,12 @@ pub fn spawn_worker(core: Core, http: reqwest::Client, settings: SyncSettings) {
                 Ok(Some(subscription)) => {
                     let _ = run_subscription(&core, &http, subscription, &settings).await;
                 }
-                Ok(None) => tokio::time::sleep(settings.poll).await,
+                Ok(None) => {
+                    tokio::select! {
+                        () = tokio::time::sleep(settings.poll) => {}
+                        () = core.sync_requested() => {}
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "could not claim a subscription");
                     tokio::time::sleep(settings.poll).await;

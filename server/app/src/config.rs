@@ -127,6 +127,7 @@ pub struct FederationSettings {
     pub timeout_secs: u64,
     pub max_json_bytes: usize,
     pub max_artifact_bytes: u64,
+    pub sync_concurrency: usize,
     pub tls: FederationTls,
 }
 

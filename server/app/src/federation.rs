@@ -115,6 +115,7 @@ pub async fn start(
         lease: Duration::from_secs(federation.timeout_secs.max(1) * 20),
         max_json_bytes: federation.max_json_bytes,
         max_artifact_bytes: federation.max_artifact_bytes,
+        concurrency: federation.sync_concurrency.max(1),
     };
     spawn_worker(core.clone(), http, sync);
     let Some(listener) = listener else {

@@ -52,6 +52,8 @@ pub struct Core {
     pub serving: Option<Arc<Serving>>,
     login_limiter: Arc<LoginLimiter>,
     auth_cache: Arc<auth_cache::AuthCache>,
+    /// Wakes this process's sync worker when a sync is asked for, instead of at its next poll.
+    sync_wakeup: Arc<tokio::sync::Notify>,
 }
 
 /// A reservation older than this was left by a push that died; it no longer protects a blob.
@@ -75,7 +77,13 @@ impl Core {
             serving: serving.map(Arc::new),
             login_limiter: Arc::new(LoginLimiter::new(5, Duration::from_secs(60))),
             auth_cache: Arc::default(),
+            sync_wakeup: Arc::default(),
         }
+    }
+
+    /// Resolves when a subscription was created or a sync asked for since the last call.
+    pub async fn sync_requested(&self) {
+        self.sync_wakeup.notified().await;
     }
 
     /// Checks that the database and the object store answer.

@@ -234,7 +234,9 @@ impl Core {
             owner_id: owner.id,
         };
         let actor = who.map(actor).unwrap_or_else(system);
-        Ok(self.catalog.create_subscription(new, &actor).await?)
+        let created = self.catalog.create_subscription(new, &actor).await?;
+        self.sync_wakeup.notify_one();
+        Ok(created)
     }
 
     pub async fn subscriptions(&self, who: Option<&Principal>) -> Result<Vec<SubscriptionRecord>> {
@@ -260,7 +262,7 @@ impl Core {
             })
     }
 
-    /// Makes a subscription due at once (the worker picks it up within its poll interval).
+    /// Makes a subscription due at once and wakes this process's sync worker.
     pub async fn sync_now(&self, who: &Principal, id: Uuid) -> Result<SubscriptionRecord> {
         require_admin(who)?;
         let subscription = self
@@ -271,6 +273,7 @@ impl Core {
         self.catalog
             .schedule_subscription(id, Timestamp::now())
             .await?;
+        self.sync_wakeup.notify_one();
         Ok(subscription)
     }
 }
