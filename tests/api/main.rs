@@ -6,6 +6,7 @@ mod downloads;
 mod onboarding;
 mod ops;
 mod refusals;
+mod social;
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -32,6 +33,11 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    social::ratings_are_one_per_user_replaced_and_averaged,
+    social::ratings_outside_one_to_five_and_anonymous_ratings_are_refused,
+    social::comments_are_kept_verbatim_and_only_author_owner_or_admin_delete_them,
+    social::private_models_cannot_be_rated_commented_or_favourited_by_others,
+    social::favourites_are_idempotent_and_counted,
     onboarding::a_first_push_creates_the_model_and_answers_201_with_the_signature,
     onboarding::identical_bytes_pushed_again_answer_200_with_the_same_version,
     onboarding::a_new_version_gets_the_next_number_and_updates_metadata,

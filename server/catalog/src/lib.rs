@@ -9,6 +9,7 @@ mod error;
 mod federation_records;
 mod records;
 mod repo;
+mod social_records;
 mod sql;
 mod timestamp;
 
@@ -22,8 +23,10 @@ pub use error::CatalogError;
 pub use federation_records::*;
 pub use records::*;
 pub use repo::{
-    AuditRepo, BlobRepo, Catalog, FederationRepo, InstanceRepo, ModelRepo, TokenRepo, UserRepo,
+    AuditRepo, BlobRepo, Catalog, FederationRepo, InstanceRepo, ModelRepo, SocialRepo, TokenRepo,
+    UserRepo,
 };
+pub use social_records::*;
 pub use timestamp::Timestamp;
 
 /// Result of catalog operations.

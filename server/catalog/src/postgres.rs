@@ -82,3 +82,4 @@ sql::impl_version_writes!(PgCatalog, Postgres);
 sql::impl_search!(PgCatalog, Postgres);
 sql::impl_peers!(PgCatalog);
 sql::impl_subscriptions!(PgCatalog);
+sql::impl_social!(PgCatalog);

@@ -11,6 +11,7 @@ use crate::{
     PeerStatus, ProvenanceRecord, Published, Result, SubscriptionRecord, SyncOutcome, Timestamp,
     TokenRecord, UserRecord, VersionRecord,
 };
+use crate::{CommentRecord, RatingRecord, SocialSummary};
 
 /// Users and their passwords.
 #[async_trait]
@@ -189,6 +190,40 @@ pub trait FederationRepo: Send + Sync {
     async fn withdraw_model(&self, model_id: Uuid, actor: &Actor) -> Result<bool>;
 }
 
+/// Ratings, comments, favourites and view counts.
+#[async_trait]
+pub trait SocialRepo: Send + Sync {
+    /// Sets `user_id`'s rating of a model, replacing an earlier one.
+    async fn rate_model(
+        &self,
+        model_id: Uuid,
+        user_id: Uuid,
+        stars: i32,
+        review: &str,
+        actor: &Actor,
+    ) -> Result<RatingRecord>;
+    /// Removes `user_id`'s rating; `NotFound` if there is none.
+    async fn delete_rating(&self, model_id: Uuid, user_id: Uuid, actor: &Actor) -> Result<()>;
+    /// Newest first.
+    async fn ratings(&self, model_id: Uuid, limit: i64) -> Result<Vec<RatingRecord>>;
+    async fn rating_by(&self, model_id: Uuid, user_id: Uuid) -> Result<Option<RatingRecord>>;
+    async fn add_comment(
+        &self,
+        model_id: Uuid,
+        user_id: Uuid,
+        body: &str,
+        actor: &Actor,
+    ) -> Result<CommentRecord>;
+    /// Oldest first, so a thread reads top to bottom.
+    async fn comments(&self, model_id: Uuid, limit: i64) -> Result<Vec<CommentRecord>>;
+    async fn comment(&self, id: Uuid) -> Result<Option<CommentRecord>>;
+    async fn delete_comment(&self, id: Uuid, actor: &Actor) -> Result<()>;
+    /// Marks or unmarks a favourite (idempotent).
+    async fn set_favourite(&self, model_id: Uuid, user_id: Uuid, favourite: bool) -> Result<()>;
+    async fn record_view(&self, model_id: Uuid) -> Result<()>;
+    async fn social_summary(&self, model_id: Uuid, viewer: Option<Uuid>) -> Result<SocialSummary>;
+}
+
 /// Everything the catalog offers; both backends implement it.
 pub trait Catalog:
     UserRepo
@@ -198,6 +233,7 @@ pub trait Catalog:
     + AuditRepo
     + InstanceRepo
     + FederationRepo
+    + SocialRepo
     + Send
     + Sync
 {

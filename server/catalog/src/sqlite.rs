@@ -105,3 +105,4 @@ sql::impl_version_writes!(SqliteCatalog, Sqlite);
 sql::impl_search!(SqliteCatalog, Sqlite);
 sql::impl_peers!(SqliteCatalog);
 sql::impl_subscriptions!(SqliteCatalog);
+sql::impl_social!(SqliteCatalog);

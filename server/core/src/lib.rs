@@ -12,6 +12,7 @@ mod onboard;
 mod passwords;
 mod rate_limit;
 mod serving;
+mod social;
 mod sweep;
 mod tokens;
 mod users;
@@ -30,6 +31,7 @@ pub use onboard::Upload;
 pub use rate_limit::LoginLimiter;
 pub use serving::IndexEntry;
 pub use serving::{Inference, InferenceRequest, ServedModel, Serving, VersionMetadata};
+pub use social::{MAX_TEXT_CHARS, Ratings};
 pub use tokens::{CreatedToken, TOKEN_PREFIX};
 pub use users::is_valid_username;
 

@@ -13,7 +13,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 mod federation;
+mod social;
 pub use federation::*;
+pub use social::*;
 
 /// One page of a collection.
 #[derive(Serialize, ToSchema)]

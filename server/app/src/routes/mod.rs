@@ -9,6 +9,7 @@ pub mod openapi;
 mod ops;
 mod peers;
 mod push;
+mod social;
 mod versions;
 
 use actix_web::web;
@@ -22,6 +23,7 @@ pub fn api(cfg: &mut web::ServiceConfig) {
             .configure(models::routes)
             .configure(peers::routes)
             .configure(push::routes)
+            .configure(social::routes)
             .configure(versions::routes)
             .route("/openapi.json", web::get().to(openapi::serve)),
     );

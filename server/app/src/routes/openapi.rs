@@ -6,7 +6,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{admin, auth, models, ops, peers, push, versions};
+use super::{admin, auth, models, ops, peers, push, social, versions};
 use crate::{dto, error::ErrorBody};
 
 #[derive(OpenApi)]
@@ -22,9 +22,12 @@ use crate::{dto, error::ErrorBody};
         peers::identity, peers::list_peers, peers::add_peer, peers::change_peer, peers::remove_peer,
         peers::list_shares, peers::share, peers::unshare, peers::list_subscriptions,
         peers::subscribe, peers::unsubscribe, peers::sync_now,
+        social::list_ratings, social::rate, social::unrate, social::list_comments, social::comment,
+        social::delete_comment, social::favourite, social::unfavourite,
     ),
     components(schemas(ErrorBody, dto::Model, dto::ModelDetails, dto::Version, dto::Alias,
-        dto::ModelMetadata, dto::User, dto::Token, dto::CreatedToken, dto::AuditEntry)),
+        dto::ModelMetadata, dto::User, dto::Token, dto::CreatedToken, dto::AuditEntry, dto::Rating, dto::Ratings, dto::SocialCounts,
+        dto::Comment, dto::NewRating, dto::NewComment)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
