@@ -146,11 +146,14 @@ pub async fn json_errors(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let response = next.call(req).await?;
     let status = response.status();
-    let is_json = response
+    // JSON errors, and the web UI's own HTML error pages, are already what clients expect.
+    let already_formed = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if status.as_u16() < 400 || is_json {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
+    if status.as_u16() < 400 || already_formed {
         return Ok(response.map_into_boxed_body());
     }
     let code = match status {

@@ -1,5 +1,6 @@
 //! Request extractors for credentials: `Authenticated` requires them (401 without), `MaybeAuth`
-//! accepts anonymous callers. Both read `Authorization: Bearer <jwt or API token>`.
+//! accepts anonymous callers. Both read `Authorization: Bearer <jwt or API token>`, or the web
+//! UI's session cookie when the request also carries the page's `X-CSRF-Token`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -36,13 +37,14 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 }
 
 async fn resolve(req: HttpRequest) -> Result<Option<Principal>, ApiError> {
-    let Some(token) = bearer(&req)? else {
-        return Ok(None);
-    };
     let core = req
         .app_data::<web::Data<Core>>()
         .expect("Core is registered as app data")
         .clone();
+    // A browser page's script may use the session cookie, with the page's anti-forgery token.
+    let Some(token) = bearer(&req)?.or_else(|| crate::ui::session::api_session(&req, &core)) else {
+        return Ok(None);
+    };
     Ok(Some(core.authenticate(&token).await?))
 }
 

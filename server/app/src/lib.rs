@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod ui;
 pub mod v2;
 
 pub use config::Settings;

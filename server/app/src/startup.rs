@@ -206,11 +206,18 @@ fn http_server(
     let identity = web::Data::new(identity);
     let metrics = web::Data::new(Metrics::install());
     let max_request_bytes = settings.serving.max_request_bytes;
+    let ui_config = web::Data::new(crate::ui::UiConfig {
+        secure: settings.http.public_url.starts_with("https://")
+            || !settings.http.tls_cert.is_empty(),
+        public_url: settings.http.public_url.clone(),
+    });
     let factory = move || {
         App::new()
             .app_data(core.clone())
             .app_data(metrics.clone())
             .app_data(identity.clone())
+            .app_data(ui_config.clone())
+            .app_data(crate::ui::form_config())
             .app_data(error::json_config())
             .app_data(error::query_config())
             .app_data(error::path_config())
@@ -222,6 +229,7 @@ fn http_server(
             .configure(routes::ops)
             .configure(routes::api)
             .configure(crate::v2::routes)
+            .configure(crate::ui::routes)
             .default_service(web::to(error::no_route))
     };
     // Signals are handled by `caravan serve` itself (see `commands`), registered before the

@@ -4,6 +4,7 @@
 
 mod auth;
 mod auth_cache;
+mod csrf;
 
 mod error;
 mod federation;

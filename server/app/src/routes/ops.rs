@@ -7,17 +7,9 @@ use serde_json::json;
 use crate::metrics::Metrics;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .route("/healthz", web::get().to(healthz))
+    cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics));
-}
-
-/// A small landing page (the full web UI is built on top of the same API).
-pub async fn home() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(include_str!("../../../../web/static/index.html"))
 }
 
 /// The process is up.
