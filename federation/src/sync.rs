@@ -99,7 +99,14 @@ pub async fn sync_once(
     let mut jobs = Vec::new();
     for solution in &changes.solutions {
         if subscription.models.is_empty() || subscription.models.contains(&solution.name) {
-            jobs.push(sync_solution(core, client, peer, subscription, solution, settings));
+            jobs.push(sync_solution(
+                core,
+                client,
+                peer,
+                subscription,
+                solution,
+                settings,
+            ));
         }
     }
     let mut passes = stream::iter(jobs).buffer_unordered(settings.concurrency.max(1));
@@ -154,7 +161,10 @@ async fn sync_solution(
             Ok(()) => imported += 1,
             Err(Refusal(why)) => {
                 tracing::warn!(peer = %peer.name, solution = %detail.name, revision = %id, %why, "refused from peer");
-                refused.push(format!("{} revision {}: {why}", detail.name, revision.version));
+                refused.push(format!(
+                    "{} revision {}: {why}",
+                    detail.name, revision.version
+                ));
             }
         }
     }
