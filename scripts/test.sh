@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: ONNX Runtime, PostgreSQL and SeaweedFS (S3) set up
-# idempotently, then formatting, lints and every test on SQLite and PostgreSQL.
+# The whole test suite, as CI runs it: ONNX Runtime, headless Chromium, PostgreSQL and SeaweedFS
+# (S3) set up idempotently, then formatting, lints and every test on SQLite and PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/fetch-onnxruntime.sh
+bash scripts/install-browser.sh
 eval "$(bash scripts/services.sh)"
 
 # Python clients the serving tests drive (tritonclient), in a venv keyed by its requirements.

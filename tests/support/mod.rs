@@ -5,6 +5,7 @@
 // Shared by several test binaries, each of which uses only part of it.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod onnx;
 pub mod v2;
 
