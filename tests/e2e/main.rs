@@ -2,6 +2,7 @@
 //! PostgreSQL. Needs chromium and chromedriver: scripts/install-browser.sh.
 
 mod harness;
+mod journey;
 mod smoke;
 #[path = "../support/mod.rs"]
 mod support;
@@ -28,4 +29,7 @@ macro_rules! on_both_backends {
     };
 }
 
-on_both_backends!(smoke::the_home_page_opens_with_the_caravan_title_and_is_not_blank);
+on_both_backends!(
+    smoke::the_home_page_opens_with_the_caravan_title_and_is_not_blank,
+    journey::a_user_uploads_finds_tries_promotes_rates_and_signs_out,
+);

@@ -4,7 +4,7 @@ pub async fn the_home_page_opens_with_the_caravan_title_and_is_not_blank(backend
     let app = spawn_app(backend).await;
     let browser = Browser::launch(&app.base).await;
     browser.goto("/").await;
-    browser.wait_for_text("h1", "Caravan").await;
+    browser.wait_for_text(".brand", "Caravan").await;
     let title = browser.title().await.unwrap();
     assert!(title.contains("Caravan"), "title {title:?}");
     // One file per backend: both run at once and each should leave its own to look at.
