@@ -9,6 +9,8 @@ mod refusals;
 mod social;
 #[path = "../support/mod.rs"]
 mod support;
+mod ui;
+mod ui_client;
 
 /// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)`.
 macro_rules! on_both_backends {
@@ -33,6 +35,13 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    ui::script_in_descriptions_cards_comments_and_reviews_is_rendered_inert,
+    ui::forms_without_or_with_a_wrong_csrf_token_are_refused_and_change_nothing,
+    ui::a_non_owner_cannot_edit_or_delete_through_the_pages,
+    ui::a_rating_outside_one_to_five_is_refused_by_the_page_and_not_stored,
+    ui::session_cookies_are_http_only_and_same_site_and_pages_forbid_inline_scripts,
+    ui::the_session_cookie_calls_the_api_only_with_the_page_token,
+    ui::anonymous_visitors_see_public_models_only,
     social::ratings_are_one_per_user_replaced_and_averaged,
     social::ratings_outside_one_to_five_and_anonymous_ratings_are_refused,
     social::comments_are_kept_verbatim_and_only_author_owner_or_admin_delete_them,

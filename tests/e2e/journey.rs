@@ -64,7 +64,10 @@ pub async fn a_user_uploads_finds_tries_promotes_rates_and_signs_out(backend: Ba
     browser.click("nav a[href='/upload']").await;
     browser.fill("#name", "cloud-forensics").await;
     browser
-        .fill("#description", "Flags compromised hosts from cloud telemetry")
+        .fill(
+            "#description",
+            "Flags compromised hosts from cloud telemetry",
+        )
         .await;
     browser.fill("#tags", "security, telemetry").await;
     browser
@@ -75,7 +78,10 @@ pub async fn a_user_uploads_finds_tries_promotes_rates_and_signs_out(backend: Ba
         .await
         .unwrap();
     browser
-        .fill("#card", "# Cloud forensics\n\nA small MLP over 20 host metrics.")
+        .fill(
+            "#card",
+            "# Cloud forensics\n\nA small MLP over 20 host metrics.",
+        )
         .await;
     let path = crate::support::fixture_path(MODEL);
     browser
@@ -86,7 +92,9 @@ pub async fn a_user_uploads_finds_tries_promotes_rates_and_signs_out(backend: Ba
         .unwrap();
     browser.screenshot(&shot("upload")).await;
     browser.click("#upload").await;
-    browser.wait_for_text("#model-name", "cloud-forensics").await;
+    browser
+        .wait_for_text("#model-name", "cloud-forensics")
+        .await;
 
     // Find it by a word of its description.
     browser.goto("/").await;
@@ -95,7 +103,9 @@ pub async fn a_user_uploads_finds_tries_promotes_rates_and_signs_out(backend: Ba
     browser.wait_for_text("#results", "cloud-forensics").await;
     browser.screenshot(&shot("browse-search")).await;
     browser.click("#results h2 a").await;
-    browser.wait_for_text("#model-name", "cloud-forensics").await;
+    browser
+        .wait_for_text("#model-name", "cloud-forensics")
+        .await;
     browser.wait_for_text("#card h1", "Cloud forensics").await;
 
     // Try it with a golden row: the prediction and the version that answered.
@@ -133,15 +143,26 @@ pub async fn a_user_uploads_finds_tries_promotes_rates_and_signs_out(backend: Ba
 
     // Rate and comment.
     browser.click("input[name=stars][value='5']").await;
-    browser.fill("#review", "Caught every intrusion in our replay").await;
+    browser
+        .fill("#review", "Caught every intrusion in our replay")
+        .await;
     browser.click("#rate").await;
-    browser.wait_for_text("#reviews", "Caught every intrusion").await;
-    browser.fill("#comment-body", "Works on our telemetry too").await;
+    browser
+        .wait_for_text("#reviews", "Caught every intrusion")
+        .await;
+    browser
+        .fill("#comment-body", "Works on our telemetry too")
+        .await;
     browser.click("#comment").await;
-    browser.wait_for_text("#comment-list", "Works on our telemetry too").await;
+    browser
+        .wait_for_text("#comment-list", "Works on our telemetry too")
+        .await;
     browser.wait_for_text("#stats", "5.0").await;
     browser.screenshot(&shot("model-social")).await;
-    browser.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+    browser
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
     browser.screenshot(&shot("model-page")).await;
 
     browser.goto("/account/tokens").await;
