@@ -12,8 +12,13 @@ pub async fn scripts_in_user_content_never_run_in_the_browser(backend: Backend) 
         "description": "<script>alert('description')</script>",
         "card": "<img src=x onerror=alert('card')>\n\n<script>alert('card')</script>",
     });
-    app.push_ok(&app.admin_token, "hostile", "affine.onnx", Some(&metadata.to_string()))
-        .await;
+    app.push_ok(
+        &app.admin_token,
+        "hostile",
+        "affine.onnx",
+        Some(&metadata.to_string()),
+    )
+    .await;
     app.post_json(
         &app.admin_token,
         "/api/v1/models/hostile/comments",
@@ -28,7 +33,10 @@ pub async fn scripts_in_user_content_never_run_in_the_browser(backend: Backend) 
         assert!(alert.is_err(), "{path} opened an alert: {alert:?}");
     }
     let text = browser.wait_for_text("#comment-list", "onerror").await;
-    assert!(text.contains("<img src=x onerror=alert('comment')>"), "shown as text: {text}");
+    assert!(
+        text.contains("<img src=x onerror=alert('comment')>"),
+        "shown as text: {text}"
+    );
     browser.close().await;
 }
 
@@ -60,10 +68,15 @@ pub async fn an_upload_refused_by_validation_shows_why_next_to_the_file_and_stor
     let why = browser.wait_for_text("#file-error", "ONNX").await;
     assert!(!why.is_empty());
     browser
-        .screenshot(&format!("upload-refused-{}", format!("{backend:?}").to_lowercase()))
+        .screenshot(&format!(
+            "upload-refused-{}",
+            format!("{backend:?}").to_lowercase()
+        ))
         .await;
     browser.close().await;
-    let (status, _) = app.get_json(Some(&app.admin_token), "/api/v1/models/not-a-model").await;
+    let (status, _) = app
+        .get_json(Some(&app.admin_token), "/api/v1/models/not-a-model")
+        .await;
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
     app.assert_nothing_stored().await;
 }

@@ -35,7 +35,10 @@ async fn main() -> anyhow::Result<()> {
     };
     // A model every caller can open: the first public one in name order.
     let first: serde_json::Value = client
-        .get(format!("{}/api/v1/models?visibility=public&sort=name&limit=1", args.url))
+        .get(format!(
+            "{}/api/v1/models?visibility=public&sort=name&limit=1",
+            args.url
+        ))
         .send()
         .await?
         .error_for_status()?
@@ -65,7 +68,11 @@ async fn main() -> anyhow::Result<()> {
         for _ in 0..args.requests {
             let started = Instant::now();
             let response = get(path.clone()).await?;
-            assert!(response.status().is_success(), "{path}: {}", response.status());
+            assert!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
             response.bytes().await?;
             latencies.push(started.elapsed());
         }
