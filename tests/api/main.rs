@@ -8,31 +8,10 @@ mod ops;
 mod refusals;
 mod social;
 #[path = "../support/mod.rs"]
+#[macro_use]
 mod support;
 mod ui;
 mod ui_client;
-
-/// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)`.
-macro_rules! on_both_backends {
-    ($($module:ident :: $test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$module::$test(super::support::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$module::$test(super::support::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     ui::script_in_descriptions_cards_comments_and_reviews_is_rendered_inert,

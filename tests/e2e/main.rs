@@ -6,29 +6,8 @@ mod journey;
 mod refusals;
 mod smoke;
 #[path = "../support/mod.rs"]
+#[macro_use]
 mod support;
-
-/// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)`.
-macro_rules! on_both_backends {
-    ($($module:ident :: $test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$module::$test(super::support::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$module::$test(super::support::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     smoke::the_home_page_opens_with_the_caravan_title_and_is_not_blank,

@@ -8,30 +8,9 @@ mod listener;
 mod malicious;
 mod pki;
 #[path = "../support/mod.rs"]
+#[macro_use]
 mod support;
 mod sync;
-
-/// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)`.
-macro_rules! on_both_backends {
-    ($($module:ident :: $test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$module::$test(super::support::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$module::$test(super::support::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     sync::a_subscriber_gets_exactly_the_public_models_byte_identical_and_servable,

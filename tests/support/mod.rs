@@ -6,6 +6,30 @@
 #![allow(dead_code)]
 
 pub mod browser;
+/// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)`.
+// The serving suite declares its own, with more worker threads for its concurrent clients.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($module:ident :: $test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$module::$test(super::support::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$module::$test(super::support::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
 pub mod onnx;
 pub mod v2;
 

@@ -41,12 +41,34 @@ fn admin<'a>(visitor: &'a Visitor, here: &str) -> Result<&'a Principal, UiError>
     Ok(who)
 }
 
-/// Refusals a form can fix are shown on the page; anything else is an error page.
-fn form_error(e: CoreError) -> Result<String, UiError> {
-    match e {
-        CoreError::Invalid(m) | CoreError::Conflict(m) | CoreError::NotFound(m) => Ok(m),
-        other => Err(other.into()),
-    }
+/// An admin's posted form with a valid anti-forgery token.
+fn admin_form<'a>(
+    visitor: &'a Visitor,
+    core: &Core,
+    here: &str,
+    form: &Fields,
+) -> Result<&'a Principal, UiError> {
+    let who = admin(visitor, here)?;
+    visitor.check_csrf(core, form.get("csrf"))?;
+    Ok(who)
+}
+
+/// After a form: back to `here` when it worked; when the form can fix the refusal, `template`
+/// again with the reason; anything else is an error page.
+async fn after_form<T>(
+    result: Result<T, CoreError>,
+    visitor: &Visitor,
+    here: &str,
+    template: &str,
+    ctx: impl std::future::Future<Output = Result<Value, UiError>>,
+) -> Result<HttpResponse, UiError> {
+    let error = match result {
+        Ok(_) => return Ok(redirect(visitor, here)),
+        Err(CoreError::Invalid(m) | CoreError::Conflict(m) | CoreError::NotFound(m)) => m,
+        Err(other) => return Err(other.into()),
+    };
+    let ctx = context! { error => error, ..ctx.await? };
+    page_with_status(StatusCode::BAD_REQUEST, visitor, template, ctx)
 }
 
 async fn users_ctx(core: &Core, who: &Principal) -> Result<Value, UiError> {
@@ -70,25 +92,18 @@ pub async fn create_user(
     visitor: Visitor,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let who = admin(&visitor, "/admin/users")?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let who = admin_form(&visitor, &core, "/admin/users", &form)?;
     let role = form.get("role").parse::<Role>().unwrap_or(Role::User);
-    match core
+    let result = core
         .create_user(
             Some(who),
             form.get("username").trim(),
             form.get("password"),
             role,
         )
-        .await
-    {
-        Ok(_) => Ok(redirect(&visitor, "/admin/users")),
-        Err(e) => {
-            let error = form_error(e)?;
-            let ctx = context! { error => error, ..users_ctx(&core, who).await? };
-            page_with_status(StatusCode::BAD_REQUEST, &visitor, "admin_users.html", ctx)
-        }
-    }
+        .await;
+    let ctx = users_ctx(&core, who);
+    after_form(result, &visitor, "/admin/users", "admin_users.html", ctx).await
 }
 
 pub async fn change_user(
@@ -97,8 +112,7 @@ pub async fn change_user(
     id: web::Path<String>,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let who = admin(&visitor, "/admin/users")?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let who = admin_form(&visitor, &core, "/admin/users", &form)?;
     let id = Uuid::parse_str(&id).map_err(|_| UiError::NotFound("no such user".into()))?;
     core.set_user_disabled(who, id, form.get("disabled") == "1")
         .await?;
@@ -126,8 +140,7 @@ pub async fn add_peer(
     visitor: Visitor,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let who = admin(&visitor, "/admin/peers")?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let who = admin_form(&visitor, &core, "/admin/peers", &form)?;
     let optional = |name: &str| Some(form.get(name).trim().to_owned()).filter(|v| !v.is_empty());
     let request = PeerRequest {
         name: form.get("name").trim().to_owned(),
@@ -136,14 +149,9 @@ pub async fn add_peer(
         fingerprint: optional("fingerprint"),
         signing_key: form.get("signing_key").trim().to_owned(),
     };
-    match core.add_peer(Some(who), request).await {
-        Ok(_) => Ok(redirect(&visitor, "/admin/peers")),
-        Err(e) => {
-            let error = form_error(e)?;
-            let ctx = context! { error => error, ..peers_ctx(&core, who).await? };
-            page_with_status(StatusCode::BAD_REQUEST, &visitor, "admin_peers.html", ctx)
-        }
-    }
+    let result = core.add_peer(Some(who), request).await;
+    let ctx = peers_ctx(&core, who);
+    after_form(result, &visitor, "/admin/peers", "admin_peers.html", ctx).await
 }
 
 pub async fn change_peer(
@@ -152,8 +160,7 @@ pub async fn change_peer(
     name: web::Path<String>,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let who = admin(&visitor, "/admin/peers")?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let who = admin_form(&visitor, &core, "/admin/peers", &form)?;
     let status = form
         .get("status")
         .parse::<PeerStatus>()
@@ -186,8 +193,7 @@ pub async fn subscribe(
     visitor: Visitor,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let who = admin(&visitor, "/admin/subscriptions")?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let who = admin_form(&visitor, &core, "/admin/subscriptions", &form)?;
     let attempt = async {
         let interval = form
             .get("interval_secs")
@@ -210,19 +216,16 @@ pub async fn subscribe(
         )
         .await
     };
-    match attempt.await {
-        Ok(_) => Ok(redirect(&visitor, "/admin/subscriptions")),
-        Err(e) => {
-            let error = form_error(e)?;
-            let ctx = context! { error => error, ..subscriptions_ctx(&core, who).await? };
-            page_with_status(
-                StatusCode::BAD_REQUEST,
-                &visitor,
-                "admin_subscriptions.html",
-                ctx,
-            )
-        }
-    }
+    let result = attempt.await;
+    let ctx = subscriptions_ctx(&core, who);
+    after_form(
+        result,
+        &visitor,
+        "/admin/subscriptions",
+        "admin_subscriptions.html",
+        ctx,
+    )
+    .await
 }
 
 fn subscription_id(raw: &str) -> Result<Uuid, UiError> {
@@ -235,8 +238,7 @@ pub async fn sync_now(
     id: web::Path<String>,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let who = admin(&visitor, "/admin/subscriptions")?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let who = admin_form(&visitor, &core, "/admin/subscriptions", &form)?;
     core.sync_now(who, subscription_id(&id)?).await?;
     Ok(redirect(&visitor, "/admin/subscriptions"))
 }
@@ -247,8 +249,7 @@ pub async fn unsubscribe(
     id: web::Path<String>,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let who = admin(&visitor, "/admin/subscriptions")?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let who = admin_form(&visitor, &core, "/admin/subscriptions", &form)?;
     core.unsubscribe(Some(who), subscription_id(&id)?).await?;
     Ok(redirect(&visitor, "/admin/subscriptions"))
 }

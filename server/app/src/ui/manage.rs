@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{
     Fields, UiError,
-    model::{model_url, parse_name},
+    model::{model_form, model_url, parse_name},
     render::{page, page_with_status, redirect},
     session::Visitor,
     split_list,
@@ -62,9 +62,7 @@ pub async fn edit(
     name: web::Path<String>,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let name = parse_name(&name)?;
-    let who = visitor.require(&model_url(&name))?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let (name, who) = model_form(&visitor, &core, &name, &form)?;
     let model = managed(&core, who, &name).await?;
     let visibility = form
         .get("visibility")
@@ -125,9 +123,7 @@ pub async fn delete(
     name: web::Path<String>,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let name = parse_name(&name)?;
-    let who = visitor.require(&model_url(&name))?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let (name, who) = model_form(&visitor, &core, &name, &form)?;
     managed(&core, who, &name).await?;
     core.delete_model(who, &name).await?;
     Ok(redirect(&visitor, "/"))
@@ -197,9 +193,7 @@ pub async fn promote(
     name: web::Path<String>,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let name = parse_name(&name)?;
-    let who = visitor.require(&model_url(&name))?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let (name, who) = model_form(&visitor, &core, &name, &form)?;
     let alias =
         AliasName::parse(form.get("alias")).map_err(|e| UiError::BadRequest(e.to_string()))?;
     let version = form

@@ -33,6 +33,19 @@ pub(super) fn parse_name(raw: &str) -> Result<ModelName, UiError> {
     ModelName::parse_any(raw).map_err(|_| UiError::NotFound(format!("model {raw} not found")))
 }
 
+/// A posted form about a model: its name, the signed-in user, and a valid anti-forgery token.
+pub(super) fn model_form<'a>(
+    visitor: &'a Visitor,
+    core: &Core,
+    raw_name: &str,
+    form: &Fields,
+) -> Result<(ModelName, &'a caravan_domain::Principal), UiError> {
+    let name = parse_name(raw_name)?;
+    let who = visitor.require(&model_url(&name))?;
+    visitor.check_csrf(core, form.get("csrf"))?;
+    Ok((name, who))
+}
+
 pub(super) fn model_url(name: &ModelName) -> String {
     format!("/models/{}", super::encode(name.as_str()))
 }
@@ -213,9 +226,7 @@ pub async fn rate(
     name: web::Path<String>,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let name = parse_name(&name)?;
-    let who = visitor.require(&model_url(&name))?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let (name, who) = model_form(&visitor, &core, &name, &form)?;
     let stars = form
         .get("stars")
         .parse::<i64>()
@@ -231,9 +242,7 @@ pub async fn comment(
     name: web::Path<String>,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let name = parse_name(&name)?;
-    let who = visitor.require(&model_url(&name))?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let (name, who) = model_form(&visitor, &core, &name, &form)?;
     core.add_comment(who, &name, form.get("body")).await?;
     Ok(redirect(
         &visitor,
@@ -248,9 +257,7 @@ pub async fn delete_comment(
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
     let (name, id) = path.into_inner();
-    let name = parse_name(&name)?;
-    let who = visitor.require(&model_url(&name))?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let (name, who) = model_form(&visitor, &core, &name, &form)?;
     let id = Uuid::parse_str(&id).map_err(|_| UiError::NotFound("no such comment".into()))?;
     core.delete_comment(who, &name, id).await?;
     Ok(redirect(
@@ -265,9 +272,7 @@ pub async fn favourite(
     name: web::Path<String>,
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
-    let name = parse_name(&name)?;
-    let who = visitor.require(&model_url(&name))?;
-    visitor.check_csrf(&core, form.get("csrf"))?;
+    let (name, who) = model_form(&visitor, &core, &name, &form)?;
     core.set_favourite(who, &name, form.get("favourite") == "1")
         .await?;
     Ok(redirect(&visitor, &model_url(&name)))
