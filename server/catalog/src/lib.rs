@@ -7,6 +7,7 @@
 
 mod error;
 mod federation_records;
+mod pipeline_records;
 mod records;
 mod repo;
 mod social_records;
@@ -21,10 +22,11 @@ use std::sync::Arc;
 
 pub use error::CatalogError;
 pub use federation_records::*;
+pub use pipeline_records::*;
 pub use records::*;
 pub use repo::{
-    AuditRepo, BlobRepo, Catalog, FederationRepo, InstanceRepo, ModelRepo, SocialRepo, TokenRepo,
-    UserRepo,
+    AuditRepo, BlobRepo, Catalog, FederationRepo, InstanceRepo, ModelRepo, PipelineRepo,
+    SocialRepo, TokenRepo, UserRepo,
 };
 pub use social_records::*;
 pub use timestamp::Timestamp;

@@ -83,3 +83,5 @@ sql::impl_search!(PgCatalog, Postgres);
 sql::impl_peers!(PgCatalog);
 sql::impl_subscriptions!(PgCatalog);
 sql::impl_social!(PgCatalog);
+sql::impl_dataset_writes!(PgCatalog);
+sql::impl_pipelines!(PgCatalog);

@@ -12,6 +12,10 @@ use crate::{
     TokenRecord, UserRecord, VersionRecord,
 };
 use crate::{CommentRecord, RatingRecord, SocialSummary};
+use crate::{
+    DatasetRecord, DatasetVersionRecord, LineageRecord, NewDatasetVersion, NewPipeline,
+    PipelineRecord, RunEnd, RunRecord,
+};
 
 /// Users and their passwords.
 #[async_trait]
@@ -224,6 +228,68 @@ pub trait SocialRepo: Send + Sync {
     async fn social_summary(&self, model_id: Uuid, viewer: Option<Uuid>) -> Result<SocialSummary>;
 }
 
+/// Datasets, pipelines, runs (claimed with a lease, `SKIP LOCKED` on PostgreSQL) and lineage.
+#[async_trait]
+pub trait PipelineRepo: Send + Sync {
+    /// Adds a dataset version (creating the dataset on its first one); identical bytes return
+    /// the existing version and `false`. Takes over the blob's reservation.
+    async fn create_dataset_version(
+        &self,
+        new: NewDatasetVersion,
+        actor: &Actor,
+    ) -> Result<(DatasetVersionRecord, bool)>;
+    async fn datasets(&self) -> Result<Vec<DatasetRecord>>;
+    async fn dataset_by_name(&self, name: &str) -> Result<Option<DatasetRecord>>;
+    /// Newest first.
+    async fn dataset_versions(&self, dataset_id: Uuid) -> Result<Vec<DatasetVersionRecord>>;
+    async fn dataset_version(
+        &self,
+        dataset_id: Uuid,
+        version: i64,
+    ) -> Result<Option<DatasetVersionRecord>>;
+
+    /// `Conflict` when the name is taken.
+    async fn create_pipeline(&self, new: NewPipeline, actor: &Actor) -> Result<PipelineRecord>;
+    async fn replace_pipeline(
+        &self,
+        id: Uuid,
+        spec: serde_json::Value,
+        trigger_dataset: Option<String>,
+        actor: &Actor,
+    ) -> Result<PipelineRecord>;
+    async fn delete_pipeline(&self, id: Uuid, actor: &Actor) -> Result<()>;
+    async fn pipelines(&self) -> Result<Vec<PipelineRecord>>;
+    async fn pipeline_by_name(&self, name: &str) -> Result<Option<PipelineRecord>>;
+    async fn pipeline_by_id(&self, id: Uuid) -> Result<Option<PipelineRecord>>;
+    async fn pipelines_triggered_by(&self, dataset: &str) -> Result<Vec<PipelineRecord>>;
+
+    async fn enqueue_run(
+        &self,
+        pipeline_id: Uuid,
+        trigger: &str,
+        dataset_version: Option<i64>,
+    ) -> Result<RunRecord>;
+    /// Claims the oldest due queued run, or a running one whose lease expired (its worker
+    /// died), until `lease_until`; bumps its attempt.
+    async fn claim_run(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<RunRecord>>;
+    /// Saves progress and extends the lease; `false` if the run was cancelled meanwhile.
+    async fn save_run(
+        &self,
+        id: Uuid,
+        steps: &serde_json::Value,
+        lease_until: Timestamp,
+    ) -> Result<bool>;
+    async fn end_run(&self, id: Uuid, end: RunEnd) -> Result<()>;
+    /// Newest first.
+    async fn runs(&self, pipeline_id: Uuid, limit: i64) -> Result<Vec<RunRecord>>;
+    async fn run(&self, id: Uuid) -> Result<Option<RunRecord>>;
+    /// Cancels a queued run at once, or asks a running one to stop; `None` if unknown.
+    async fn cancel_run(&self, id: Uuid, actor: &Actor) -> Result<Option<RunRecord>>;
+
+    async fn record_lineage(&self, lineage: LineageRecord) -> Result<()>;
+    async fn lineage(&self, model_id: Uuid, version: i64) -> Result<Option<LineageRecord>>;
+}
+
 /// Everything the catalog offers; both backends implement it.
 pub trait Catalog:
     UserRepo
@@ -234,6 +300,7 @@ pub trait Catalog:
     + InstanceRepo
     + FederationRepo
     + SocialRepo
+    + PipelineRepo
     + Send
     + Sync
 {

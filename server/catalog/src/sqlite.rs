@@ -106,3 +106,5 @@ sql::impl_search!(SqliteCatalog, Sqlite);
 sql::impl_peers!(SqliteCatalog);
 sql::impl_subscriptions!(SqliteCatalog);
 sql::impl_social!(SqliteCatalog);
+sql::impl_dataset_writes!(SqliteCatalog);
+sql::impl_pipelines!(SqliteCatalog);

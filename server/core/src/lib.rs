@@ -5,6 +5,7 @@
 mod auth;
 mod auth_cache;
 mod csrf;
+mod datasets;
 
 mod error;
 mod federation;
@@ -25,6 +26,7 @@ use caravan_inference::Validator;
 use caravan_storage::BlobStore;
 
 pub use auth::{AuthSettings, Session, actor, require, require_admin};
+pub use datasets::{DatasetUpload, check_dataset_name};
 pub use error::{CoreError, Result};
 pub use federation::{PeerRequest, RemoteVersion};
 pub use models::{ModelDetails, SearchParams};

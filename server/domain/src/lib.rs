@@ -4,9 +4,11 @@
 //! types is known to be well-formed, so the layers above never re-check it. No I/O.
 
 mod access;
+mod dataset;
 mod names;
 mod signature;
 
 pub use access::{Principal, Role, Scope, Visibility, can_see, parse_scopes};
+pub use dataset::{Column, ColumnKind, DatasetSchema};
 pub use names::{AliasName, ModelName, NameError, VersionRef, parse_version_number};
 pub use signature::{ModelInfo, OpsetImport, Signature, TensorSpec, TensorType};

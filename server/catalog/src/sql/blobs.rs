@@ -49,11 +49,13 @@ macro_rules! impl_blobs {
                 let Some((pending, deleting, updated_at)) = row else {
                     return Ok(false);
                 };
-                let (referenced,): (bool,) =
-                    sqlx::query_as("SELECT EXISTS (SELECT 1 FROM versions WHERE sha256 = $1)")
-                        .bind(sha256)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let (referenced,): (bool,) = sqlx::query_as(
+                    "SELECT EXISTS (SELECT 1 FROM versions WHERE sha256 = $1) \
+                         OR EXISTS (SELECT 1 FROM dataset_versions WHERE sha256 = $1)",
+                )
+                .bind(sha256)
+                .fetch_one(&mut *tx)
+                .await?;
                 let reserved = pending > 0 && updated_at >= stale_before;
                 if referenced || (reserved && !deleting) {
                     return Ok(false);
@@ -78,7 +80,8 @@ macro_rules! impl_blobs {
             async fn orphan_blobs(&self, limit: i64) -> $crate::Result<Vec<String>> {
                 let rows: Vec<(String,)> = sqlx::query_as(
                     "SELECT b.sha256 FROM blobs b WHERE NOT EXISTS \
-                     (SELECT 1 FROM versions v WHERE v.sha256 = b.sha256) \
+                     (SELECT 1 FROM versions v WHERE v.sha256 = b.sha256) AND NOT EXISTS \
+                     (SELECT 1 FROM dataset_versions d WHERE d.sha256 = b.sha256) \
                      ORDER BY b.updated_at LIMIT $1",
                 )
                 .bind(limit)

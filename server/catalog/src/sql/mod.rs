@@ -13,8 +13,10 @@ pub(crate) mod rows;
 
 mod audit;
 mod blobs;
+pub(crate) mod datasets;
 mod models;
 pub(crate) mod peers;
+pub(crate) mod pipelines;
 mod search;
 pub(crate) mod social;
 pub(crate) mod subscriptions;
@@ -24,8 +26,10 @@ mod versions;
 
 pub(crate) use audit::impl_audit;
 pub(crate) use blobs::impl_blobs;
+pub(crate) use datasets::impl_dataset_writes;
 pub(crate) use models::impl_models;
 pub(crate) use peers::impl_peers;
+pub(crate) use pipelines::impl_pipelines;
 pub(crate) use search::impl_search;
 pub(crate) use social::impl_social;
 pub(crate) use subscriptions::impl_subscriptions;

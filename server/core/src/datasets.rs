@@ -1,0 +1,125 @@
+//! Datasets: immutable versions of a file (CSV), stored as content-addressed blobs with the
+//! same reservation protocol as model versions. Every signed-in user can read them; their
+//! owner (or an admin) adds versions.
+
+use caravan_catalog::{DatasetRecord, DatasetVersionRecord, NewDatasetVersion};
+use caravan_domain::{DatasetSchema, ModelName, Principal, Scope};
+use caravan_storage::{BlobRead, StagedBlob};
+
+use crate::{
+    Core, CoreError, Result,
+    auth::{actor, require},
+};
+
+/// A staged file, already parsed, about to become a dataset version.
+pub struct DatasetUpload {
+    pub name: String,
+    pub description: Option<String>,
+    pub format: String,
+    pub schema: DatasetSchema,
+    pub staged: StagedBlob,
+}
+
+/// Dataset names follow the rules of model names (they appear in URLs).
+pub fn check_dataset_name(name: &str) -> Result<()> {
+    ModelName::parse(name)
+        .map(|_| ())
+        .map_err(|e| CoreError::Invalid(e.to_string().replace("model name", "dataset name")))
+}
+
+impl Core {
+    /// Adds a version to a dataset, creating it on its first version; identical bytes return the
+    /// existing version with `false`. Nothing is stored when anything fails.
+    pub async fn add_dataset_version(
+        &self,
+        who: &Principal,
+        upload: DatasetUpload,
+    ) -> Result<(DatasetVersionRecord, bool)> {
+        require(who, Scope::Publish)?;
+        check_dataset_name(&upload.name)?;
+        if let Some(existing) = self.catalog.dataset_by_name(&upload.name).await?
+            && !who.can_manage(existing.owner_id)
+        {
+            return Err(CoreError::Forbidden(format!(
+                "only the owner of dataset {} can add versions to it",
+                upload.name
+            )));
+        }
+        let staged = &upload.staged;
+        let sha256 = staged.sha256().to_owned();
+        self.reserve_blob(&sha256, staged.size()).await?;
+        let stored = match self.blobs.exists(&sha256).await {
+            Ok(true) => Ok(()),
+            Ok(false) => self.blobs.put_staged(staged).await,
+            Err(e) => Err(e),
+        };
+        let new = NewDatasetVersion {
+            name: upload.name.clone(),
+            owner_id: who.user_id,
+            description: upload.description,
+            sha256: sha256.clone(),
+            size: staged.size() as i64,
+            format: upload.format,
+            schema: upload.schema,
+        };
+        let created = match stored {
+            Ok(()) => self
+                .catalog
+                .create_dataset_version(new, &actor(who))
+                .await
+                .map_err(CoreError::from),
+            Err(e) => Err(e.into()),
+        };
+        if created.is_err() {
+            if let Err(e) = self.catalog.release_blob(&sha256).await {
+                tracing::warn!(error = %e, "could not release a blob reservation");
+            }
+            self.sweep_blob(&sha256).await;
+        }
+        created
+    }
+
+    pub async fn datasets(&self, who: &Principal) -> Result<Vec<DatasetRecord>> {
+        require(who, Scope::Read)?;
+        Ok(self.catalog.datasets().await?)
+    }
+
+    /// A dataset with its versions, newest first.
+    pub async fn dataset(
+        &self,
+        who: &Principal,
+        name: &str,
+    ) -> Result<(DatasetRecord, Vec<DatasetVersionRecord>)> {
+        require(who, Scope::Read)?;
+        let dataset = self
+            .catalog
+            .dataset_by_name(name)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("dataset {name} not found")))?;
+        let versions = self.catalog.dataset_versions(dataset.id).await?;
+        Ok((dataset, versions))
+    }
+
+    /// A version by number, or the newest with `None`.
+    pub async fn dataset_version(
+        &self,
+        who: &Principal,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<DatasetVersionRecord> {
+        let (_, versions) = self.dataset(who, name).await?;
+        let found = match version {
+            None => versions.into_iter().next(),
+            Some(v) => versions.into_iter().find(|r| r.version == v),
+        };
+        found.ok_or_else(|| match version {
+            None => CoreError::NotFound(format!("dataset {name} has no versions")),
+            Some(v) => CoreError::NotFound(format!("dataset {name} has no version {v}")),
+        })
+    }
+
+    /// Opens a dataset version's file.
+    pub async fn open_dataset(&self, version: &DatasetVersionRecord) -> Result<BlobRead> {
+        Ok(self.blobs.read(&version.sha256, None).await?)
+    }
+}
