@@ -114,3 +114,16 @@ mod tests {
         }
     }
 }
+
+impl Core {
+    /// Acts as `user_id` with their role's scopes: for work done on a user's behalf, such as
+    /// the runs of a pipeline they own. A disabled or missing user cannot be acted for.
+    pub async fn principal_of(&self, user_id: uuid::Uuid) -> Result<caravan_domain::Principal> {
+        match self.catalog.user_by_id(user_id).await? {
+            Some(user) if !user.disabled => Ok(crate::auth::principal(&user, user.role.scopes())),
+            _ => Err(CoreError::Forbidden(
+                "the owner of this pipeline is disabled or gone".into(),
+            )),
+        }
+    }
+}

@@ -5,6 +5,7 @@
 //! checked, so that nothing of a refused upload reaches the store and a whole upload is never
 //! held in memory; it is then copied to its content address.
 
+mod logs;
 mod open;
 mod read;
 mod staging;

@@ -1,0 +1,308 @@
+//! Pipeline specs: what to train, on what, how to judge the result, and when to run. Parsed
+//! strictly (unknown fields are errors) and checked before anything is stored.
+
+use std::collections::BTreeMap;
+
+use caravan_domain::{AliasName, ColumnKind, DatasetSchema, ModelName, Signature};
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::Task;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSpec {
+    pub name: String,
+    /// The model whose versions the pipeline produces.
+    pub model: String,
+    /// The alias a better candidate takes over (a hot swap).
+    #[serde(default = "default_alias")]
+    pub alias: String,
+    #[serde(default)]
+    pub trigger: Trigger,
+    pub train: TrainSpec,
+    /// Without it, every trained version is promoted.
+    pub evaluate: Option<EvaluateSpec>,
+    #[serde(default)]
+    pub gate: GateSpec,
+    /// Further attempts after a step fails for a reason that may pass (not for a refusal).
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+}
+
+fn default_alias() -> String {
+    "champion".into()
+}
+
+fn default_retries() -> u32 {
+    1
+}
+
+/// When runs start besides `POST .../runs`: on each new version of a dataset, on a schedule.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    pub dataset: Option<String>,
+    /// Five or six fields (with seconds), UTC.
+    pub cron: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSpec {
+    /// The training dataset (its newest version, or the version that triggered the run).
+    pub dataset: String,
+    pub command: CommandSpec,
+    /// Passed to the trainer as JSON in `{params}`.
+    #[serde(default)]
+    pub params: serde_json::Value,
+}
+
+/// A process on the Caravan host. `argv` may use `{dataset}` (the CSV's path), `{output}`
+/// (where to write the ONNX file) and `{params}` (JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    pub argv: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub workdir: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_timeout() -> u64 {
+    3600
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateSpec {
+    pub dataset: String,
+    /// A fixed version; the newest when absent.
+    pub version: Option<i64>,
+    pub task: Task,
+    /// The column holding the true label (or value, for regression).
+    pub label: String,
+    /// Model input name -> the dataset columns that fill it, in order.
+    pub inputs: BTreeMap<String, Vec<String>>,
+    /// The output holding predicted labels (or values).
+    pub output: String,
+    /// An output of class scores (binary: its last column is the positive class), for ROC AUC.
+    pub scores: Option<String>,
+    /// The metric the gate compares.
+    pub metric: String,
+    #[serde(default = "default_batch_rows")]
+    pub batch_rows: usize,
+}
+
+fn default_batch_rows() -> usize {
+    1024
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSpec {
+    /// The candidate must beat the incumbent by at least this much on the metric.
+    #[serde(default)]
+    pub min_improvement: f64,
+}
+
+/// Parses a spec, naming what is wrong.
+pub fn parse(value: serde_json::Value) -> Result<PipelineSpec, String> {
+    let spec: PipelineSpec =
+        serde_json::from_value(value).map_err(|e| format!("invalid pipeline spec: {e}"))?;
+    check(&spec)?;
+    Ok(spec)
+}
+
+/// The checks that need nothing but the spec.
+fn check(spec: &PipelineSpec) -> Result<(), String> {
+    ModelName::parse(&spec.name)
+        .map_err(|e| format!("name: {e}").replace("model name", "pipeline name"))?;
+    ModelName::parse(&spec.model).map_err(|e| format!("model: {e}"))?;
+    AliasName::parse(&spec.alias).map_err(|e| format!("alias: {e}"))?;
+    if spec.alias == "latest" {
+        return Err("alias: latest always means the newest version; choose another".into());
+    }
+    if let Some(cron) = &spec.trigger.cron {
+        next_run(cron, chrono::Utc::now()).map_err(|e| format!("trigger.cron: {e}"))?;
+    }
+    if spec.train.command.argv.is_empty() {
+        return Err("train.command.argv: give at least the program to run".into());
+    }
+    if !spec
+        .train
+        .command
+        .argv
+        .iter()
+        .any(|a| a.contains("{output}"))
+    {
+        return Err(
+            "train.command.argv: pass {output}, where the trainer writes the ONNX file".into(),
+        );
+    }
+    if !(1..=7 * 24 * 3600).contains(&spec.train.command.timeout_secs) {
+        return Err("train.command.timeout_secs: 1 second to 7 days".into());
+    }
+    if let Some(e) = &spec.evaluate {
+        if !e.task.metrics().contains(&e.metric.as_str()) {
+            return Err(format!(
+                "evaluate.metric: {:?} is not a {:?} metric (one of {})",
+                e.metric,
+                e.task,
+                e.task.metrics().join(", ")
+            ));
+        }
+        if e.inputs.is_empty() {
+            return Err("evaluate.inputs: map each model input to dataset columns".into());
+        }
+        if !(1..=65536).contains(&e.batch_rows) {
+            return Err("evaluate.batch_rows: 1 to 65536".into());
+        }
+    }
+    if !spec.gate.min_improvement.is_finite() || spec.gate.min_improvement < 0.0 {
+        return Err("gate.min_improvement: a number of at least 0".into());
+    }
+    Ok(())
+}
+
+/// The next time a cron expression fires after `after`.
+pub fn next_run(
+    cron: &str,
+    after: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let parsed: croner::Cron = cron
+        .parse()
+        .map_err(|e| format!("{cron:?} is not a cron expression: {e}"))?;
+    parsed
+        .find_next_occurrence(&after, false)
+        .map_err(|e| format!("{cron:?} never fires: {e}"))
+}
+
+/// Checks the evaluation columns against the evaluation dataset's schema.
+pub fn check_evaluation_dataset(e: &EvaluateSpec, schema: &DatasetSchema) -> Result<(), String> {
+    let Some(label) = schema.column(&e.label) else {
+        return Err(format!(
+            "evaluate.label: the evaluation dataset {} has no column {:?}",
+            e.dataset, e.label
+        ));
+    };
+    if e.task != Task::Regression
+        && label.kind != ColumnKind::Integer
+        && label.kind != ColumnKind::Boolean
+    {
+        return Err(format!(
+            "evaluate.label: column {:?} holds {:?} values; class labels must be integers",
+            e.label, label.kind
+        ));
+    }
+    for (input, columns) in &e.inputs {
+        for c in columns {
+            match schema.column(c) {
+                None => {
+                    return Err(format!(
+                        "evaluate.inputs.{input}: the evaluation dataset has no column {c:?}"
+                    ));
+                }
+                Some(col) if !col.kind.is_numeric() => {
+                    return Err(format!(
+                        "evaluate.inputs.{input}: column {c:?} is not numeric"
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the column mapping against a model's signature: every input mapped, a known
+/// number of columns where the input's last dimension is fixed, and the outputs exist.
+pub fn check_signature(e: &EvaluateSpec, signature: &Signature) -> Result<(), String> {
+    for spec in &signature.inputs {
+        let Some(columns) = e.inputs.get(&spec.name) else {
+            return Err(format!(
+                "evaluate.inputs: the model's input {:?} is not mapped to columns",
+                spec.name
+            ));
+        };
+        if spec.shape.len() != 2 {
+            return Err(format!(
+                "evaluate.inputs.{}: the input has shape {:?}; only [rows, features] inputs can be filled from columns",
+                spec.name, spec.shape
+            ));
+        }
+        let width = spec.shape[1];
+        if width > 0 && width as usize != columns.len() {
+            return Err(format!(
+                "evaluate.inputs.{}: the model takes {width} features, the mapping gives {} columns",
+                spec.name,
+                columns.len()
+            ));
+        }
+    }
+    for name in e.inputs.keys() {
+        if !signature.inputs.iter().any(|i| &i.name == name) {
+            return Err(format!("evaluate.inputs: the model has no input {name:?}"));
+        }
+    }
+    for output in std::iter::once(&e.output).chain(e.scores.as_ref()) {
+        if !signature.outputs.iter().any(|o| &o.name == output) {
+            return Err(format!("evaluate: the model has no output {output:?}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec() -> serde_json::Value {
+        json!({
+            "name": "retrain", "model": "fraud",
+            "trigger": { "dataset": "telemetry" },
+            "train": { "dataset": "telemetry", "command": { "argv": ["python3", "train.py", "{dataset}", "{output}"] } },
+            "evaluate": { "dataset": "holdout", "task": "binary", "label": "label",
+                          "inputs": { "X": ["a", "b"] }, "output": "label", "metric": "f1" }
+        })
+    }
+
+    #[test]
+    fn a_complete_spec_parses_with_defaults() {
+        let parsed = parse(spec()).unwrap();
+        assert_eq!(parsed.alias, "champion");
+        assert_eq!(parsed.train.command.timeout_secs, 3600);
+        assert_eq!(parsed.evaluate.unwrap().batch_rows, 1024);
+    }
+
+    #[test]
+    fn unknown_fields_bad_cron_and_bad_metrics_are_named() {
+        let mut unknown = spec();
+        unknown["train"]["comand"] = json!({});
+        assert!(
+            parse(unknown)
+                .unwrap_err()
+                .contains("unknown field `comand`")
+        );
+        let mut cron = spec();
+        cron["trigger"]["cron"] = json!("every day at noon");
+        assert!(parse(cron).unwrap_err().contains("trigger.cron"));
+        let mut metric = spec();
+        metric["evaluate"]["metric"] = json!("rmse");
+        assert!(parse(metric).unwrap_err().contains("not a Binary metric"));
+        let mut output = spec();
+        output["train"]["command"]["argv"] = json!(["train.py"]);
+        assert!(parse(output).unwrap_err().contains("{output}"));
+    }
+
+    #[test]
+    fn a_cron_expression_gives_the_next_time() {
+        let after = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let next = next_run("30 3 * * *", after).unwrap();
+        assert_eq!(next.to_rfc3339(), "2026-11-29T03:30:00+00:00");
+    }
+}
