@@ -59,11 +59,11 @@ fn widen(a: ColumnKind, b: ColumnKind) -> ColumnKind {
 }
 
 fn reader(path: &Path) -> Result<csv::Reader<std::fs::File>, DatasetError> {
-    Ok(csv::ReaderBuilder::new()
+    csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
         .from_path(path)
-        .map_err(invalid)?)
+        .map_err(invalid)
 }
 
 /// Reads the whole file once: a header of unique, non-empty names, rows of the header's

@@ -1,4 +1,102 @@
-//! Datasets, pipelines and their runs.
+//! Zero-touch pipelines: datasets, pipeline specs, a job queue of runs claimed atomically,
+//! command trainers with limits, evaluation through the serving engine, gated promotion by
+//! hot swap, and lineage.
+
 pub mod dataset;
+mod evaluate;
 pub mod metrics;
+mod runner;
+mod service;
 pub mod spec;
+pub mod state;
+mod train;
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use caravan_core::Core;
+
+pub use runner::spawn_workers;
+
+/// How runs are executed on this host.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    /// Whether `command` trainers (processes on this host) may be defined and run.
+    pub command_trainers: bool,
+    /// Runs at once in this process (training must not starve serving).
+    pub max_concurrent_runs: usize,
+    /// Address-space limit of a trainer, in MiB.
+    pub trainer_memory_mb: u64,
+    /// The executable that applies limits and starts trainers (`caravan __run-limited`).
+    pub launcher: PathBuf,
+    /// Where runs keep their files while they run.
+    pub work_dir: PathBuf,
+    pub poll: Duration,
+    /// How long a claimed run stays with its worker without a heartbeat.
+    pub lease: Duration,
+    /// The first retry waits this long, doubling after each failure.
+    pub retry_base: Duration,
+    pub max_model_bytes: u64,
+    /// Rows per inference request during evaluation (the serving engine's cap).
+    pub max_batch_rows: usize,
+}
+
+/// Why a step did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// Might pass on another attempt (a trainer crash, a timeout, storage trouble).
+    #[error("{0}")]
+    Retryable(String),
+    /// Would fail the same way again (a refused model, a bad mapping).
+    #[error("{0}")]
+    Permanent(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// The pipelines service: what the API calls and what the workers run.
+#[derive(Clone)]
+pub struct Pipelines {
+    pub core: Core,
+    pub settings: Arc<PipelineSettings>,
+    wakeup: Arc<tokio::sync::Notify>,
+}
+
+/// A dataset's file on local disk: the store's own file, or a temporary download.
+pub(crate) enum LocalCopy {
+    Stored(PathBuf),
+    Downloaded(tempfile::TempPath),
+}
+
+impl LocalCopy {
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            LocalCopy::Stored(p) => p,
+            LocalCopy::Downloaded(t) => t,
+        }
+    }
+}
+
+impl Pipelines {
+    pub fn new(core: Core, settings: PipelineSettings) -> Self {
+        Pipelines {
+            core,
+            settings: Arc::new(settings),
+            wakeup: Arc::default(),
+        }
+    }
+
+    pub(crate) async fn local_copy(&self, sha256: &str) -> Result<LocalCopy, StepError> {
+        if let Some(path) = self.core.blobs.local_path(sha256)
+            && path.is_file()
+        {
+            return Ok(LocalCopy::Stored(path));
+        }
+        let temp = self
+            .core
+            .blobs
+            .download_to_staging(sha256)
+            .await
+            .map_err(|e| StepError::Retryable(format!("fetching the dataset: {e}")))?;
+        Ok(LocalCopy::Downloaded(temp))
+    }
+}

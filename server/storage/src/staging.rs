@@ -83,3 +83,12 @@ impl BlobStore {
         })
     }
 }
+
+impl BlobStore {
+    /// Stages a local file (a trainer's output, say) the way an upload is staged.
+    pub async fn stage_file(&self, path: &Path, max_bytes: u64) -> Result<StagedBlob, StageError> {
+        let file = tokio::fs::File::open(path).await?;
+        self.stage(tokio_util::io::ReaderStream::new(file), max_bytes)
+            .await
+    }
+}

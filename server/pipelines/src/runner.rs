@@ -1,0 +1,389 @@
+//! The workers: each claims one due run at a time (atomically, so replicas never run one
+//! twice), keeps its lease alive while it works, runs the steps that have not succeeded yet,
+//! and ends the run, retrying with backoff what may pass on another attempt.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use caravan_catalog::{RunEnd, RunRecord, RunStatus, Timestamp};
+use caravan_domain::{AliasName, ModelName, Principal};
+
+use crate::{
+    Pipelines, StepError,
+    metrics::higher_is_better,
+    spec::{self, PipelineSpec},
+    state::{Decision, RunState, StepKind, StepStatus},
+    train::permanent,
+};
+
+fn after(delay: std::time::Duration) -> Timestamp {
+    Timestamp(Timestamp::now().0 + chrono::Duration::from_std(delay).unwrap_or_default())
+}
+
+/// Keeps a run's lease alive and notices a cancellation, until dropped.
+pub(crate) struct Heartbeat {
+    cancelled: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Heartbeat {
+    fn start(p: &Pipelines, run: uuid::Uuid, state: serde_json::Value) -> Heartbeat {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let (flag, catalog, lease) = (cancelled.clone(), p.core.catalog.clone(), p.settings.lease);
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                match catalog.save_run(run, &state, after(lease)).await {
+                    Ok(true) => {}
+                    Ok(false) => flag.store(true, Ordering::SeqCst),
+                    Err(e) => tracing::warn!(error = %e, %run, "could not extend a run's lease"),
+                }
+            }
+        });
+        Heartbeat { cancelled, task }
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts `max_concurrent_runs` workers.
+pub fn spawn_workers(p: Pipelines) {
+    for _ in 0..p.settings.max_concurrent_runs.max(1) {
+        let p = p.clone();
+        tokio::spawn(async move {
+            loop {
+                let claimed = p
+                    .core
+                    .catalog
+                    .claim_run(Timestamp::now(), after(p.settings.lease))
+                    .await;
+                match claimed {
+                    Ok(Some(run)) => p.execute(run).await,
+                    Ok(None) => {
+                        tokio::select! {
+                            () = tokio::time::sleep(p.settings.poll) => {}
+                            () = p.wakeup.notified() => {}
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not claim a pipeline run");
+                        tokio::time::sleep(p.settings.poll).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
+impl Pipelines {
+    /// Wakes an idle worker (a run was queued).
+    pub(crate) fn wake(&self) {
+        self.wakeup.notify_one();
+    }
+
+    async fn execute(&self, run: RunRecord) {
+        let span = tracing::info_span!("pipeline_run", run = %run.id, pipeline = %run.pipeline, attempt = run.attempt);
+        let _entered = span.enter();
+        let prepared = async {
+            let pipeline = self
+                .core
+                .catalog
+                .pipeline_by_id(run.pipeline_id)
+                .await
+                .map_err(|e| StepError::Retryable(e.to_string()))?
+                .ok_or_else(|| StepError::Permanent("the pipeline was deleted".into()))?;
+            let spec = spec::parse(pipeline.spec).map_err(StepError::Permanent)?;
+            let owner = self
+                .core
+                .principal_of(pipeline.owner_id)
+                .await
+                .map_err(permanent)?;
+            Ok::<_, StepError>((spec, owner))
+        }
+        .await;
+        let mut kinds = vec![StepKind::Train];
+        if matches!(&prepared, Ok((spec, _)) if spec.evaluate.is_some()) {
+            kinds.push(StepKind::Evaluate);
+        }
+        kinds.push(StepKind::Promote);
+        let mut state = RunState::resume(&run.steps, &kinds);
+        if state.dataset_version.is_none() {
+            state.dataset_version = run.dataset_version;
+        }
+        let result = match prepared {
+            Ok((spec, owner)) => self.run_steps(&run, &spec, &owner, &mut state).await,
+            Err(e) => Err(e),
+        };
+        let outcome = serde_json::json!({
+            "candidate": state.candidate, "incumbent": state.incumbent,
+            "candidate_metrics": state.candidate_metrics, "incumbent_metrics": state.incumbent_metrics,
+            "decision": state.decision,
+        });
+        let retries = self
+            .core
+            .catalog
+            .pipeline_by_id(run.pipeline_id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|p| spec::parse(p.spec).ok())
+            .map_or(0, |s| i64::from(s.retries));
+        let end = match result {
+            Ok(()) => RunEnd {
+                status: RunStatus::Succeeded,
+                steps: state.to_json(),
+                outcome,
+                error: None,
+                retry_at: None,
+            },
+            Err(StepError::Cancelled) => RunEnd {
+                status: RunStatus::Cancelled,
+                steps: state.to_json(),
+                outcome,
+                error: Some("cancelled".into()),
+                retry_at: None,
+            },
+            Err(StepError::Retryable(why)) if run.attempt <= retries => {
+                let delay = self.settings.retry_base
+                    * 2u32.saturating_pow(run.attempt.clamp(1, 10) as u32 - 1);
+                tracing::warn!(%why, attempt = run.attempt, "pipeline run failed; retrying");
+                RunEnd {
+                    status: RunStatus::Queued,
+                    steps: state.to_json(),
+                    outcome,
+                    error: Some(why),
+                    retry_at: Some(after(delay)),
+                }
+            }
+            Err(StepError::Retryable(why) | StepError::Permanent(why)) => {
+                tracing::warn!(%why, "pipeline run failed");
+                RunEnd {
+                    status: RunStatus::Failed,
+                    steps: state.to_json(),
+                    outcome,
+                    error: Some(why),
+                    retry_at: None,
+                }
+            }
+        };
+        if let Err(e) = self.core.catalog.end_run(run.id, end).await {
+            tracing::error!(error = %e, "could not record the end of a run");
+        }
+    }
+
+    async fn run_steps(
+        &self,
+        run: &RunRecord,
+        spec: &PipelineSpec,
+        owner: &Principal,
+        state: &mut RunState,
+    ) -> Result<(), StepError> {
+        for index in 0..state.steps.len() {
+            if state.steps[index].status == StepStatus::Succeeded {
+                continue;
+            }
+            let kind = state.steps[index].kind;
+            let log_key = format!("pipelines/{}/{:?}.log", run.id, kind).to_lowercase();
+            {
+                let step = &mut state.steps[index];
+                step.status = StepStatus::Running;
+                step.attempts += 1;
+                step.started_at = Some(chrono::Utc::now());
+                step.error = None;
+            }
+            let saved = self
+                .core
+                .catalog
+                .save_run(run.id, &state.to_json(), after(self.settings.lease))
+                .await
+                .map_err(|e| StepError::Retryable(e.to_string()))?;
+            let heartbeat = Heartbeat::start(self, run.id, state.to_json());
+            let result = if !saved || heartbeat.cancelled() {
+                Err(StepError::Cancelled)
+            } else {
+                self.step(run, spec, owner, state, kind, &log_key, &heartbeat)
+                    .await
+            };
+            drop(heartbeat);
+            let step = &mut state.steps[index];
+            step.finished_at = Some(chrono::Utc::now());
+            match result {
+                Ok(details) => {
+                    step.status = StepStatus::Succeeded;
+                    step.details = details;
+                    if kind == StepKind::Train {
+                        step.log = Some(log_key);
+                    }
+                }
+                Err(e) => {
+                    step.status = if matches!(e, StepError::Cancelled) {
+                        StepStatus::Cancelled
+                    } else {
+                        StepStatus::Failed
+                    };
+                    step.error = Some(e.to_string());
+                    if kind == StepKind::Train {
+                        step.log = Some(log_key);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn step(
+        &self,
+        run: &RunRecord,
+        spec: &PipelineSpec,
+        owner: &Principal,
+        state: &mut RunState,
+        kind: StepKind,
+        log_key: &str,
+        heartbeat: &crate::runner::Heartbeat,
+    ) -> Result<serde_json::Value, StepError> {
+        match kind {
+            StepKind::Train => {
+                let (version, dataset_version) = self
+                    .train(
+                        run.id,
+                        owner,
+                        spec,
+                        state.dataset_version,
+                        log_key,
+                        heartbeat,
+                    )
+                    .await?;
+                state.candidate = Some(version);
+                state.dataset_version = Some(dataset_version);
+                Ok(
+                    serde_json::json!({ "version": version, "dataset": spec.train.dataset, "dataset_version": dataset_version }),
+                )
+            }
+            StepKind::Evaluate => {
+                let candidate = state
+                    .candidate
+                    .ok_or_else(|| StepError::Permanent("no candidate version".into()))?;
+                let name = ModelName::parse(&spec.model)
+                    .map_err(|e| StepError::Permanent(e.to_string()))?;
+                let details = self
+                    .core
+                    .model_details(Some(owner), &name)
+                    .await
+                    .map_err(permanent)?;
+                let incumbent = details
+                    .aliases
+                    .iter()
+                    .find(|a| a.alias == spec.alias)
+                    .map(|a| a.version)
+                    .filter(|&v| v != candidate);
+                state.incumbent = incumbent;
+                let (cand, inc) = self
+                    .evaluate(owner, spec, &details, candidate, incumbent)
+                    .await?;
+                state.candidate_metrics = Some(cand.clone());
+                state.incumbent_metrics = inc.clone();
+                Ok(serde_json::json!({ "candidate": cand, "incumbent": inc }))
+            }
+            StepKind::Promote => self.gate_and_promote(run, spec, owner, state).await,
+        }
+    }
+
+    async fn gate_and_promote(
+        &self,
+        run: &RunRecord,
+        spec: &PipelineSpec,
+        owner: &Principal,
+        state: &mut RunState,
+    ) -> Result<serde_json::Value, StepError> {
+        let candidate = state
+            .candidate
+            .ok_or_else(|| StepError::Permanent("no candidate version".into()))?;
+        let decision = match (
+            &spec.evaluate,
+            state.incumbent,
+            &state.candidate_metrics,
+            &state.incumbent_metrics,
+        ) {
+            (Some(e), Some(incumbent), Some(cand), Some(inc)) => {
+                let (c, i) = (
+                    cand.get(&e.metric).copied().unwrap_or(f64::NAN),
+                    inc.get(&e.metric).copied().unwrap_or(f64::NAN),
+                );
+                let improvement = if higher_is_better(&e.metric) {
+                    c - i
+                } else {
+                    i - c
+                };
+                let margin = spec.gate.min_improvement;
+                if improvement > 0.0 && improvement >= margin {
+                    Decision {
+                        promoted: true,
+                        reason: format!(
+                            "v{candidate} {} {c:.4} beats v{incumbent}'s {i:.4}",
+                            e.metric
+                        ),
+                    }
+                } else {
+                    Decision {
+                        promoted: false,
+                        reason: format!(
+                            "v{candidate} {} {c:.4} does not beat {}'s v{incumbent} {i:.4} by more than {margin}; {} stays on v{incumbent}",
+                            e.metric, spec.alias, spec.alias
+                        ),
+                    }
+                }
+            }
+            (Some(_), None, _, _) => Decision {
+                promoted: true,
+                reason: format!("no version holds {} yet", spec.alias),
+            },
+            _ => Decision {
+                promoted: true,
+                reason: "the pipeline has no evaluation; every trained version is promoted".into(),
+            },
+        };
+        let name =
+            ModelName::parse(&spec.model).map_err(|e| StepError::Permanent(e.to_string()))?;
+        if decision.promoted {
+            let alias =
+                AliasName::parse(&spec.alias).map_err(|e| StepError::Permanent(e.to_string()))?;
+            self.core
+                .set_alias(owner, &name, &alias, candidate)
+                .await
+                .map_err(permanent)?;
+        }
+        if let Some(model) = self
+            .core
+            .catalog
+            .model_by_name(&name)
+            .await
+            .map_err(|e| StepError::Retryable(e.to_string()))?
+            && let Ok(Some(mut lineage)) = self.core.catalog.lineage(model.id, candidate).await
+            && lineage.run_id == run.id
+        {
+            lineage.compared_with = state.incumbent;
+            lineage.metrics = serde_json::json!({ "candidate": state.candidate_metrics, "incumbent": state.incumbent_metrics });
+            self.core
+                .catalog
+                .record_lineage(lineage)
+                .await
+                .map_err(|e| StepError::Retryable(e.to_string()))?;
+        }
+        let details =
+            serde_json::json!({ "promoted": decision.promoted, "reason": decision.reason });
+        state.decision = Some(decision);
+        Ok(details)
+    }
+}
