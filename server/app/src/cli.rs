@@ -59,6 +59,16 @@ pub enum Command {
         #[command(subcommand)]
         command: FederationCommand,
     },
+    /// Run a program with resource limits, never as root (used to start trainers).
+    #[command(name = "__run-limited", hide = true)]
+    RunLimited {
+        #[arg(long)]
+        memory_mb: u64,
+        #[arg(long)]
+        cpu_secs: u64,
+        #[arg(last = true, required = true)]
+        argv: Vec<String>,
+    },
     /// Validate an ONNX file in this process (used by the server, with limits).
     #[command(name = "__validate-onnx", hide = true)]
     ValidateOnnx {

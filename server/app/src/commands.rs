@@ -89,7 +89,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config {
             command: ConfigCommand::Default,
         }
-        | Command::ValidateOnnx { .. } => {
+        | Command::ValidateOnnx { .. }
+        | Command::RunLimited { .. } => {
             unreachable!("handled before the settings are loaded")
         }
     }

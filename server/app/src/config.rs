@@ -22,6 +22,7 @@ pub struct Settings {
     pub serving: ServingConfig,
     pub federation: FederationSettings,
     pub onboarding: OnboardingSettings,
+    pub pipelines: PipelinesConfig,
     pub log: LogSettings,
 }
 
@@ -148,6 +149,21 @@ pub struct OnboardingSettings {
     pub validation_timeout_secs: u64,
     pub validation_memory_mb: u64,
     pub validator: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelinesConfig {
+    pub enabled: bool,
+    pub command_trainers: bool,
+    pub max_concurrent_runs: usize,
+    pub trainer_memory_mb: u64,
+    pub work_dir: String,
+    pub launcher: String,
+    pub poll_secs: u64,
+    pub lease_secs: u64,
+    pub retry_base_secs: u64,
+    pub max_dataset_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -22,6 +22,14 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(code as u8);
     }
+    if let Command::RunLimited {
+        memory_mb,
+        cpu_secs,
+        argv,
+    } = &cli.command
+    {
+        return caravan::limited::exec_limited(*memory_mb, *cpu_secs, argv);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -153,7 +153,11 @@ impl Application {
         let federation = crate::federation::start(&settings, &core, federation_listener).await?;
         let identity =
             crate::federation::identity(&settings, &core, federation.as_ref().map(|f| f.1)).await?;
-        let server = http_server(&settings, core.clone(), identity, listener)?;
+        let pipelines = pipelines(&settings, &core)?;
+        if settings.pipelines.enabled {
+            caravan_pipelines::spawn_workers(pipelines.clone());
+        }
+        let server = http_server(&settings, core.clone(), pipelines, identity, listener)?;
         spawn_sweeper(&core, settings.storage.sweep_interval_secs);
         spawn_preload(&core);
         Ok(Self {
@@ -196,13 +200,44 @@ impl Application {
     }
 }
 
+/// The pipelines service: what its API calls, and what its workers run.
+fn pipelines(settings: &Settings, core: &Core) -> anyhow::Result<caravan_pipelines::Pipelines> {
+    let config = &settings.pipelines;
+    let launcher = match config.launcher.as_str() {
+        "" => std::env::current_exe().context("locating the caravan binary")?,
+        path => PathBuf::from(path),
+    };
+    let work_dir = match config.work_dir.as_str() {
+        // Under the system's temporary directory, which trainers running as another user
+        // can reach (the data directory may not be).
+        "" => std::env::temp_dir().join("caravan-pipelines"),
+        dir => PathBuf::from(dir),
+    };
+    let settings = caravan_pipelines::PipelineSettings {
+        command_trainers: config.command_trainers,
+        max_concurrent_runs: config.max_concurrent_runs.max(1),
+        trainer_memory_mb: config.trainer_memory_mb.max(64),
+        launcher,
+        work_dir,
+        poll: Duration::from_secs(config.poll_secs.max(1)),
+        lease: Duration::from_secs(config.lease_secs.max(3)),
+        retry_base: Duration::from_secs(config.retry_base_secs),
+        max_model_bytes: settings.onboarding.max_model_bytes,
+        max_dataset_bytes: config.max_dataset_bytes,
+        max_batch_rows: settings.serving.max_rows_per_request.max(1),
+    };
+    Ok(caravan_pipelines::Pipelines::new(core.clone(), settings))
+}
+
 fn http_server(
     settings: &Settings,
     core: Core,
+    pipelines: caravan_pipelines::Pipelines,
     identity: crate::dto::FederationIdentity,
     listener: TcpListener,
 ) -> anyhow::Result<Server> {
     let core = web::Data::new(core);
+    let pipelines = web::Data::new(pipelines);
     let identity = web::Data::new(identity);
     let metrics = web::Data::new(Metrics::install());
     let max_request_bytes = settings.serving.max_request_bytes;
@@ -216,6 +251,7 @@ fn http_server(
             .app_data(core.clone())
             .app_data(metrics.clone())
             .app_data(identity.clone())
+            .app_data(pipelines.clone())
             .app_data(ui_config.clone())
             .app_data(crate::ui::form_config())
             .app_data(error::json_config())

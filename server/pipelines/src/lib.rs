@@ -6,6 +6,7 @@ pub mod dataset;
 mod evaluate;
 pub mod metrics;
 mod runner;
+pub mod sandbox;
 mod service;
 pub mod spec;
 pub mod state;
@@ -36,6 +37,7 @@ pub struct PipelineSettings {
     /// The first retry waits this long, doubling after each failure.
     pub retry_base: Duration,
     pub max_model_bytes: u64,
+    pub max_dataset_bytes: u64,
     /// Rows per inference request during evaluation (the serving engine's cap).
     pub max_batch_rows: usize,
 }

@@ -11,6 +11,7 @@ use caravan_domain::{ModelName, Principal};
 use crate::{
     Pipelines, StepError,
     runner::Heartbeat,
+    sandbox,
     spec::{CommandSpec, PipelineSpec},
 };
 
@@ -122,15 +123,26 @@ impl Pipelines {
             .dataset_version(owner, &train.dataset, dataset_version)
             .await
             .map_err(permanent)?;
-        let work = self.settings.work_dir.join(run_id.to_string());
-        std::fs::create_dir_all(&work).map_err(|e| StepError::Retryable(e.to_string()))?;
+        let io =
+            |e: std::io::Error| StepError::Retryable(format!("preparing the run's files: {e}"));
+        std::fs::create_dir_all(&self.settings.work_dir).map_err(io)?;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("run-{run_id}-"))
+            .tempdir_in(&self.settings.work_dir)
+            .map_err(io)?;
+        let work = dir.path();
+        sandbox::hand_over(work).map_err(io)?;
         let result = async {
-            let data = self.local_copy(&dataset.sha256).await?;
+            // The trainer gets its own copy (never a link: it may run as another user, and
+            // must not be able to change the stored dataset).
+            let stored = self.local_copy(&dataset.sha256).await?;
+            let data = work.join("dataset.csv");
+            tokio::fs::copy(stored.path(), &data).await.map_err(io)?;
+            sandbox::hand_over(&data).map_err(io)?;
             let output = work.join("model.onnx");
-            let _ = std::fs::remove_file(&output);
             let params = train.params.to_string();
-            let argv = render_argv(&train.command.argv, data.path(), &output, &params);
-            self.run_trainer(&train.command, argv, &work, log_key, heartbeat)
+            let argv = render_argv(&train.command.argv, &data, &output, &params);
+            self.run_trainer(&train.command, argv, work, log_key, heartbeat)
                 .await?;
             if !output.is_file() {
                 return Err(StepError::Permanent(format!(
@@ -180,7 +192,7 @@ impl Pipelines {
             Ok((published.version.version, dataset.version))
         }
         .await;
-        let _ = std::fs::remove_dir_all(&work);
+        drop(dir);
         result
     }
 }

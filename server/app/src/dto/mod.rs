@@ -13,8 +13,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 mod federation;
+mod pipelines;
 mod social;
 pub use federation::*;
+pub use pipelines::*;
 pub use social::*;
 
 /// One page of a collection.

@@ -2,12 +2,14 @@
 
 mod admin;
 mod auth;
+mod datasets;
 mod download;
 pub mod federation;
 mod models;
 pub mod openapi;
 mod ops;
 mod peers;
+mod pipelines;
 mod push;
 mod social;
 mod versions;
@@ -22,6 +24,8 @@ pub fn api(cfg: &mut web::ServiceConfig) {
             .configure(admin::routes)
             .configure(models::routes)
             .configure(peers::routes)
+            .configure(datasets::routes)
+            .configure(pipelines::routes)
             .configure(push::routes)
             .configure(social::routes)
             .configure(versions::routes)

@@ -6,7 +6,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{admin, auth, models, ops, peers, push, social, versions};
+use super::{admin, auth, datasets, models, ops, peers, pipelines, push, social, versions};
 use crate::{dto, error::ErrorBody};
 
 #[derive(OpenApi)]
@@ -24,10 +24,15 @@ use crate::{dto, error::ErrorBody};
         peers::subscribe, peers::unsubscribe, peers::sync_now,
         social::list_ratings, social::rate, social::unrate, social::list_comments, social::comment,
         social::delete_comment, social::favourite, social::unfavourite,
+        datasets::list, datasets::get, datasets::upload, datasets::version, datasets::preview,
+        datasets::content, pipelines::create, pipelines::list, pipelines::get, pipelines::delete,
+        pipelines::start, pipelines::runs, pipelines::run, pipelines::cancel, pipelines::log,
+        pipelines::lineage,
     ),
     components(schemas(ErrorBody, dto::Model, dto::ModelDetails, dto::Version, dto::Alias,
         dto::ModelMetadata, dto::User, dto::Token, dto::CreatedToken, dto::AuditEntry, dto::Rating, dto::Ratings, dto::SocialCounts,
-        dto::Comment, dto::NewRating, dto::NewComment)),
+        dto::Comment, dto::NewRating, dto::NewComment, dto::Dataset, dto::DatasetVersion,
+        dto::DatasetDetails, dto::Preview, dto::Pipeline, dto::Run, dto::Lineage)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

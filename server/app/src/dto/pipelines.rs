@@ -1,0 +1,175 @@
+//! Datasets, pipelines, runs and lineage.
+
+use caravan_catalog::{
+    DatasetRecord, DatasetVersionRecord, LineageRecord, PipelineRecord, RunRecord, RunStatus,
+};
+use caravan_domain::DatasetSchema;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Serialize, ToSchema)]
+pub struct Dataset {
+    pub name: String,
+    pub owner: String,
+    pub description: String,
+    pub latest_version: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<DatasetRecord> for Dataset {
+    fn from(d: DatasetRecord) -> Self {
+        Dataset {
+            name: d.name,
+            owner: d.owner,
+            description: d.description,
+            latest_version: d.latest_version,
+            created_at: d.created_at.0,
+            updated_at: d.updated_at.0,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DatasetVersion {
+    pub dataset: String,
+    pub version: i64,
+    pub sha256: String,
+    pub size: i64,
+    pub format: String,
+    pub schema: DatasetSchema,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub content_url: String,
+}
+
+impl From<DatasetVersionRecord> for DatasetVersion {
+    fn from(v: DatasetVersionRecord) -> Self {
+        DatasetVersion {
+            content_url: format!(
+                "/api/v1/datasets/{}/versions/{}/content",
+                v.dataset, v.version
+            ),
+            dataset: v.dataset,
+            version: v.version,
+            sha256: v.sha256,
+            size: v.size,
+            format: v.format,
+            schema: v.schema,
+            created_by: v.created_by,
+            created_at: v.created_at.0,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DatasetDetails {
+    #[serde(flatten)]
+    pub dataset: Dataset,
+    /// Newest first.
+    pub versions: Vec<DatasetVersion>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Preview {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Pipeline {
+    pub id: Uuid,
+    pub name: String,
+    pub owner: String,
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<PipelineRecord> for Pipeline {
+    fn from(p: PipelineRecord) -> Self {
+        Pipeline {
+            id: p.id,
+            name: p.name,
+            owner: p.owner,
+            spec: p.spec,
+            created_at: p.created_at.0,
+            updated_at: p.updated_at.0,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Run {
+    pub id: Uuid,
+    /// 1, 2, ... per pipeline.
+    pub number: i64,
+    pub pipeline: String,
+    pub trigger: String,
+    pub dataset_version: Option<i64>,
+    #[schema(value_type = String)]
+    pub status: RunStatus,
+    pub attempt: i64,
+    pub cancel_requested: bool,
+    /// Each step's status, timings, log and details, and what the steps learned.
+    #[schema(value_type = Object)]
+    pub state: serde_json::Value,
+    /// Candidate, incumbent, their metrics and the gate's decision with its reason.
+    #[schema(value_type = Object)]
+    pub outcome: serde_json::Value,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<RunRecord> for Run {
+    fn from(r: RunRecord) -> Self {
+        Run {
+            id: r.id,
+            number: r.seq,
+            pipeline: r.pipeline,
+            trigger: r.trigger,
+            dataset_version: r.dataset_version,
+            status: r.status,
+            attempt: r.attempt,
+            cancel_requested: r.cancel_requested,
+            state: r.steps,
+            outcome: r.outcome,
+            error: r.error,
+            created_at: r.created_at.0,
+            started_at: r.started_at.map(|t| t.0),
+            finished_at: r.finished_at.map(|t| t.0),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Lineage {
+    pub run_id: Uuid,
+    pub pipeline: String,
+    pub dataset: Option<String>,
+    pub dataset_version: Option<i64>,
+    /// The version it was compared with (the alias's holder at the time).
+    pub compared_with: Option<i64>,
+    #[schema(value_type = Object)]
+    pub metrics: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<LineageRecord> for Lineage {
+    fn from(l: LineageRecord) -> Self {
+        Lineage {
+            run_id: l.run_id,
+            pipeline: l.pipeline,
+            dataset: l.dataset,
+            dataset_version: l.dataset_version,
+            compared_with: l.compared_with,
+            metrics: l.metrics,
+            created_at: l.created_at.0,
+        }
+    }
+}

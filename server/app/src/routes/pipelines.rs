@@ -1,0 +1,198 @@
+//! Pipelines and their runs: `POST /api/v1/pipelines` (a JSON spec), runs started by hand,
+//! listed, inspected, cancelled, with each step's log; and the lineage of produced versions.
+
+use actix_web::{HttpResponse, web};
+use caravan_core::Core;
+use caravan_domain::VersionRef;
+use caravan_pipelines::Pipelines;
+use uuid::Uuid;
+
+use super::model_name;
+use crate::{dto, error::ApiError, extract::Authenticated};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/pipelines", web::get().to(list))
+        .route("/pipelines", web::post().to(create))
+        .route("/pipelines/{name}", web::get().to(get))
+        .route("/pipelines/{name}", web::delete().to(delete))
+        .route("/pipelines/{name}/runs", web::get().to(runs))
+        .route("/pipelines/{name}/runs", web::post().to(start))
+        .route("/pipelines/{name}/runs/{id}", web::get().to(run))
+        .route("/pipelines/{name}/runs/{id}/cancel", web::post().to(cancel))
+        .route(
+            "/pipelines/{name}/runs/{id}/logs/{step}",
+            web::get().to(log),
+        )
+        .route(
+            "/models/{name}/versions/{version}/lineage",
+            web::get().to(lineage),
+        );
+}
+
+fn run_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("no such run"))
+}
+
+/// Define a pipeline (a JSON spec; see the README). Command trainers need an admin.
+#[utoipa::path(post, path = "/api/v1/pipelines", tag = "pipelines", request_body = Object,
+    responses((status = 201, body = dto::Pipeline), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    pipelines: web::Data<Pipelines>,
+    Authenticated(who): Authenticated,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let pipeline = pipelines.create_pipeline(&who, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(dto::Pipeline::from(pipeline)))
+}
+
+#[utoipa::path(get, path = "/api/v1/pipelines", tag = "pipelines",
+    responses((status = 200, body = dto::Page<dto::Pipeline>)), security(("bearer" = [])))]
+pub async fn list(
+    pipelines: web::Data<Pipelines>,
+    Authenticated(who): Authenticated,
+) -> Result<web::Json<dto::Page<dto::Pipeline>>, ApiError> {
+    let items = pipelines
+        .pipelines(&who)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(web::Json(dto::Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/pipelines/{name}", tag = "pipelines",
+    responses((status = 200, body = dto::Pipeline), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn get(
+    pipelines: web::Data<Pipelines>,
+    Authenticated(who): Authenticated,
+    name: web::Path<String>,
+) -> Result<web::Json<dto::Pipeline>, ApiError> {
+    Ok(web::Json(pipelines.pipeline(&who, &name).await?.into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/pipelines/{name}", tag = "pipelines",
+    responses((status = 204)), security(("bearer" = [])))]
+pub async fn delete(
+    pipelines: web::Data<Pipelines>,
+    Authenticated(who): Authenticated,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    pipelines.delete_pipeline(&who, &name).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Start a run now (scope `deploy`: a run may move an alias).
+#[utoipa::path(post, path = "/api/v1/pipelines/{name}/runs", tag = "pipelines",
+    responses((status = 202, body = dto::Run)), security(("bearer" = [])))]
+pub async fn start(
+    pipelines: web::Data<Pipelines>,
+    Authenticated(who): Authenticated,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let run = pipelines.start_run(&who, &name).await?;
+    Ok(HttpResponse::Accepted().json(dto::Run::from(run)))
+}
+
+/// The pipeline's runs, newest first.
+#[utoipa::path(get, path = "/api/v1/pipelines/{name}/runs", tag = "pipelines",
+    responses((status = 200, body = dto::Page<dto::Run>)), security(("bearer" = [])))]
+pub async fn runs(
+    pipelines: web::Data<Pipelines>,
+    Authenticated(who): Authenticated,
+    name: web::Path<String>,
+) -> Result<web::Json<dto::Page<dto::Run>>, ApiError> {
+    let items = pipelines
+        .runs(&who, &name)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(web::Json(dto::Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/pipelines/{name}/runs/{id}", tag = "pipelines",
+    responses((status = 200, body = dto::Run), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn run(
+    pipelines: web::Data<Pipelines>,
+    Authenticated(who): Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<dto::Run>, ApiError> {
+    let (name, id) = path.into_inner();
+    Ok(web::Json(
+        pipelines.run(&who, &name, run_id(&id)?).await?.into(),
+    ))
+}
+
+/// Cancel a queued run, or stop a running one (its trainer is killed).
+#[utoipa::path(post, path = "/api/v1/pipelines/{name}/runs/{id}/cancel", tag = "pipelines",
+    responses((status = 200, body = dto::Run)), security(("bearer" = [])))]
+pub async fn cancel(
+    pipelines: web::Data<Pipelines>,
+    Authenticated(who): Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<dto::Run>, ApiError> {
+    let (name, id) = path.into_inner();
+    Ok(web::Json(
+        pipelines
+            .cancel_run(&who, &name, run_id(&id)?)
+            .await?
+            .into(),
+    ))
+}
+
+/// A step's log (the trainer's standard output and error).
+#[utoipa::path(get, path = "/api/v1/pipelines/{name}/runs/{id}/logs/{step}", tag = "pipelines",
+    responses((status = 200, content_type = "text/plain")), security(("bearer" = [])))]
+pub async fn log(
+    pipelines: web::Data<Pipelines>,
+    Authenticated(who): Authenticated,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id, step) = path.into_inner();
+    if !matches!(step.as_str(), "train") {
+        return Err(ApiError::not_found("only the train step writes a log"));
+    }
+    let text = pipelines.step_log(&who, &name, run_id(&id)?, &step).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(text))
+}
+
+/// Where a version came from: its pipeline run, training dataset version, the version it was
+/// compared with, and the metrics of both.
+#[utoipa::path(get, path = "/api/v1/models/{name}/versions/{version}/lineage", tag = "versions",
+    responses((status = 200, body = dto::Lineage), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn lineage(
+    core: web::Data<Core>,
+    Authenticated(who): Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<dto::Lineage>, ApiError> {
+    let (name, version) = path.into_inner();
+    let (model, version) = core
+        .version(
+            Some(&who),
+            &model_name(&name)?,
+            &VersionRef::parse(&version)?,
+        )
+        .await?;
+    let lineage = core
+        .catalog
+        .lineage(model.id, version.version)
+        .await
+        .map_err(caravan_core::CoreError::from)?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "{name} v{} was not produced by a pipeline",
+                version.version
+            ))
+        })?;
+    Ok(web::Json(lineage.into()))
+}
