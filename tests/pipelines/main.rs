@@ -1,0 +1,21 @@
+//! The pipelines suite: datasets, pipeline specs and runs against the real application, with a
+//! real trainer process, on SQLite and on PostgreSQL.
+
+mod datasets;
+mod pipeline_support;
+mod runs;
+mod specs;
+#[path = "../support/mod.rs"]
+#[macro_use]
+mod support;
+
+on_both_backends!(
+    datasets::a_csv_becomes_a_version_with_its_schema_preview_and_identical_bytes,
+    datasets::ragged_rows_empty_files_and_non_owners_are_refused_and_nothing_is_stored,
+    specs::specs_with_unknown_fields_bad_cron_or_missing_datasets_are_refused,
+    specs::mappings_that_do_not_fit_the_dataset_or_the_model_are_refused,
+    specs::only_admins_define_command_trainers_and_a_setting_turns_them_off,
+    runs::a_new_dataset_version_retrains_evaluates_and_promotes_without_failed_requests,
+    runs::failing_hanging_and_bad_trainers_fail_the_run_and_leave_the_alias,
+    runs::a_running_trainer_can_be_cancelled,
+);
