@@ -102,19 +102,6 @@ fn generate_password() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn usernames_follow_the_documented_alphabet() {
-        for ok in ["admin", "a", "ci-bot_2", "j.doe"] {
-            assert!(super::is_valid_username(ok), "{ok}");
-        }
-        for bad in ["", "Admin", "-x", "a b", "é", "a/b", &"x".repeat(65)] {
-            assert!(!super::is_valid_username(bad), "{bad:?}");
-        }
-    }
-}
-
 impl Core {
     /// Acts as `user_id` with their role's scopes: for work done on a user's behalf, such as
     /// the runs of a pipeline they own. A disabled or missing user cannot be acted for.
@@ -124,6 +111,19 @@ impl Core {
             _ => Err(CoreError::Forbidden(
                 "the owner of this pipeline is disabled or gone".into(),
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn usernames_follow_the_documented_alphabet() {
+        for ok in ["admin", "a", "ci-bot_2", "j.doe"] {
+            assert!(super::is_valid_username(ok), "{ok}");
+        }
+        for bad in ["", "Admin", "-x", "a b", "é", "a/b", &"x".repeat(65)] {
+            assert!(!super::is_valid_username(bad), "{bad:?}");
         }
     }
 }
