@@ -18,4 +18,5 @@ on_both_backends!(
     runs::a_new_dataset_version_retrains_evaluates_and_promotes_without_failed_requests,
     runs::failing_hanging_and_bad_trainers_fail_the_run_and_leave_the_alias,
     runs::a_running_trainer_can_be_cancelled,
+    runs::a_scoring_pipeline_writes_the_rows_with_their_predictions_as_a_new_dataset,
 );

@@ -313,3 +313,97 @@ pub async fn a_running_trainer_can_be_cancelled(backend: Backend) {
     assert_eq!(ended["status"], "cancelled", "{ended}");
     assert_eq!(ended["state"]["steps"][0]["status"], "cancelled");
 }
+
+pub async fn a_scoring_pipeline_writes_the_rows_with_their_predictions_as_a_new_dataset(
+    backend: Backend,
+) {
+    let app = app(backend).await;
+    let trainer = trainer();
+    dataset(&app, "holdout", csv(100, 7, false)).await;
+    dataset(&app, "telemetry", csv(200, 1, false)).await;
+    let trained = run_with(&app, &trainer, "train", json!({}), 60).await;
+    assert_eq!(trained["status"], "succeeded", "{trained}");
+    dataset(&app, "incoming", csv(5, 9, false)).await;
+    let score = json!({
+        "name": "nightly-scoring", "model": "forensics",
+        "trigger": { "dataset": "incoming" },
+        "score": { "dataset": "incoming", "inputs": { "X": ["a", "b", "c", "d"] }, "output_dataset": "incoming-scored", "batch_rows": 2 },
+    });
+    let created = app
+        .post_json(&app.admin_token, "/api/v1/pipelines", score)
+        .await;
+    assert_eq!(
+        created.status(),
+        StatusCode::CREATED,
+        "{}",
+        created.text().await.unwrap()
+    );
+    // A new version of the input is scored without any other call.
+    let text = csv(1001, 10, false);
+    dataset(&app, "incoming", text).await;
+    let run = finished_run(&app, "nightly-scoring", 1).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let report = &run["state"]["steps"][0]["details"];
+    assert_eq!(report["rows"], 1001, "{run}");
+    assert_eq!(report["input_version"], 2);
+    assert_eq!(report["model_version"], 1);
+    let (_, scored) = app
+        .get_json(
+            Some(&app.admin_token),
+            "/api/v1/datasets/incoming-scored/versions/latest",
+        )
+        .await;
+    assert_eq!(scored["schema"]["rows"], 1001, "{scored}");
+    let columns: Vec<&str> = scored["schema"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "a",
+            "b",
+            "c",
+            "d",
+            "label",
+            "predicted_label",
+            "predicted_probabilities_0",
+            "predicted_probabilities_1"
+        ]
+    );
+    let (_, preview) = app
+        .get_json(
+            Some(&app.admin_token),
+            "/api/v1/datasets/incoming-scored/versions/latest/preview?rows=500",
+        )
+        .await;
+    for row in preview["rows"].as_array().unwrap() {
+        let label: i64 = row[5].as_str().unwrap().parse().unwrap();
+        let p1: f64 = row[7].as_str().unwrap().parse().unwrap();
+        assert_eq!(label, i64::from(p1 > 0.5), "{row}");
+    }
+    // A row that is not a number fails the run and names its line.
+    dataset(
+        &app,
+        "incoming",
+        "a,b,c,d,label\n1,2,3,4,1\n1,x,3,4,0\n".into(),
+    )
+    .await;
+    let failed = finished_run(&app, "nightly-scoring", 2).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("line 3") && error.contains("\"x\""),
+        "{error}"
+    );
+    let (_, versions) = app
+        .get_json(Some(&app.admin_token), "/api/v1/datasets/incoming-scored")
+        .await;
+    assert_eq!(
+        versions["versions"].as_array().unwrap().len(),
+        1,
+        "nothing half-written"
+    );
+}

@@ -7,6 +7,7 @@ mod evaluate;
 pub mod metrics;
 mod runner;
 pub mod sandbox;
+mod score;
 mod service;
 pub mod spec;
 pub mod state;

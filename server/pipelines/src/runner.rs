@@ -125,11 +125,13 @@ impl Pipelines {
             Ok::<_, StepError>((spec, owner))
         }
         .await;
-        let mut kinds = vec![StepKind::Train];
-        if matches!(&prepared, Ok((spec, _)) if spec.evaluate.is_some()) {
-            kinds.push(StepKind::Evaluate);
-        }
-        kinds.push(StepKind::Promote);
+        let kinds = match &prepared {
+            Ok((spec, _)) if spec.score.is_some() => vec![StepKind::Score],
+            Ok((spec, _)) if spec.evaluate.is_some() => {
+                vec![StepKind::Train, StepKind::Evaluate, StepKind::Promote]
+            }
+            _ => vec![StepKind::Train, StepKind::Promote],
+        };
         let mut state = RunState::resume(&run.steps, &kinds);
         if state.dataset_version.is_none() {
             state.dataset_version = run.dataset_version;
@@ -282,7 +284,7 @@ impl Pipelines {
                 state.candidate = Some(version);
                 state.dataset_version = Some(dataset_version);
                 Ok(
-                    serde_json::json!({ "version": version, "dataset": spec.train.dataset, "dataset_version": dataset_version }),
+                    serde_json::json!({ "version": version, "dataset": spec.train.as_ref().map(|t| &t.dataset), "dataset_version": dataset_version }),
                 )
             }
             StepKind::Evaluate => {
@@ -311,6 +313,14 @@ impl Pipelines {
                 Ok(serde_json::json!({ "candidate": cand, "incumbent": inc }))
             }
             StepKind::Promote => self.gate_and_promote(run, spec, owner, state).await,
+            StepKind::Score => {
+                let scored = self
+                    .score(owner, spec, state.dataset_version, heartbeat)
+                    .await?;
+                state.dataset_version = Some(scored.input_version);
+                state.candidate = Some(scored.model_version);
+                Ok(serde_json::to_value(&scored).expect("a score report serializes"))
+            }
         }
     }
 

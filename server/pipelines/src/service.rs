@@ -11,7 +11,13 @@ impl Pipelines {
     /// Checks a spec against what it names: the datasets exist, the evaluation dataset has the
     /// label and input columns, and the mapping fits the model's current signature.
     async fn check_spec(&self, who: &Principal, spec: &spec::PipelineSpec) -> Result<()> {
-        let mut named = vec![("train.dataset", &spec.train.dataset)];
+        let mut named = Vec::new();
+        if let Some(train) = &spec.train {
+            named.push(("train.dataset", &train.dataset));
+        }
+        if let Some(score) = &spec.score {
+            named.push(("score.dataset", &score.dataset));
+        }
         if let Some(d) = &spec.trigger.dataset {
             named.push(("trigger.dataset", d));
         }
@@ -21,6 +27,15 @@ impl Pipelines {
                     "{field}: dataset {name} does not exist"
                 )));
             }
+        }
+        if let Some(s) = &spec.score {
+            let version = self
+                .core
+                .dataset_version(who, &s.dataset, s.version)
+                .await
+                .map_err(|err| CoreError::Invalid(format!("score.dataset: {err}")))?;
+            spec::check_columns("score.inputs", &s.inputs, &version.schema)
+                .map_err(CoreError::Invalid)?;
         }
         if let Some(e) = &spec.evaluate {
             let version = self
@@ -71,7 +86,9 @@ impl Pipelines {
     ) -> Result<PipelineRecord> {
         require(who, Scope::Publish)?;
         let parsed = spec::parse(raw).map_err(CoreError::Invalid)?;
-        self.check_trainer_rights(who)?;
+        if parsed.train.is_some() {
+            self.check_trainer_rights(who)?;
+        }
         self.check_spec(who, &parsed).await?;
         let new = NewPipeline {
             name: parsed.name.clone(),
@@ -191,7 +208,9 @@ impl Pipelines {
         for pipeline in self.core.catalog.pipelines_triggered_by(dataset).await? {
             let trigger = format!("dataset {dataset} v{version}");
             // The version that triggered the run is what it trains on, when it trains on it.
-            let trains_on_it = pipeline.spec["train"]["dataset"].as_str() == Some(dataset);
+            let trains_on_it = ["train", "score"]
+                .iter()
+                .any(|kind| pipeline.spec[kind]["dataset"].as_str() == Some(dataset));
             let run = self
                 .core
                 .catalog

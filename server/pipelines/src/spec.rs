@@ -19,7 +19,10 @@ pub struct PipelineSpec {
     pub alias: String,
     #[serde(default)]
     pub trigger: Trigger,
-    pub train: TrainSpec,
+    /// A training pipeline: train, (evaluate,) gate and promote.
+    pub train: Option<TrainSpec>,
+    /// A scoring pipeline: score a dataset with the alias's version instead.
+    pub score: Option<ScoreSpec>,
     /// Without it, every trained version is promoted.
     pub evaluate: Option<EvaluateSpec>,
     #[serde(default)]
@@ -99,6 +102,24 @@ fn default_batch_rows() -> usize {
     1024
 }
 
+/// Batch scoring: every row of a dataset version through the version `alias` points to when
+/// the run starts; the rows and the outputs become a new version of `output_dataset`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreSpec {
+    pub dataset: String,
+    /// The newest when absent (or the version that triggered the run).
+    pub version: Option<i64>,
+    /// Model input name -> the dataset columns that fill it, in order.
+    pub inputs: BTreeMap<String, Vec<String>>,
+    /// The outputs to write (all when empty); an [N, k] output becomes columns name_0..name_k-1.
+    #[serde(default)]
+    pub outputs: Vec<String>,
+    pub output_dataset: String,
+    #[serde(default = "default_batch_rows")]
+    pub batch_rows: usize,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateSpec {
@@ -127,22 +148,26 @@ fn check(spec: &PipelineSpec) -> Result<(), String> {
     if let Some(cron) = &spec.trigger.cron {
         next_run(cron, chrono::Utc::now()).map_err(|e| format!("trigger.cron: {e}"))?;
     }
-    if spec.train.command.argv.is_empty() {
-        return Err("train.command.argv: give at least the program to run".into());
-    }
-    if !spec
-        .train
-        .command
-        .argv
-        .iter()
-        .any(|a| a.contains("{output}"))
-    {
-        return Err(
-            "train.command.argv: pass {output}, where the trainer writes the ONNX file".into(),
-        );
-    }
-    if !(1..=7 * 24 * 3600).contains(&spec.train.command.timeout_secs) {
-        return Err("train.command.timeout_secs: 1 second to 7 days".into());
+    match (&spec.train, &spec.score) {
+        (Some(train), None) => check_train(train)?,
+        (None, Some(score)) => {
+            if spec.evaluate.is_some() {
+                return Err("evaluate: a scoring pipeline has nothing to evaluate".into());
+            }
+            ModelName::parse(&score.output_dataset)
+                .map_err(|e| format!("score.output_dataset: {e}"))?;
+            if score.inputs.is_empty() {
+                return Err("score.inputs: map each model input to dataset columns".into());
+            }
+            if !(1..=65536).contains(&score.batch_rows) {
+                return Err("score.batch_rows: 1 to 65536".into());
+            }
+        }
+        _ => {
+            return Err(
+                "give either train (to retrain a model) or score (to batch-score a dataset)".into(),
+            );
+        }
     }
     if let Some(e) = &spec.evaluate {
         if !e.task.metrics().contains(&e.metric.as_str()) {
@@ -162,6 +187,21 @@ fn check(spec: &PipelineSpec) -> Result<(), String> {
     }
     if !spec.gate.min_improvement.is_finite() || spec.gate.min_improvement < 0.0 {
         return Err("gate.min_improvement: a number of at least 0".into());
+    }
+    Ok(())
+}
+
+fn check_train(train: &TrainSpec) -> Result<(), String> {
+    if train.command.argv.is_empty() {
+        return Err("train.command.argv: give at least the program to run".into());
+    }
+    if !train.command.argv.iter().any(|a| a.contains("{output}")) {
+        return Err(
+            "train.command.argv: pass {output}, where the trainer writes the ONNX file".into(),
+        );
+    }
+    if !(1..=7 * 24 * 3600).contains(&train.command.timeout_secs) {
+        return Err("train.command.timeout_secs: 1 second to 7 days".into());
     }
     Ok(())
 }
@@ -196,18 +236,21 @@ pub fn check_evaluation_dataset(e: &EvaluateSpec, schema: &DatasetSchema) -> Res
             e.label, label.kind
         ));
     }
-    for (input, columns) in &e.inputs {
+    check_columns("evaluate.inputs", &e.inputs, schema)
+}
+
+/// Every mapped column exists in the dataset and holds numbers.
+pub fn check_columns(
+    field: &str,
+    inputs: &BTreeMap<String, Vec<String>>,
+    schema: &DatasetSchema,
+) -> Result<(), String> {
+    for (input, columns) in inputs {
         for c in columns {
             match schema.column(c) {
-                None => {
-                    return Err(format!(
-                        "evaluate.inputs.{input}: the evaluation dataset has no column {c:?}"
-                    ));
-                }
+                None => return Err(format!("{field}.{input}: the dataset has no column {c:?}")),
                 Some(col) if !col.kind.is_numeric() => {
-                    return Err(format!(
-                        "evaluate.inputs.{input}: column {c:?} is not numeric"
-                    ));
+                    return Err(format!("{field}.{input}: column {c:?} is not numeric"));
                 }
                 Some(_) => {}
             }
@@ -273,7 +316,7 @@ mod tests {
     fn a_complete_spec_parses_with_defaults() {
         let parsed = parse(spec()).unwrap();
         assert_eq!(parsed.alias, "champion");
-        assert_eq!(parsed.train.command.timeout_secs, 3600);
+        assert_eq!(parsed.train.unwrap().command.timeout_secs, 3600);
         assert_eq!(parsed.evaluate.unwrap().batch_rows, 1024);
     }
 

@@ -11,6 +11,7 @@ pub enum StepKind {
     Train,
     Evaluate,
     Promote,
+    Score,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -117,7 +117,10 @@ impl Pipelines {
         log_key: &str,
         heartbeat: &Heartbeat,
     ) -> Result<(i64, i64), StepError> {
-        let train = &spec.train;
+        let train = spec
+            .train
+            .as_ref()
+            .ok_or_else(|| StepError::Permanent("the pipeline has no train step".into()))?;
         let dataset = self
             .core
             .dataset_version(owner, &train.dataset, dataset_version)

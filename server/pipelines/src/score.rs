@@ -1,0 +1,298 @@
+//! The `score` step: every row of a dataset version through one model version, streamed in
+//! chunks of `batch_rows` (memory stays bounded whatever the file's size); the input rows with
+//! the outputs appended become a new version of the output dataset.
+
+use std::io::Write;
+
+use caravan_core::{DatasetUpload, InferenceRequest};
+use caravan_domain::{ModelName, Principal, Signature, TensorType, VersionRef};
+use caravan_inference::serving::{NamedTensor, TensorData};
+use serde::Serialize;
+
+use crate::{
+    Pipelines, StepError, dataset, runner::Heartbeat, spec::PipelineSpec, train::permanent,
+};
+
+/// What a scoring step did.
+#[derive(Debug, Serialize)]
+pub struct ScoreReport {
+    pub input_dataset: String,
+    pub input_version: i64,
+    pub model_version: i64,
+    pub output_dataset: String,
+    pub output_version: i64,
+    pub rows: u64,
+    pub seconds: f64,
+}
+
+fn cells(data: &TensorData) -> Vec<String> {
+    match data {
+        TensorData::F32(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::F64(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::I64(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::I32(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::Bool(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::Bytes(v) => v.clone(),
+        other => {
+            caravan_inference::with_tensor_data!(other, v => v.iter().map(|x| format!("{x:?}")).collect())
+        }
+    }
+}
+
+fn numeric_tensor(
+    name: &str,
+    datatype: TensorType,
+    rows: usize,
+    width: usize,
+    values: Vec<f64>,
+) -> Result<NamedTensor, StepError> {
+    let data = match datatype {
+        TensorType::Fp32 => TensorData::F32(values.into_iter().map(|v| v as f32).collect()),
+        TensorType::Fp64 => TensorData::F64(values),
+        TensorType::Int64 => TensorData::I64(values.into_iter().map(|v| v as i64).collect()),
+        TensorType::Int32 => TensorData::I32(values.into_iter().map(|v| v as i32).collect()),
+        other => {
+            return Err(StepError::Permanent(format!(
+                "input {name} is {other:?}; only FP32, FP64, INT64 and INT32 inputs can be filled from columns"
+            )));
+        }
+    };
+    Ok(NamedTensor {
+        name: name.to_owned(),
+        shape: vec![rows, width],
+        data,
+    })
+}
+
+impl Pipelines {
+    pub(crate) async fn score(
+        &self,
+        owner: &Principal,
+        spec: &PipelineSpec,
+        triggered: Option<i64>,
+        heartbeat: &Heartbeat,
+    ) -> Result<ScoreReport, StepError> {
+        let s = spec
+            .score
+            .as_ref()
+            .ok_or_else(|| StepError::Permanent("the pipeline has no score step".into()))?;
+        let started = std::time::Instant::now();
+        let name =
+            ModelName::parse(&spec.model).map_err(|e| StepError::Permanent(e.to_string()))?;
+        // One version for the whole file, even if the alias moves meanwhile.
+        let alias = caravan_domain::AliasName::parse(&spec.alias)
+            .map_err(|e| StepError::Permanent(e.to_string()))?;
+        let (_, version) = self
+            .core
+            .version(Some(owner), &name, &VersionRef::Alias(alias))
+            .await
+            .map_err(permanent)?;
+        let signature: Signature = version.info.signature.clone();
+        let input = self
+            .core
+            .dataset_version(owner, &s.dataset, s.version.or(triggered))
+            .await
+            .map_err(permanent)?;
+        let source = self.local_copy(&input.sha256).await?;
+        let mut reader = csv::Reader::from_path(source.path())
+            .map_err(|e| StepError::Permanent(e.to_string()))?;
+        let header = reader
+            .headers()
+            .map_err(|e| StepError::Permanent(e.to_string()))?
+            .clone();
+        let mut features = Vec::new();
+        for input_spec in &signature.inputs {
+            let columns = s.inputs.get(&input_spec.name).ok_or_else(|| {
+                StepError::Permanent(format!(
+                    "score.inputs: the model's input {:?} is not mapped to columns",
+                    input_spec.name
+                ))
+            })?;
+            let indices = columns
+                .iter()
+                .map(|c| {
+                    header.iter().position(|h| h == c).ok_or_else(|| {
+                        StepError::Permanent(format!(
+                            "score.inputs.{}: the dataset has no column {c:?}",
+                            input_spec.name
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            features.push((input_spec.name.clone(), input_spec.datatype, indices));
+        }
+        std::fs::create_dir_all(&self.settings.work_dir)
+            .map_err(|e| StepError::Retryable(e.to_string()))?;
+        let out = tempfile::Builder::new()
+            .prefix("scored-")
+            .suffix(".csv")
+            .tempfile_in(&self.settings.work_dir)
+            .map_err(|e| StepError::Retryable(e.to_string()))?;
+        let mut writer = std::io::BufWriter::with_capacity(1 << 20, out.as_file());
+        let mut header_written = false;
+        let batch = s.batch_rows.min(self.settings.max_batch_rows).max(1);
+        let mut records: Vec<csv::StringRecord> = Vec::with_capacity(batch);
+        let mut rows: u64 = 0;
+        let mut line = 1u64;
+        loop {
+            records.clear();
+            for _ in 0..batch {
+                let mut record = csv::StringRecord::new();
+                if !reader
+                    .read_record(&mut record)
+                    .map_err(|e| StepError::Permanent(format!("reading {}: {e}", s.dataset)))?
+                {
+                    break;
+                }
+                records.push(record);
+            }
+            if records.is_empty() {
+                break;
+            }
+            if heartbeat.cancelled() {
+                return Err(StepError::Cancelled);
+            }
+            let n = records.len();
+            let mut inputs = Vec::new();
+            for (input_name, datatype, indices) in &features {
+                let mut values = Vec::with_capacity(n * indices.len());
+                for (offset, record) in records.iter().enumerate() {
+                    for &i in indices {
+                        let cell = record.get(i).unwrap_or("").trim();
+                        values.push(cell.parse::<f64>().map_err(|_| {
+                            StepError::Permanent(format!(
+                                "line {}: column {:?} holds {cell:?}, not a number",
+                                line + 1 + offset as u64,
+                                &header[i]
+                            ))
+                        })?);
+                    }
+                }
+                inputs.push(numeric_tensor(
+                    input_name,
+                    *datatype,
+                    n,
+                    indices.len(),
+                    values,
+                )?);
+            }
+            let request = InferenceRequest {
+                inputs,
+                outputs: s.outputs.clone(),
+            };
+            let answer = self
+                .core
+                .infer(
+                    Some(owner),
+                    &spec.model,
+                    Some(&version.version.to_string()),
+                    request,
+                )
+                .await
+                .map_err(permanent)?;
+            if !header_written {
+                let mut names: Vec<String> = header.iter().map(str::to_owned).collect();
+                for o in &answer.outputs {
+                    match o.shape.as_slice() {
+                        [_, k] if *k > 1 => {
+                            names.extend((0..*k).map(|j| format!("predicted_{}_{j}", o.name)))
+                        }
+                        _ => names.push(format!("predicted_{}", o.name)),
+                    }
+                }
+                write_row(&mut writer, names.iter().map(String::as_str))?;
+                header_written = true;
+            }
+            let columns: Vec<(Vec<String>, usize)> = answer
+                .outputs
+                .iter()
+                .map(|o| {
+                    let width = if o.shape.len() == 2 {
+                        o.shape[1].max(1)
+                    } else {
+                        1
+                    };
+                    (cells(&o.data), width)
+                })
+                .collect();
+            for (r, record) in records.iter().enumerate() {
+                let extra = columns.iter().flat_map(|(values, width)| {
+                    values[r * width..(r + 1) * width]
+                        .iter()
+                        .map(String::as_str)
+                });
+                write_row(&mut writer, record.iter().chain(extra))?;
+            }
+            rows += n as u64;
+            line += n as u64;
+        }
+        writer
+            .flush()
+            .map_err(|e| StepError::Retryable(e.to_string()))?;
+        drop(writer);
+        let path = out.path().to_owned();
+        let schema = tokio::task::spawn_blocking(move || dataset::sniff_csv(&path))
+            .await
+            .map_err(|e| StepError::Retryable(e.to_string()))?
+            .map_err(|e| StepError::Permanent(format!("the scored file: {e}")))?;
+        let staged = self
+            .core
+            .blobs
+            .stage_file(out.path(), self.settings.max_dataset_bytes)
+            .await
+            .map_err(|e| StepError::Retryable(format!("storing the scored file: {e}")))?;
+        let upload = DatasetUpload {
+            name: s.output_dataset.clone(),
+            description: Some(format!(
+                "{} v{} scored by {} v{}",
+                input.dataset, input.version, spec.model, version.version
+            )),
+            format: "csv".into(),
+            schema,
+            staged,
+        };
+        let (stored, created) = self
+            .core
+            .add_dataset_version(owner, upload)
+            .await
+            .map_err(permanent)?;
+        if created {
+            self.dataset_added(&stored.dataset, stored.version)
+                .await
+                .map_err(permanent)?;
+        }
+        Ok(ScoreReport {
+            input_dataset: input.dataset,
+            input_version: input.version,
+            model_version: version.version,
+            output_dataset: stored.dataset,
+            output_version: stored.version,
+            rows,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// Writes one CSV row, quoting where needed.
+fn write_row<'a>(
+    w: &mut impl Write,
+    cells: impl Iterator<Item = &'a str>,
+) -> Result<(), StepError> {
+    let mut first = true;
+    for cell in cells {
+        if !first {
+            w.write_all(b",").map_err(io)?;
+        }
+        first = false;
+        if cell.contains([',', '"', '\n', '\r']) {
+            write!(w, "\"{}\"", cell.replace('"', "\"\"")).map_err(io)?;
+        } else {
+            w.write_all(cell.as_bytes()).map_err(io)?;
+        }
+    }
+    w.write_all(b"\n").map_err(io)
+}
+
+fn io(e: std::io::Error) -> StepError {
+    StepError::Retryable(format!("writing the scored file: {e}"))
+}
