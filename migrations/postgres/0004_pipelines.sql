@@ -32,10 +32,24 @@ CREATE TABLE pipelines (
     spec TEXT NOT NULL,
     -- The dataset whose new versions start a run (NULL: not triggered by a dataset).
     trigger_dataset TEXT,
+    -- When the cron trigger fires next (NULL: no schedule).
+    next_scheduled_at TIMESTAMPTZ,
+    -- Secrets of the incoming webhook trigger: the newest first; the one before stays valid
+    -- until the next rotation.
+    webhook_secrets JSONB NOT NULL DEFAULT '[]',
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX pipelines_trigger_dataset ON pipelines (trigger_dataset);
+CREATE INDEX pipelines_schedule ON pipelines (next_scheduled_at);
+
+-- Signatures of accepted incoming webhooks, so a replayed request is refused.
+CREATE TABLE webhook_deliveries (
+    pipeline_id UUID NOT NULL REFERENCES pipelines (id) ON DELETE CASCADE,
+    signature TEXT NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (pipeline_id, signature)
+);
 
 CREATE TABLE pipeline_runs (
     id UUID PRIMARY KEY,
@@ -71,3 +85,27 @@ CREATE TABLE version_lineage (
     PRIMARY KEY (model_id, version),
     FOREIGN KEY (model_id, version) REFERENCES versions (model_id, version) ON DELETE CASCADE
 );
+
+-- Outgoing events: where to send them, and an outbox they are delivered from (with retries),
+-- so nothing is lost while a receiver is down.
+CREATE TABLE event_hooks (
+    id UUID PRIMARY KEY,
+    url TEXT NOT NULL,
+    events JSONB NOT NULL,
+    secret TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE event_outbox (
+    id BIGSERIAL PRIMARY KEY,
+    hook_id UUID NOT NULL REFERENCES event_hooks (id) ON DELETE CASCADE,
+    event JSONB NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at TIMESTAMPTZ NOT NULL,
+    delivered_at TIMESTAMPTZ,
+    failed_at TIMESTAMPTZ,
+    last_error TEXT,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX event_outbox_due ON event_outbox (delivered_at, failed_at, next_attempt_at);

@@ -5,6 +5,7 @@ mod datasets;
 mod pipeline_support;
 mod runs;
 mod specs;
+mod triggers;
 #[path = "../support/mod.rs"]
 #[macro_use]
 mod support;
@@ -19,4 +20,7 @@ on_both_backends!(
     runs::failing_hanging_and_bad_trainers_fail_the_run_and_leave_the_alias,
     runs::a_running_trainer_can_be_cancelled,
     runs::a_scoring_pipeline_writes_the_rows_with_their_predictions_as_a_new_dataset,
+    triggers::incoming_webhooks_start_runs_only_when_signed_recent_and_new,
+    triggers::a_cron_schedule_queues_runs_on_time,
+    triggers::events_are_signed_and_retried_until_the_receiver_accepts_them,
 );

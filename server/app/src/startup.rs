@@ -156,6 +156,8 @@ impl Application {
         let pipelines = pipelines(&settings, &core)?;
         if settings.pipelines.enabled {
             caravan_pipelines::spawn_workers(pipelines.clone());
+            caravan_pipelines::spawn_scheduler(pipelines.clone());
+            caravan_pipelines::spawn_event_delivery(pipelines.clone());
         }
         let server = http_server(&settings, core.clone(), pipelines, identity, listener)?;
         spawn_sweeper(&core, settings.storage.sweep_interval_secs);

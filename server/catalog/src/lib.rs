@@ -25,8 +25,8 @@ pub use federation_records::*;
 pub use pipeline_records::*;
 pub use records::*;
 pub use repo::{
-    AuditRepo, BlobRepo, Catalog, FederationRepo, InstanceRepo, ModelRepo, PipelineRepo,
-    SocialRepo, TokenRepo, UserRepo,
+    AuditRepo, BlobRepo, Catalog, EventRepo, FederationRepo, InstanceRepo, ModelRepo, PipelineRepo,
+    SocialRepo, TokenRepo, TriggerRepo, UserRepo,
 };
 pub use social_records::*;
 pub use timestamp::Timestamp;

@@ -151,3 +151,31 @@ pub struct LineageRecord {
     pub metrics: serde_json::Value,
     pub created_at: Timestamp,
 }
+
+/// Where events of some types are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookRecord {
+    pub id: Uuid,
+    pub url: String,
+    /// Event types, or `*` for all.
+    pub events: Vec<String>,
+    /// Signs each delivery (HMAC-SHA256).
+    pub secret: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+/// One event for one hook, delivered (with retries) from the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRecord {
+    pub id: i64,
+    pub hook_id: Uuid,
+    pub url: String,
+    pub secret: String,
+    pub event: serde_json::Value,
+    pub attempts: i64,
+    pub delivered_at: Option<Timestamp>,
+    pub failed_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+}

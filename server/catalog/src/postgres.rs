@@ -85,3 +85,5 @@ sql::impl_subscriptions!(PgCatalog);
 sql::impl_social!(PgCatalog);
 sql::impl_dataset_writes!(PgCatalog);
 sql::impl_pipelines!(PgCatalog);
+sql::impl_triggers!(PgCatalog);
+sql::impl_events!(PgCatalog);

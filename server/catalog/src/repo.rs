@@ -11,7 +11,7 @@ use crate::{
     PeerStatus, ProvenanceRecord, Published, Result, SubscriptionRecord, SyncOutcome, Timestamp,
     TokenRecord, UserRecord, VersionRecord,
 };
-use crate::{CommentRecord, RatingRecord, SocialSummary};
+use crate::{CommentRecord, HookRecord, OutboxRecord, RatingRecord, SocialSummary};
 use crate::{
     DatasetRecord, DatasetVersionRecord, LineageRecord, NewDatasetVersion, NewPipeline,
     PipelineRecord, RunEnd, RunRecord,
@@ -290,6 +290,64 @@ pub trait PipelineRepo: Send + Sync {
     async fn lineage(&self, model_id: Uuid, version: i64) -> Result<Option<LineageRecord>>;
 }
 
+/// Cron schedules and the incoming webhook trigger of pipelines.
+#[async_trait]
+pub trait TriggerRepo: Send + Sync {
+    async fn set_schedule(&self, pipeline_id: Uuid, next: Option<Timestamp>) -> Result<()>;
+    /// Pipelines whose schedule fired by `now`, with the time it fired.
+    async fn due_schedules(&self, now: Timestamp) -> Result<Vec<(Uuid, Timestamp)>>;
+    /// Moves a schedule from `from` to `to`; `false` if another replica already did.
+    async fn advance_schedule(
+        &self,
+        pipeline_id: Uuid,
+        from: Timestamp,
+        to: Option<Timestamp>,
+    ) -> Result<bool>;
+    async fn webhook_secrets(&self, pipeline_id: Uuid) -> Result<Vec<String>>;
+    async fn set_webhook_secrets(
+        &self,
+        pipeline_id: Uuid,
+        secrets: &[String],
+        actor: &Actor,
+    ) -> Result<()>;
+    /// Remembers an accepted signature; `false` when it was seen before (a replay).
+    async fn record_delivery(
+        &self,
+        pipeline_id: Uuid,
+        signature: &str,
+        at: Timestamp,
+    ) -> Result<bool>;
+    async fn prune_deliveries(&self, before: Timestamp) -> Result<()>;
+}
+
+/// Outgoing events: hooks and the outbox they are delivered from.
+#[async_trait]
+pub trait EventRepo: Send + Sync {
+    async fn create_hook(
+        &self,
+        url: &str,
+        events: &[String],
+        secret: &str,
+        actor: &Actor,
+    ) -> Result<HookRecord>;
+    async fn hooks(&self) -> Result<Vec<HookRecord>>;
+    async fn delete_hook(&self, id: Uuid, actor: &Actor) -> Result<()>;
+    /// Puts the event in the outbox of every hook that wants its type; returns how many.
+    async fn enqueue_event(&self, event_type: &str, event: &serde_json::Value) -> Result<usize>;
+    /// Claims due deliveries until `lease_until` (bumping their attempt count).
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxRecord>>;
+    async fn outbox_delivered(&self, id: i64) -> Result<()>;
+    /// Records a failed attempt: retried at `retry_at`, or given up when `None`.
+    async fn outbox_failed(&self, id: i64, error: &str, retry_at: Option<Timestamp>) -> Result<()>;
+    /// Newest first.
+    async fn hook_deliveries(&self, hook_id: Uuid, limit: i64) -> Result<Vec<OutboxRecord>>;
+}
+
 /// Everything the catalog offers; both backends implement it.
 pub trait Catalog:
     UserRepo
@@ -301,6 +359,8 @@ pub trait Catalog:
     + FederationRepo
     + SocialRepo
     + PipelineRepo
+    + TriggerRepo
+    + EventRepo
     + Send
     + Sync
 {

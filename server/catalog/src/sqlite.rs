@@ -108,3 +108,5 @@ sql::impl_subscriptions!(SqliteCatalog);
 sql::impl_social!(SqliteCatalog);
 sql::impl_dataset_writes!(SqliteCatalog);
 sql::impl_pipelines!(SqliteCatalog);
+sql::impl_triggers!(SqliteCatalog);
+sql::impl_events!(SqliteCatalog);

@@ -8,6 +8,7 @@ mod csrf;
 mod datasets;
 
 mod error;
+pub mod events;
 mod federation;
 mod models;
 mod onboard;

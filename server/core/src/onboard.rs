@@ -86,6 +86,16 @@ impl Core {
                 .map_err(CoreError::from),
             Err(e) => Err(e.into()),
         };
+        if let Ok(p) = &published
+            && p.created
+        {
+            let data = serde_json::json!({
+                "model": p.model.name.as_str(), "version": p.version.version,
+                "sha256": p.version.sha256, "size": p.version.size, "by": who.username,
+            });
+            self.emit(crate::events::VERSION_CREATED, p.model.name.as_str(), data)
+                .await;
+        }
         match &published {
             Ok(p) => tracing::info!(
                 model = %p.model.name,

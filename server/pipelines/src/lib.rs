@@ -4,6 +4,7 @@
 
 pub mod dataset;
 mod evaluate;
+mod events;
 pub mod metrics;
 mod runner;
 pub mod sandbox;
@@ -12,12 +13,15 @@ mod service;
 pub mod spec;
 pub mod state;
 mod train;
+mod triggers;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use caravan_core::Core;
 
+pub use events::{MAX_ATTEMPTS, spawn_event_delivery};
 pub use runner::spawn_workers;
+pub use triggers::{WEBHOOK_TOLERANCE_SECS, spawn_scheduler, webhook_signature};
 
 /// How runs are executed on this host.
 #[derive(Debug, Clone)]

@@ -192,8 +192,18 @@ impl Pipelines {
                 }
             }
         };
+        let (status, error) = (end.status, end.error.clone());
+        let outcome = end.outcome.clone();
         if let Err(e) = self.core.catalog.end_run(run.id, end).await {
             tracing::error!(error = %e, "could not record the end of a run");
+        } else if status.is_finished() {
+            let data = serde_json::json!({
+                "pipeline": run.pipeline, "run": run.id, "number": run.seq,
+                "status": status.as_str(), "error": error, "outcome": outcome,
+            });
+            self.core
+                .emit(caravan_core::events::RUN_FINISHED, &run.pipeline, data)
+                .await;
         }
     }
 

@@ -96,7 +96,8 @@ impl Pipelines {
             trigger_dataset: parsed.trigger.dataset.clone(),
             spec: serde_json::to_value(&parsed).expect("a spec serializes"),
         };
-        self.core
+        let pipeline = self
+            .core
             .catalog
             .create_pipeline(new, &actor(who))
             .await
@@ -105,7 +106,9 @@ impl Pipelines {
                     CoreError::Conflict(format!("a pipeline named {} exists", parsed.name))
                 }
                 other => other.into(),
-            })
+            })?;
+        self.schedule(&pipeline, &parsed).await?;
+        Ok(pipeline)
     }
 
     pub async fn pipelines(&self, who: &Principal) -> Result<Vec<PipelineRecord>> {
@@ -122,7 +125,7 @@ impl Pipelines {
             .ok_or_else(|| CoreError::NotFound(format!("pipeline {name} not found")))
     }
 
-    async fn managed(&self, who: &Principal, name: &str) -> Result<PipelineRecord> {
+    pub(crate) async fn managed(&self, who: &Principal, name: &str) -> Result<PipelineRecord> {
         let pipeline = self.pipeline(who, name).await?;
         if !who.can_manage(pipeline.owner_id) {
             return Err(CoreError::Forbidden(format!(

@@ -211,8 +211,11 @@ pub fn next_run(
     cron: &str,
     after: chrono::DateTime<chrono::Utc>,
 ) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    let parsed: croner::Cron = cron
-        .parse()
+    use croner::parser::{CronParser, Seconds};
+    let parsed = CronParser::builder()
+        .seconds(Seconds::Optional)
+        .build()
+        .parse(cron)
         .map_err(|e| format!("{cron:?} is not a cron expression: {e}"))?;
     parsed
         .find_next_occurrence(&after, false)

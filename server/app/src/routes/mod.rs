@@ -5,6 +5,7 @@ mod auth;
 mod datasets;
 mod download;
 pub mod federation;
+mod hooks;
 mod models;
 pub mod openapi;
 mod ops;
@@ -26,6 +27,7 @@ pub fn api(cfg: &mut web::ServiceConfig) {
             .configure(peers::routes)
             .configure(datasets::routes)
             .configure(pipelines::routes)
+            .configure(hooks::routes)
             .configure(push::routes)
             .configure(social::routes)
             .configure(versions::routes)

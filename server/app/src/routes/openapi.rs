@@ -6,7 +6,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{admin, auth, datasets, models, ops, peers, pipelines, push, social, versions};
+use super::{admin, auth, datasets, hooks, models, ops, peers, pipelines, push, social, versions};
 use crate::{dto, error::ErrorBody};
 
 #[derive(OpenApi)]
@@ -27,7 +27,8 @@ use crate::{dto, error::ErrorBody};
         datasets::list, datasets::get, datasets::upload, datasets::version, datasets::preview,
         datasets::content, pipelines::create, pipelines::list, pipelines::get, pipelines::delete,
         pipelines::start, pipelines::runs, pipelines::run, pipelines::cancel, pipelines::log,
-        pipelines::lineage,
+        pipelines::lineage, pipelines::webhook, pipelines::rotate_secret, hooks::create, hooks::list,
+        hooks::delete, hooks::deliveries,
     ),
     components(schemas(ErrorBody, dto::Model, dto::ModelDetails, dto::Version, dto::Alias,
         dto::ModelMetadata, dto::User, dto::Token, dto::CreatedToken, dto::AuditEntry, dto::Rating, dto::Ratings, dto::SocialCounts,

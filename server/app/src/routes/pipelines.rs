@@ -1,7 +1,7 @@
 //! Pipelines and their runs: `POST /api/v1/pipelines` (a JSON spec), runs started by hand,
 //! listed, inspected, cancelled, with each step's log; and the lineage of produced versions.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use caravan_core::Core;
 use caravan_domain::VersionRef;
 use caravan_pipelines::Pipelines;
@@ -22,6 +22,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/pipelines/{name}/runs/{id}/logs/{step}",
             web::get().to(log),
+        )
+        .route("/pipelines/{name}/webhook", web::post().to(webhook))
+        .route(
+            "/pipelines/{name}/webhook-secret",
+            web::post().to(rotate_secret),
         )
         .route(
             "/models/{name}/versions/{version}/lineage",
@@ -195,4 +200,51 @@ pub async fn lineage(
             ))
         })?;
     Ok(web::Json(lineage.into()))
+}
+
+/// Start a run from another system: no bearer token, but `X-Caravan-Timestamp` (Unix seconds,
+/// within 5 minutes) and `X-Caravan-Signature: sha256=<hex HMAC-SHA256(secret,
+/// "<timestamp>.<body>")>` with a secret from `webhook-secret`. A replayed call is refused.
+#[utoipa::path(post, path = "/api/v1/pipelines/{name}/webhook", tag = "pipelines",
+    responses((status = 202, body = dto::Run), (status = 401, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody, description = "a replayed call")))]
+pub async fn webhook(
+    pipelines: web::Data<Pipelines>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let header = |n: &str| {
+        req.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let run = pipelines
+        .incoming_webhook(
+            &name,
+            header("x-caravan-timestamp"),
+            header("x-caravan-signature"),
+            &body,
+        )
+        .await?;
+    Ok(HttpResponse::Accepted().json(dto::Run::from(run)))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookSecret {
+    /// Shown once. The previous secret stays valid until the next rotation.
+    pub secret: String,
+}
+
+/// Make a new secret for the pipeline's incoming webhook (owner or admin).
+#[utoipa::path(post, path = "/api/v1/pipelines/{name}/webhook-secret", tag = "pipelines",
+    responses((status = 201, body = WebhookSecret)), security(("bearer" = [])))]
+pub async fn rotate_secret(
+    pipelines: web::Data<Pipelines>,
+    Authenticated(who): Authenticated,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let secret = pipelines.rotate_webhook_secret(&who, &name).await?;
+    Ok(HttpResponse::Created().json(WebhookSecret { secret }))
 }

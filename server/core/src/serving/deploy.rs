@@ -29,6 +29,13 @@ impl Core {
         version: i64,
     ) -> Result<AliasRecord> {
         let model = self.managed_model(who, name, Scope::Deploy).await?;
+        let previous = self
+            .catalog
+            .aliases(model.id)
+            .await?
+            .into_iter()
+            .find(|a| a.alias == alias.as_str())
+            .map(|a| a.version);
         if let Some(serving) = &self.serving {
             self.loaded_version(&model, version).await?;
             serving.registry.pin(VersionKey {
@@ -47,6 +54,12 @@ impl Core {
                 other => other.into(),
             })?;
         self.after_alias_change(name).await;
+        let data = serde_json::json!({
+            "model": name.as_str(), "alias": alias.as_str(), "version": version,
+            "previous_version": previous, "by": who.username,
+        });
+        self.emit(crate::events::ALIAS_CHANGED, name.as_str(), data)
+            .await;
         Ok(record)
     }
 

@@ -1,0 +1,62 @@
+//! `TriggerRepo` over SQL: cron schedules (advanced with compare-and-set, so one replica
+//! queues each firing) and the incoming webhook's secrets and seen signatures.
+
+macro_rules! impl_triggers {
+    ($catalog:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::TriggerRepo for $catalog {
+            async fn set_schedule(&self, pipeline_id: uuid::Uuid, next: Option<$crate::Timestamp>) -> $crate::Result<()> {
+                sqlx::query("UPDATE pipelines SET next_scheduled_at = $1 WHERE id = $2")
+                    .bind(next).bind(pipeline_id).execute(self.writer()).await?;
+                Ok(())
+            }
+
+            async fn due_schedules(&self, now: $crate::Timestamp) -> $crate::Result<Vec<(uuid::Uuid, $crate::Timestamp)>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, next_scheduled_at FROM pipelines WHERE next_scheduled_at <= $1 ORDER BY next_scheduled_at",
+                )
+                .bind(now).fetch_all(self.reader()).await?)
+            }
+
+            async fn advance_schedule(&self, pipeline_id: uuid::Uuid, from: $crate::Timestamp, to: Option<$crate::Timestamp>) -> $crate::Result<bool> {
+                let done = sqlx::query("UPDATE pipelines SET next_scheduled_at = $1 WHERE id = $2 AND next_scheduled_at = $3")
+                    .bind(to).bind(pipeline_id).bind(from).execute(self.writer()).await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn webhook_secrets(&self, pipeline_id: uuid::Uuid) -> $crate::Result<Vec<String>> {
+                let row: Option<(sqlx::types::Json<Vec<String>>,)> =
+                    sqlx::query_as("SELECT webhook_secrets FROM pipelines WHERE id = $1")
+                        .bind(pipeline_id).fetch_optional(self.reader()).await?;
+                Ok(row.map(|(s,)| s.0).unwrap_or_default())
+            }
+
+            async fn set_webhook_secrets(&self, pipeline_id: uuid::Uuid, secrets: &[String], actor: &$crate::Actor) -> $crate::Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE pipelines SET webhook_secrets = $1 WHERE id = $2")
+                    .bind(sqlx::types::Json(secrets)).bind(pipeline_id).execute(&mut *tx).await?;
+                let audit = $crate::NewAudit::new(actor, "pipeline.webhook.rotate", format!("pipeline:{pipeline_id}"));
+                Self::append_audit(&mut tx, &audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn record_delivery(&self, pipeline_id: uuid::Uuid, signature: &str, at: $crate::Timestamp) -> $crate::Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO webhook_deliveries (pipeline_id, signature, received_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (pipeline_id, signature) DO NOTHING",
+                )
+                .bind(pipeline_id).bind(signature).bind(at).execute(self.writer()).await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn prune_deliveries(&self, before: $crate::Timestamp) -> $crate::Result<()> {
+                sqlx::query("DELETE FROM webhook_deliveries WHERE received_at < $1")
+                    .bind(before).execute(self.writer()).await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_triggers;

@@ -1,0 +1,94 @@
+//! Delivers the outbox: each event is POSTed to its hook as a CloudEvent (structured JSON),
+//! signed like incoming webhooks (`X-Caravan-Timestamp`, `X-Caravan-Signature: sha256=...`),
+//! retried with backoff until it is accepted (2xx) or `MAX_ATTEMPTS` have failed.
+
+use std::time::Duration;
+
+use caravan_catalog::{OutboxRecord, Timestamp};
+
+use crate::{Pipelines, webhook_signature};
+
+/// Attempts before a delivery is given up (it stays in the outbox, marked failed).
+pub const MAX_ATTEMPTS: i64 = 8;
+/// Deliveries claimed at once by a worker.
+const BATCH: i64 = 16;
+
+fn after(delay: Duration) -> Timestamp {
+    Timestamp(Timestamp::now().0 + chrono::Duration::from_std(delay).unwrap_or_default())
+}
+
+async fn deliver(http: &reqwest::Client, record: &OutboxRecord) -> Result<(), String> {
+    let body = serde_json::to_vec(&record.event).map_err(|e| e.to_string())?;
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let signature = webhook_signature(&record.secret, &timestamp, &body);
+    let response = http
+        .post(&record.url)
+        .header(
+            "content-type",
+            "application/cloudevents+json; charset=utf-8",
+        )
+        .header("x-caravan-timestamp", timestamp)
+        .header("x-caravan-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("sending: {e}"))?;
+    match response.status() {
+        s if s.is_success() => Ok(()),
+        s => Err(format!("the receiver answered {s}")),
+    }
+}
+
+impl Pipelines {
+    /// Delivers what is due; returns how many deliveries were attempted.
+    pub async fn deliver_events(&self, http: &reqwest::Client) -> usize {
+        let lease = after(Duration::from_secs(60));
+        let claimed = match self
+            .core
+            .catalog
+            .claim_outbox(Timestamp::now(), lease, BATCH)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::error!(error = %e, "could not claim events to deliver");
+                return 0;
+            }
+        };
+        for record in &claimed {
+            let result = match deliver(http, record).await {
+                Ok(()) => self.core.catalog.outbox_delivered(record.id).await,
+                Err(why) => {
+                    let retry = (record.attempts < MAX_ATTEMPTS).then(|| {
+                        let doubling = 2u32.saturating_pow(record.attempts.clamp(1, 12) as u32 - 1);
+                        after((self.settings.retry_base * doubling).min(Duration::from_secs(3600)))
+                    });
+                    tracing::warn!(url = %record.url, attempt = record.attempts, %why, "an event delivery failed");
+                    self.core
+                        .catalog
+                        .outbox_failed(record.id, &why, retry)
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "could not record an event delivery");
+            }
+        }
+        claimed.len()
+    }
+}
+
+/// Delivers events in the background; checks the outbox every second when it is idle.
+pub fn spawn_event_delivery(p: Pipelines) {
+    tokio::spawn(async move {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client");
+        loop {
+            if p.deliver_events(&http).await == 0 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    });
+}
