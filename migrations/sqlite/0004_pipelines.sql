@@ -109,3 +109,13 @@ CREATE TABLE event_outbox (
     created_at TEXT NOT NULL
 );
 CREATE INDEX event_outbox_due ON event_outbox (delivered_at, failed_at, next_attempt_at);
+
+-- What an external trainer (a webhook trainer) reported for a run's train step.
+CREATE TABLE run_reports (
+    run_id BLOB PRIMARY KEY NOT NULL REFERENCES pipeline_runs (id) ON DELETE CASCADE,
+    succeeded BOOLEAN NOT NULL,
+    version INTEGER,
+    error TEXT,
+    reported_by TEXT NOT NULL,
+    reported_at TEXT NOT NULL
+);

@@ -3,6 +3,7 @@
 
 mod datasets;
 mod pipeline_support;
+mod remote;
 mod runs;
 mod specs;
 mod triggers;
@@ -23,4 +24,5 @@ on_both_backends!(
     triggers::incoming_webhooks_start_runs_only_when_signed_recent_and_new,
     triggers::a_cron_schedule_queues_runs_on_time,
     triggers::events_are_signed_and_retried_until_the_receiver_accepts_them,
+    remote::an_external_orchestrator_trains_onboards_and_reports,
 );

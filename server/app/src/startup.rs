@@ -153,7 +153,7 @@ impl Application {
         let federation = crate::federation::start(&settings, &core, federation_listener).await?;
         let identity =
             crate::federation::identity(&settings, &core, federation.as_ref().map(|f| f.1)).await?;
-        let pipelines = pipelines(&settings, &core)?;
+        let pipelines = pipelines(&settings, &core, listener.local_addr()?)?;
         if settings.pipelines.enabled {
             caravan_pipelines::spawn_workers(pipelines.clone());
             caravan_pipelines::spawn_scheduler(pipelines.clone());
@@ -203,7 +203,11 @@ impl Application {
 }
 
 /// The pipelines service: what its API calls, and what its workers run.
-fn pipelines(settings: &Settings, core: &Core) -> anyhow::Result<caravan_pipelines::Pipelines> {
+fn pipelines(
+    settings: &Settings,
+    core: &Core,
+    api: std::net::SocketAddr,
+) -> anyhow::Result<caravan_pipelines::Pipelines> {
     let config = &settings.pipelines;
     let launcher = match config.launcher.as_str() {
         "" => std::env::current_exe().context("locating the caravan binary")?,
@@ -227,6 +231,12 @@ fn pipelines(settings: &Settings, core: &Core) -> anyhow::Result<caravan_pipelin
         max_model_bytes: settings.onboarding.max_model_bytes,
         max_dataset_bytes: config.max_dataset_bytes,
         max_batch_rows: settings.serving.max_rows_per_request.max(1),
+        public_url: match settings.http.public_url.as_str() {
+            // Without a configured address, the listener's own (loopback when it listens on all).
+            "" if api.ip().is_unspecified() => format!("http://127.0.0.1:{}", api.port()),
+            "" => format!("http://{api}"),
+            url => url.to_owned(),
+        },
     };
     Ok(caravan_pipelines::Pipelines::new(core.clone(), settings))
 }

@@ -179,3 +179,14 @@ pub struct OutboxRecord {
     pub last_error: Option<String>,
     pub created_at: Timestamp,
 }
+
+/// What an external trainer reported for a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    pub succeeded: bool,
+    /// The version it onboarded, when it succeeded.
+    pub version: Option<i64>,
+    pub error: Option<String>,
+    pub reported_by: String,
+    pub reported_at: Timestamp,
+}

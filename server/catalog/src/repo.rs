@@ -11,7 +11,7 @@ use crate::{
     PeerStatus, ProvenanceRecord, Published, Result, SubscriptionRecord, SyncOutcome, Timestamp,
     TokenRecord, UserRecord, VersionRecord,
 };
-use crate::{CommentRecord, HookRecord, OutboxRecord, RatingRecord, SocialSummary};
+use crate::{CommentRecord, HookRecord, OutboxRecord, RatingRecord, RunReport, SocialSummary};
 use crate::{
     DatasetRecord, DatasetVersionRecord, LineageRecord, NewDatasetVersion, NewPipeline,
     PipelineRecord, RunEnd, RunRecord,
@@ -318,6 +318,9 @@ pub trait TriggerRepo: Send + Sync {
         at: Timestamp,
     ) -> Result<bool>;
     async fn prune_deliveries(&self, before: Timestamp) -> Result<()>;
+    /// Records an external trainer's report; `false` if the run already has one.
+    async fn report_run(&self, run_id: Uuid, report: &RunReport) -> Result<bool>;
+    async fn run_report(&self, run_id: Uuid) -> Result<Option<RunReport>>;
 }
 
 /// Outgoing events: hooks and the outbox they are delivered from.

@@ -6,6 +6,7 @@ pub mod dataset;
 mod evaluate;
 mod events;
 pub mod metrics;
+mod remote;
 mod runner;
 pub mod sandbox;
 mod score;
@@ -45,6 +46,8 @@ pub struct PipelineSettings {
     pub max_dataset_bytes: u64,
     /// Rows per inference request during evaluation (the serving engine's cap).
     pub max_batch_rows: usize,
+    /// How external trainers reach this instance (the URLs in their job requests).
+    pub public_url: String,
 }
 
 /// Why a step did not finish.
@@ -66,6 +69,7 @@ pub struct Pipelines {
     pub core: Core,
     pub settings: Arc<PipelineSettings>,
     wakeup: Arc<tokio::sync::Notify>,
+    http: reqwest::Client,
 }
 
 /// A dataset's file on local disk: the store's own file, or a temporary download.
@@ -89,6 +93,10 @@ impl Pipelines {
             core,
             settings: Arc::new(settings),
             wakeup: Arc::default(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("an HTTP client"),
         }
     }
 

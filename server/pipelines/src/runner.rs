@@ -282,14 +282,7 @@ impl Pipelines {
         match kind {
             StepKind::Train => {
                 let (version, dataset_version) = self
-                    .train(
-                        run.id,
-                        owner,
-                        spec,
-                        state.dataset_version,
-                        log_key,
-                        heartbeat,
-                    )
+                    .train(run, owner, spec, state.dataset_version, log_key, heartbeat)
                     .await?;
                 state.candidate = Some(version);
                 state.dataset_version = Some(dataset_version);

@@ -86,7 +86,7 @@ impl Pipelines {
     ) -> Result<PipelineRecord> {
         require(who, Scope::Publish)?;
         let parsed = spec::parse(raw).map_err(CoreError::Invalid)?;
-        if parsed.train.is_some() {
+        if parsed.train.as_ref().is_some_and(|t| t.command.is_some()) {
             self.check_trainer_rights(who)?;
         }
         self.check_spec(who, &parsed).await?;

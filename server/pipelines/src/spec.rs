@@ -54,7 +54,10 @@ pub struct Trigger {
 pub struct TrainSpec {
     /// The training dataset (its newest version, or the version that triggered the run).
     pub dataset: String,
-    pub command: CommandSpec,
+    /// A process on this host...
+    pub command: Option<CommandSpec>,
+    /// ...or an external orchestrator Caravan hands the job to.
+    pub webhook: Option<WebhookTrainer>,
     /// Passed to the trainer as JSON in `{params}`.
     #[serde(default)]
     pub params: serde_json::Value,
@@ -69,6 +72,18 @@ pub struct CommandSpec {
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     pub workdir: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+/// An external trainer: Caravan POSTs a signed job request (HMAC-SHA256 with the pipeline's
+/// webhook secret, as for incoming webhooks); the orchestrator onboards the model through the
+/// normal API and reports the version with `POST .../runs/{id}/report`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookTrainer {
+    pub url: String,
+    /// How long to wait for the report.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
 }
@@ -192,16 +207,28 @@ fn check(spec: &PipelineSpec) -> Result<(), String> {
 }
 
 fn check_train(train: &TrainSpec) -> Result<(), String> {
-    if train.command.argv.is_empty() {
-        return Err("train.command.argv: give at least the program to run".into());
-    }
-    if !train.command.argv.iter().any(|a| a.contains("{output}")) {
-        return Err(
-            "train.command.argv: pass {output}, where the trainer writes the ONNX file".into(),
-        );
-    }
-    if !(1..=7 * 24 * 3600).contains(&train.command.timeout_secs) {
-        return Err("train.command.timeout_secs: 1 second to 7 days".into());
+    let timeout = match (&train.command, &train.webhook) {
+        (Some(command), None) => {
+            if command.argv.is_empty() {
+                return Err("train.command.argv: give at least the program to run".into());
+            }
+            if !command.argv.iter().any(|a| a.contains("{output}")) {
+                return Err(
+                    "train.command.argv: pass {output}, where the trainer writes the ONNX file".into(),
+                );
+            }
+            command.timeout_secs
+        }
+        (None, Some(webhook)) => {
+            if !(webhook.url.starts_with("https://") || webhook.url.starts_with("http://")) {
+                return Err("train.webhook.url: an http:// or https:// address".into());
+            }
+            webhook.timeout_secs
+        }
+        _ => return Err("train: give either command (a process on this host) or webhook (an external orchestrator)".into()),
+    };
+    if !(1..=7 * 24 * 3600).contains(&timeout) {
+        return Err("train: timeout_secs is 1 second to 7 days".into());
     }
     Ok(())
 }

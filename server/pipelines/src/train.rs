@@ -110,13 +110,14 @@ impl Pipelines {
     /// Trains, onboards the result and records its lineage; returns the new version.
     pub(crate) async fn train(
         &self,
-        run_id: uuid::Uuid,
+        run: &caravan_catalog::RunRecord,
         owner: &Principal,
         spec: &PipelineSpec,
         dataset_version: Option<i64>,
         log_key: &str,
         heartbeat: &Heartbeat,
     ) -> Result<(i64, i64), StepError> {
+        let run_id = run.id;
         let train = spec
             .train
             .as_ref()
@@ -126,6 +127,20 @@ impl Pipelines {
             .dataset_version(owner, &train.dataset, dataset_version)
             .await
             .map_err(permanent)?;
+        let command = match (&train.command, &train.webhook) {
+            (Some(command), _) => command,
+            (None, Some(webhook)) => {
+                let version = self
+                    .train_remotely(run, owner, spec, &dataset, webhook, heartbeat)
+                    .await?;
+                self.record_training(run_id, owner, spec, &dataset, version)
+                    .await?;
+                return Ok((version, dataset.version));
+            }
+            (None, None) => {
+                return Err(StepError::Permanent("the train step has no trainer".into()));
+            }
+        };
         let io =
             |e: std::io::Error| StepError::Retryable(format!("preparing the run's files: {e}"));
         std::fs::create_dir_all(&self.settings.work_dir).map_err(io)?;
@@ -144,8 +159,8 @@ impl Pipelines {
             sandbox::hand_over(&data).map_err(io)?;
             let output = work.join("model.onnx");
             let params = train.params.to_string();
-            let argv = render_argv(&train.command.argv, &data, &output, &params);
-            self.run_trainer(&train.command, argv, work, log_key, heartbeat)
+            let argv = render_argv(&command.argv, &data, &output, &params);
+            self.run_trainer(command, argv, work, log_key, heartbeat)
                 .await?;
             if !output.is_file() {
                 return Err(StepError::Permanent(format!(
@@ -176,27 +191,49 @@ impl Pipelines {
                     )),
                     other => permanent(other),
                 })?;
-            let lineage = LineageRecord {
-                model_id: published.model.id,
-                version: published.version.version,
-                run_id,
-                pipeline: spec.name.clone(),
-                dataset: Some(train.dataset.clone()),
-                dataset_version: Some(dataset.version),
-                compared_with: None,
-                metrics: serde_json::json!({}),
-                created_at: caravan_catalog::Timestamp::now(),
-            };
-            self.core
-                .catalog
-                .record_lineage(lineage)
-                .await
-                .map_err(|e| StepError::Retryable(e.to_string()))?;
+            self.record_training(run_id, owner, spec, &dataset, published.version.version)
+                .await?;
             Ok((published.version.version, dataset.version))
         }
         .await;
         drop(dir);
         result
+    }
+}
+
+impl Pipelines {
+    /// Records where a trained version came from.
+    pub(crate) async fn record_training(
+        &self,
+        run_id: uuid::Uuid,
+        owner: &Principal,
+        spec: &PipelineSpec,
+        dataset: &caravan_catalog::DatasetVersionRecord,
+        version: i64,
+    ) -> Result<(), StepError> {
+        let name =
+            ModelName::parse(&spec.model).map_err(|e| StepError::Permanent(e.to_string()))?;
+        let model = self
+            .core
+            .visible_model(Some(owner), &name)
+            .await
+            .map_err(permanent)?;
+        let lineage = LineageRecord {
+            model_id: model.id,
+            version,
+            run_id,
+            pipeline: spec.name.clone(),
+            dataset: Some(dataset.dataset.clone()),
+            dataset_version: Some(dataset.version),
+            compared_with: None,
+            metrics: serde_json::json!({}),
+            created_at: caravan_catalog::Timestamp::now(),
+        };
+        self.core
+            .catalog
+            .record_lineage(lineage)
+            .await
+            .map_err(|e| StepError::Retryable(e.to_string()))
     }
 }
 

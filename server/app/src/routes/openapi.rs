@@ -27,7 +27,7 @@ use crate::{dto, error::ErrorBody};
         datasets::list, datasets::get, datasets::upload, datasets::version, datasets::preview,
         datasets::content, pipelines::create, pipelines::list, pipelines::get, pipelines::delete,
         pipelines::start, pipelines::runs, pipelines::run, pipelines::cancel, pipelines::log,
-        pipelines::lineage, pipelines::webhook, pipelines::rotate_secret, hooks::create, hooks::list,
+        pipelines::lineage, pipelines::webhook, pipelines::rotate_secret, pipelines::report, hooks::create, hooks::list,
         hooks::delete, hooks::deliveries,
     ),
     components(schemas(ErrorBody, dto::Model, dto::ModelDetails, dto::Version, dto::Alias,

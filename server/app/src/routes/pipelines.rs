@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/pipelines/{name}/runs/{id}/logs/{step}",
             web::get().to(log),
         )
+        .route("/pipelines/{name}/runs/{id}/report", web::post().to(report))
         .route("/pipelines/{name}/webhook", web::post().to(webhook))
         .route(
             "/pipelines/{name}/webhook-secret",
@@ -247,4 +248,48 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse, ApiError> {
     let secret = pipelines.rotate_webhook_secret(&who, &name).await?;
     Ok(HttpResponse::Created().json(WebhookSecret { secret }))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunReportBody {
+    /// succeeded or failed.
+    pub status: String,
+    /// The version the orchestrator onboarded (when it succeeded).
+    pub version: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// An external trainer reports its result for a run (the pipeline's owner or an admin).
+#[utoipa::path(post, path = "/api/v1/pipelines/{name}/runs/{id}/report", tag = "pipelines",
+    request_body = RunReportBody, responses((status = 202), (status = 409, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn report(
+    pipelines: web::Data<Pipelines>,
+    Authenticated(who): Authenticated,
+    path: web::Path<(String, String)>,
+    body: web::Json<RunReportBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    let body = body.into_inner();
+    let succeeded = match body.status.as_str() {
+        "succeeded" => true,
+        "failed" => false,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "status {other:?}: succeeded or failed"
+            )));
+        }
+    };
+    pipelines
+        .report_run(
+            &who,
+            &name,
+            run_id(&id)?,
+            succeeded,
+            body.version,
+            body.error,
+        )
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
 }

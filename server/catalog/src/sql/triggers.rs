@@ -50,6 +50,26 @@ macro_rules! impl_triggers {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn report_run(&self, run_id: uuid::Uuid, r: &$crate::RunReport) -> $crate::Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO run_reports (run_id, succeeded, version, error, reported_by, reported_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id) DO NOTHING",
+                )
+                .bind(run_id).bind(r.succeeded).bind(r.version).bind(&r.error).bind(&r.reported_by).bind(r.reported_at)
+                .execute(self.writer()).await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn run_report(&self, run_id: uuid::Uuid) -> $crate::Result<Option<$crate::RunReport>> {
+                let row: Option<(bool, Option<i64>, Option<String>, String, $crate::Timestamp)> = sqlx::query_as(
+                    "SELECT succeeded, version, error, reported_by, reported_at FROM run_reports WHERE run_id = $1",
+                )
+                .bind(run_id).fetch_optional(self.writer()).await?;
+                Ok(row.map(|(succeeded, version, error, reported_by, reported_at)| $crate::RunReport {
+                    succeeded, version, error, reported_by, reported_at,
+                }))
+            }
+
             async fn prune_deliveries(&self, before: $crate::Timestamp) -> $crate::Result<()> {
                 sqlx::query("DELETE FROM webhook_deliveries WHERE received_at < $1")
                     .bind(before).execute(self.writer()).await?;
