@@ -5,9 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::pipeline_support::{
-    alias_version, app, create_pipeline, csv, dataset, finished_run, spec, trainer,
-};
+use crate::pipeline_support::{alias_version, app, csv, dataset, finished_run, spec, trainer};
 use crate::support::{Backend, TestApp};
 
 /// A fake orchestrator: accepts job requests and hands them (with their headers) to the test.
