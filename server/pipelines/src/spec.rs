@@ -346,7 +346,7 @@ mod tests {
     fn a_complete_spec_parses_with_defaults() {
         let parsed = parse(spec()).unwrap();
         assert_eq!(parsed.alias, "champion");
-        assert_eq!(parsed.train.unwrap().command.timeout_secs, 3600);
+        assert_eq!(parsed.train.unwrap().command.unwrap().timeout_secs, 3600);
         assert_eq!(parsed.evaluate.unwrap().batch_rows, 1024);
     }
 
