@@ -17,6 +17,7 @@ on_both_backends!(
     specs::specs_with_unknown_fields_bad_cron_or_missing_datasets_are_refused,
     specs::mappings_that_do_not_fit_the_dataset_or_the_model_are_refused,
     specs::only_admins_define_command_trainers_and_a_setting_turns_them_off,
+    specs::specs_may_be_yaml,
     runs::a_new_dataset_version_retrains_evaluates_and_promotes_without_failed_requests,
     runs::failing_hanging_and_bad_trainers_fail_the_run_and_leave_the_alias,
     runs::a_running_trainer_can_be_cancelled,

@@ -121,3 +121,51 @@ pub async fn only_admins_define_command_trainers_and_a_setting_turns_them_off(ba
     )
     .await;
 }
+
+pub async fn specs_may_be_yaml(backend: Backend) {
+    let app = app(backend).await;
+    let trainer = trainer();
+    dataset(&app, "telemetry", csv(20, 1, false)).await;
+    dataset(&app, "holdout", csv(20, 2, false)).await;
+    let yaml = format!(
+        "name: from-yaml\nmodel: fraud\ntrigger:\n  dataset: telemetry\ntrain:\n  dataset: telemetry\n  command:\n    argv: [python3, {}, '{{dataset}}', '{{output}}', '{{params}}']\n",
+        trainer.script
+    );
+    let send = |body: String| {
+        app.client
+            .post(app.url("/api/v1/pipelines"))
+            .bearer_auth(&app.admin_token)
+            .header("content-type", "application/yaml")
+            .body(body)
+            .send()
+    };
+    let created = send(yaml).await.unwrap();
+    assert_eq!(
+        created.status(),
+        StatusCode::CREATED,
+        "{}",
+        created.text().await.unwrap()
+    );
+    let (_, pipeline) = app
+        .get_json(Some(&app.admin_token), "/api/v1/pipelines/from-yaml")
+        .await;
+    assert_eq!(pipeline["spec"]["train"]["command"]["argv"][2], "{dataset}");
+    let broken = send("name: [unclosed".into()).await.unwrap();
+    assert_error(
+        broken,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "not valid YAML",
+    )
+    .await;
+    let unknown = send("name: x\nmodel: y\ntrain: {dataset: telemetry, comand: {}}\n".into())
+        .await
+        .unwrap();
+    assert_error(
+        unknown,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "unknown field `comand`",
+    )
+    .await;
+}

@@ -39,7 +39,24 @@ fn run_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found("no such run"))
 }
 
-/// Define a pipeline (a JSON spec; see the README). Command trainers need an admin.
+/// The body of a spec: YAML when the request says so (`application/yaml`, `text/yaml`), JSON
+/// otherwise.
+fn spec_body(req: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.contains("yaml") {
+        serde_norway::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("the spec is not valid YAML: {e}")))
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("the spec is not valid JSON: {e}")))
+    }
+}
+
+/// Define a pipeline (a JSON or YAML spec; see the README). Command trainers need an admin.
 #[utoipa::path(post, path = "/api/v1/pipelines", tag = "pipelines", request_body = Object,
     responses((status = 201, body = dto::Pipeline), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
@@ -47,9 +64,11 @@ fn run_id(raw: &str) -> Result<Uuid, ApiError> {
 pub async fn create(
     pipelines: web::Data<Pipelines>,
     Authenticated(who): Authenticated,
-    body: web::Json<serde_json::Value>,
+    req: HttpRequest,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let pipeline = pipelines.create_pipeline(&who, body.into_inner()).await?;
+    let spec = spec_body(&req, &body)?;
+    let pipeline = pipelines.create_pipeline(&who, spec).await?;
     Ok(HttpResponse::Created().json(dto::Pipeline::from(pipeline)))
 }
 
