@@ -16,7 +16,7 @@ CREATE TABLE dataset_versions (
     version BIGINT NOT NULL,
     sha256 TEXT NOT NULL REFERENCES blobs (sha256),
     size BIGINT NOT NULL,
-    format TEXT NOT NULL CHECK (format IN ('csv')),
+    format TEXT NOT NULL CHECK (format IN ('csv', 'parquet')),
     schema JSONB NOT NULL,
     created_by TEXT NOT NULL,
     created_at TIMESTAMPTZ NOT NULL,

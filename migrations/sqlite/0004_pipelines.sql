@@ -16,7 +16,7 @@ CREATE TABLE dataset_versions (
     version INTEGER NOT NULL,
     sha256 TEXT NOT NULL REFERENCES blobs (sha256),
     size INTEGER NOT NULL,
-    format TEXT NOT NULL CHECK (format IN ('csv')),
+    format TEXT NOT NULL CHECK (format IN ('csv', 'parquet')),
     schema TEXT NOT NULL,
     created_by TEXT NOT NULL,
     created_at TEXT NOT NULL,

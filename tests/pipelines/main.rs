@@ -2,6 +2,7 @@
 //! real trainer process, on SQLite and on PostgreSQL.
 
 mod datasets;
+mod parquet;
 mod pipeline_support;
 mod remote;
 mod runs;
@@ -26,4 +27,6 @@ on_both_backends!(
     triggers::a_cron_schedule_queues_runs_on_time,
     triggers::events_are_signed_and_retried_until_the_receiver_accepts_them,
     remote::an_external_orchestrator_trains_onboards_and_reports,
+    parquet::parquet_datasets_are_sniffed_and_used_for_evaluation_and_scoring,
+    parquet::nested_and_broken_parquet_files_are_refused_and_nothing_is_stored,
 );

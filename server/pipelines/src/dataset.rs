@@ -14,7 +14,7 @@ pub enum DatasetError {
     Io(#[from] std::io::Error),
 }
 
-fn invalid(e: csv::Error) -> DatasetError {
+pub(crate) fn invalid(e: csv::Error) -> DatasetError {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
@@ -58,7 +58,7 @@ fn widen(a: ColumnKind, b: ColumnKind) -> ColumnKind {
     }
 }
 
-fn reader(path: &Path) -> Result<csv::Reader<std::fs::File>, DatasetError> {
+pub(crate) fn reader(path: &Path) -> Result<csv::Reader<std::fs::File>, DatasetError> {
     csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)

@@ -7,7 +7,7 @@ use caravan_inference::serving::{NamedTensor, TensorData};
 
 use crate::{
     Pipelines, StepError,
-    dataset::NumericChunks,
+    formats::Numbers,
     metrics::{self, Metrics, Task},
     spec::{EvaluateSpec, PipelineSpec, check_evaluation_dataset, check_signature},
     train::permanent,
@@ -173,7 +173,7 @@ impl Pipelines {
         let label_index = columns.len();
         columns.push(e.label.clone());
         let max_rows = self.settings.max_batch_rows.min(e.batch_rows).max(1);
-        let mut chunks = NumericChunks::open(data.path(), &columns, max_rows)
+        let mut chunks = Numbers::open(data.path(), &dataset.format, &columns, max_rows)
             .map_err(|e| StepError::Permanent(e.to_string()))?;
         let (mut truth, mut cand, mut inc) =
             (Vec::new(), Predictions::default(), Predictions::default());

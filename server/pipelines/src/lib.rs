@@ -2,9 +2,11 @@
 //! command trainers with limits, evaluation through the serving engine, gated promotion by
 //! hot swap, and lineage.
 
+pub mod columnar;
 pub mod dataset;
 mod evaluate;
 mod events;
+pub mod formats;
 pub mod metrics;
 mod remote;
 mod runner;

@@ -94,12 +94,10 @@ impl Pipelines {
             .await
             .map_err(permanent)?;
         let source = self.local_copy(&input.sha256).await?;
-        let mut reader = csv::Reader::from_path(source.path())
+        let batch = s.batch_rows.min(self.settings.max_batch_rows).max(1);
+        let mut reader = crate::formats::TextRows::open(source.path(), &input.format, batch)
             .map_err(|e| StepError::Permanent(e.to_string()))?;
-        let header = reader
-            .headers()
-            .map_err(|e| StepError::Permanent(e.to_string()))?
-            .clone();
+        let header: Vec<String> = reader.header().to_vec();
         let mut features = Vec::new();
         for input_spec in &signature.inputs {
             let columns = s.inputs.get(&input_spec.name).ok_or_else(|| {
@@ -130,25 +128,12 @@ impl Pipelines {
             .map_err(|e| StepError::Retryable(e.to_string()))?;
         let mut writer = std::io::BufWriter::with_capacity(1 << 20, out.as_file());
         let mut header_written = false;
-        let batch = s.batch_rows.min(self.settings.max_batch_rows).max(1);
-        let mut records: Vec<csv::StringRecord> = Vec::with_capacity(batch);
         let mut rows: u64 = 0;
         let mut line = 1u64;
-        loop {
-            records.clear();
-            for _ in 0..batch {
-                let mut record = csv::StringRecord::new();
-                if !reader
-                    .read_record(&mut record)
-                    .map_err(|e| StepError::Permanent(format!("reading {}: {e}", s.dataset)))?
-                {
-                    break;
-                }
-                records.push(record);
-            }
-            if records.is_empty() {
-                break;
-            }
+        while let Some(records) = reader
+            .next_rows()
+            .map_err(|e| StepError::Permanent(format!("reading {}: {e}", s.dataset)))?
+        {
             if heartbeat.cancelled() {
                 return Err(StepError::Cancelled);
             }
@@ -158,7 +143,7 @@ impl Pipelines {
                 let mut values = Vec::with_capacity(n * indices.len());
                 for (offset, record) in records.iter().enumerate() {
                     for &i in indices {
-                        let cell = record.get(i).unwrap_or("").trim();
+                        let cell = record.get(i).map_or("", |c| c.trim());
                         values.push(cell.parse::<f64>().map_err(|_| {
                             StepError::Permanent(format!(
                                 "line {}: column {:?} holds {cell:?}, not a number",
@@ -191,7 +176,7 @@ impl Pipelines {
                 .await
                 .map_err(permanent)?;
             if !header_written {
-                let mut names: Vec<String> = header.iter().map(str::to_owned).collect();
+                let mut names: Vec<String> = header.clone();
                 for o in &answer.outputs {
                     match o.shape.as_slice() {
                         [_, k] if *k > 1 => {
@@ -221,7 +206,7 @@ impl Pipelines {
                         .iter()
                         .map(String::as_str)
                 });
-                write_row(&mut writer, record.iter().chain(extra))?;
+                write_row(&mut writer, record.iter().map(String::as_str).chain(extra))?;
             }
             rows += n as u64;
             line += n as u64;

@@ -6,7 +6,7 @@ use actix_multipart::Multipart;
 use actix_web::{HttpResponse, http::header, web};
 use caravan_core::{Core, CoreError, DatasetUpload};
 use caravan_domain::Scope;
-use caravan_pipelines::{Pipelines, dataset};
+use caravan_pipelines::{Pipelines, dataset, formats};
 use caravan_storage::{StageError, StagedBlob};
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
@@ -89,22 +89,24 @@ pub async fn upload(
             }
         }
     }
-    let staged = staged
-        .ok_or_else(|| ApiError::bad_request("multipart part 'file' (the CSV) is missing"))?;
+    let staged = staged.ok_or_else(|| {
+        ApiError::bad_request("multipart part 'file' (a CSV or Parquet file) is missing")
+    })?;
     let path = staged.path().to_owned();
-    let schema = web::block(move || dataset::sniff_csv(&path))
+    let sniffed = web::block(move || formats::sniff(&path))
         .await
         .map_err(CoreError::internal)?
         .map_err(|e| match e {
             dataset::DatasetError::Invalid(why) => {
-                ApiError::bad_request(format!("the file is not a usable CSV dataset: {why}"))
+                ApiError::bad_request(format!("the file is not a usable dataset: {why}"))
             }
             dataset::DatasetError::Io(e) => CoreError::internal(e).into(),
         })?;
+    let (format, schema) = sniffed;
     let upload = DatasetUpload {
         name: name.into_inner(),
         description,
-        format: "csv".into(),
+        format: format.into(),
         schema,
         staged,
     };
@@ -204,7 +206,8 @@ pub async fn preview(
         .download_to_staging(&record.sha256)
         .await
         .map_err(CoreError::from)?;
-    let (columns, rows) = web::block(move || dataset::preview_csv(&file, rows))
+    let format = record.format.clone();
+    let (columns, rows) = web::block(move || formats::preview(&file, &format, rows))
         .await
         .map_err(CoreError::internal)?
         .map_err(CoreError::internal)?;
@@ -225,13 +228,19 @@ pub async fn content(
         .await?;
     let read = core.open_dataset(&record).await?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_TYPE,
+            match record.format.as_str() {
+                "parquet" => "application/vnd.apache.parquet",
+                _ => "text/csv; charset=utf-8",
+            },
+        ))
         .insert_header((header::CONTENT_LENGTH, record.size.to_string()))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!(
-                "attachment; filename=\"{}-v{}.csv\"",
-                record.dataset, record.version
+                "attachment; filename=\"{}-v{}.{}\"",
+                record.dataset, record.version, record.format
             ),
         ))
         .streaming(read.stream))
