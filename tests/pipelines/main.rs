@@ -4,6 +4,7 @@
 mod datasets;
 mod parquet;
 mod pipeline_support;
+mod recovery;
 mod remote;
 mod runs;
 mod specs;
@@ -29,4 +30,6 @@ on_both_backends!(
     remote::an_external_orchestrator_trains_onboards_and_reports,
     parquet::parquet_datasets_are_sniffed_and_used_for_evaluation_and_scoring,
     parquet::nested_and_broken_parquet_files_are_refused_and_nothing_is_stored,
+    recovery::a_run_left_by_a_dead_worker_is_taken_over_and_its_step_runs_again,
+    recovery::a_candidate_with_another_signature_never_takes_the_alias,
 );

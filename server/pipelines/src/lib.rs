@@ -8,6 +8,7 @@ mod evaluate;
 mod events;
 pub mod formats;
 pub mod metrics;
+mod promote;
 mod remote;
 mod runner;
 pub mod sandbox;

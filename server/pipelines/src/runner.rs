@@ -8,13 +8,12 @@ use std::sync::{
 };
 
 use caravan_catalog::{RunEnd, RunRecord, RunStatus, Timestamp};
-use caravan_domain::{AliasName, ModelName, Principal};
+use caravan_domain::{ModelName, Principal};
 
 use crate::{
     Pipelines, StepError,
-    metrics::higher_is_better,
     spec::{self, PipelineSpec},
-    state::{Decision, RunState, StepKind, StepStatus},
+    state::{RunState, StepKind, StepStatus},
     train::permanent,
 };
 
@@ -325,92 +324,5 @@ impl Pipelines {
                 Ok(serde_json::to_value(&scored).expect("a score report serializes"))
             }
         }
-    }
-
-    async fn gate_and_promote(
-        &self,
-        run: &RunRecord,
-        spec: &PipelineSpec,
-        owner: &Principal,
-        state: &mut RunState,
-    ) -> Result<serde_json::Value, StepError> {
-        let candidate = state
-            .candidate
-            .ok_or_else(|| StepError::Permanent("no candidate version".into()))?;
-        let decision = match (
-            &spec.evaluate,
-            state.incumbent,
-            &state.candidate_metrics,
-            &state.incumbent_metrics,
-        ) {
-            (Some(e), Some(incumbent), Some(cand), Some(inc)) => {
-                let (c, i) = (
-                    cand.get(&e.metric).copied().unwrap_or(f64::NAN),
-                    inc.get(&e.metric).copied().unwrap_or(f64::NAN),
-                );
-                let improvement = if higher_is_better(&e.metric) {
-                    c - i
-                } else {
-                    i - c
-                };
-                let margin = spec.gate.min_improvement;
-                if improvement > 0.0 && improvement >= margin {
-                    Decision {
-                        promoted: true,
-                        reason: format!(
-                            "v{candidate} {} {c:.4} beats v{incumbent}'s {i:.4}",
-                            e.metric
-                        ),
-                    }
-                } else {
-                    Decision {
-                        promoted: false,
-                        reason: format!(
-                            "v{candidate} {} {c:.4} does not beat {}'s v{incumbent} {i:.4} by more than {margin}; {} stays on v{incumbent}",
-                            e.metric, spec.alias, spec.alias
-                        ),
-                    }
-                }
-            }
-            (Some(_), None, _, _) => Decision {
-                promoted: true,
-                reason: format!("no version holds {} yet", spec.alias),
-            },
-            _ => Decision {
-                promoted: true,
-                reason: "the pipeline has no evaluation; every trained version is promoted".into(),
-            },
-        };
-        let name =
-            ModelName::parse(&spec.model).map_err(|e| StepError::Permanent(e.to_string()))?;
-        if decision.promoted {
-            let alias =
-                AliasName::parse(&spec.alias).map_err(|e| StepError::Permanent(e.to_string()))?;
-            self.core
-                .set_alias(owner, &name, &alias, candidate)
-                .await
-                .map_err(permanent)?;
-        }
-        if let Some(model) = self
-            .core
-            .catalog
-            .model_by_name(&name)
-            .await
-            .map_err(|e| StepError::Retryable(e.to_string()))?
-            && let Ok(Some(mut lineage)) = self.core.catalog.lineage(model.id, candidate).await
-            && lineage.run_id == run.id
-        {
-            lineage.compared_with = state.incumbent;
-            lineage.metrics = serde_json::json!({ "candidate": state.candidate_metrics, "incumbent": state.incumbent_metrics });
-            self.core
-                .catalog
-                .record_lineage(lineage)
-                .await
-                .map_err(|e| StepError::Retryable(e.to_string()))?;
-        }
-        let details =
-            serde_json::json!({ "promoted": decision.promoted, "reason": decision.reason });
-        state.decision = Some(decision);
-        Ok(details)
     }
 }
