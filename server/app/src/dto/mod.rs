@@ -27,6 +27,16 @@ pub struct Page<T: ToSchema> {
     pub next_cursor: Option<String>,
 }
 
+impl<T: ToSchema> Page<T> {
+    /// A collection returned whole, as JSON.
+    pub fn all<R: Into<T>>(records: impl IntoIterator<Item = R>) -> actix_web::web::Json<Self> {
+        actix_web::web::Json(Page {
+            items: records.into_iter().map(Into::into).collect(),
+            next_cursor: None,
+        })
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Model {
     pub id: Uuid,

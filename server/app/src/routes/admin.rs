@@ -21,16 +21,7 @@ pub async fn list_users(
     core: web::Data<Core>,
     Authenticated(who): Authenticated,
 ) -> Result<web::Json<dto::Page<dto::User>>, ApiError> {
-    let items = core
-        .list_users(&who)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(web::Json(dto::Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(dto::Page::all(core.list_users(&who).await?))
 }
 
 /// Create a user (admins only).

@@ -67,16 +67,7 @@ pub async fn list_tokens(
     core: web::Data<Core>,
     Authenticated(who): Authenticated,
 ) -> Result<web::Json<dto::Page<dto::Token>>, ApiError> {
-    let items = core
-        .list_tokens(&who)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(web::Json(dto::Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(dto::Page::all(core.list_tokens(&who).await?))
 }
 
 /// Create an API token with some of the caller's scopes; the secret is in the response only.

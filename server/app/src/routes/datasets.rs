@@ -137,16 +137,7 @@ pub async fn list(
     core: web::Data<Core>,
     Authenticated(who): Authenticated,
 ) -> Result<web::Json<dto::Page<dto::Dataset>>, ApiError> {
-    let items = core
-        .datasets(&who)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(web::Json(dto::Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(dto::Page::all(core.datasets(&who).await?))
 }
 
 /// A dataset with its versions.

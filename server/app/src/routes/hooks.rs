@@ -132,14 +132,7 @@ pub async fn deliveries(
     Authenticated(who): Authenticated,
     id: web::Path<String>,
 ) -> Result<web::Json<dto::Page<Delivery>>, ApiError> {
-    let items = core
-        .hook_deliveries(&who, hook_id(&id)?)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(web::Json(dto::Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(dto::Page::all(
+        core.hook_deliveries(&who, hook_id(&id)?).await?,
+    ))
 }

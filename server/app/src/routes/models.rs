@@ -160,11 +160,7 @@ pub async fn list_aliases(
     let details = core
         .model_details(who.as_ref(), &model_name(&name)?)
         .await?;
-    let items = details.aliases.into_iter().map(Into::into).collect();
-    Ok(web::Json(dto::Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(dto::Page::all(details.aliases))
 }
 
 /// Point an alias (such as `champion`) at a version (scope `deploy`, owner or admin).

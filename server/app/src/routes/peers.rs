@@ -40,16 +40,7 @@ pub async fn list_peers(
     core: web::Data<Core>,
     Authenticated(who): Authenticated,
 ) -> Result<web::Json<dto::Page<dto::Peer>>, ApiError> {
-    let items = core
-        .peers(Some(&who))
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(web::Json(dto::Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(dto::Page::all(core.peers(Some(&who)).await?))
 }
 
 /// Register a peer (admins): its URL, the certificate it presents, its signing key.
@@ -116,16 +107,9 @@ pub async fn list_shares(
     Authenticated(who): Authenticated,
     name: web::Path<String>,
 ) -> Result<web::Json<dto::Page<dto::Peer>>, ApiError> {
-    let items = core
-        .model_shares(&who, &model_name(&name)?)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(web::Json(dto::Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(dto::Page::all(
+        core.model_shares(&who, &model_name(&name)?).await?,
+    ))
 }
 
 /// Share a model with a peer: it appears in that peer's "shared" catalog.
@@ -160,16 +144,7 @@ pub async fn list_subscriptions(
     core: web::Data<Core>,
     Authenticated(who): Authenticated,
 ) -> Result<web::Json<dto::Page<dto::Subscription>>, ApiError> {
-    let items = core
-        .subscriptions(Some(&who))
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(web::Json(dto::Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(dto::Page::all(core.subscriptions(Some(&who)).await?))
 }
 
 /// Subscribe to a peer's catalog, or to named models in it (admins).

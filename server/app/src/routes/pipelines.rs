@@ -78,16 +78,7 @@ pub async fn list(
     pipelines: web::Data<Pipelines>,
     Authenticated(who): Authenticated,
 ) -> Result<web::Json<dto::Page<dto::Pipeline>>, ApiError> {
-    let items = pipelines
-        .pipelines(&who)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(web::Json(dto::Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(dto::Page::all(pipelines.pipelines(&who).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/pipelines/{name}", tag = "pipelines",
@@ -131,16 +122,7 @@ pub async fn runs(
     Authenticated(who): Authenticated,
     name: web::Path<String>,
 ) -> Result<web::Json<dto::Page<dto::Run>>, ApiError> {
-    let items = pipelines
-        .runs(&who, &name)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(web::Json(dto::Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(dto::Page::all(pipelines.runs(&who, &name).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/pipelines/{name}/runs/{id}", tag = "pipelines",
