@@ -216,7 +216,7 @@ pub async fn failing_hanging_and_bad_trainers_fail_the_run_and_leave_the_alias(b
         ),
         (
             "hangs",
-            json!({ "hang": true }),
+            json!({ "hang": true, "spawn": true }),
             2,
             "past its timeout of 2 s",
         ),
@@ -253,6 +253,29 @@ pub async fn failing_hanging_and_bad_trainers_fail_the_run_and_leave_the_alias(b
         model["versions"].as_array().unwrap().len(),
         1,
         "no half-made version: {model}"
+    );
+    // The hanging trainer's child was stopped with it.
+    let hung = app
+        .get_json(Some(&app.admin_token), "/api/v1/pipelines/hangs/runs")
+        .await
+        .1;
+    let hung_id = hung["items"][0]["id"].as_str().unwrap();
+    let hung_log = app
+        .get(
+            Some(&app.admin_token),
+            &format!("/api/v1/pipelines/hangs/runs/{hung_id}/logs/train"),
+        )
+        .await;
+    let hung_log = hung_log.text().await.unwrap();
+    let child: u32 = hung_log
+        .lines()
+        .find_map(|l| l.strip_prefix("child="))
+        .expect("the child's pid")
+        .parse()
+        .unwrap();
+    assert!(
+        !crate::support::browser::running(child),
+        "the trainer's child {child} outlived it"
     );
     let failing = app
         .get_json(Some(&app.admin_token), "/api/v1/pipelines/fails/runs")

@@ -73,10 +73,15 @@ impl Pipelines {
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))
-            .kill_on_drop(true);
+            .kill_on_drop(true)
+            // Its own process group, so whatever it starts is stopped with it.
+            .process_group(0);
         let mut child = process
             .spawn()
             .map_err(|e| StepError::Permanent(format!("could not start the trainer: {e}")))?;
+        let process_group = child
+            .id()
+            .and_then(|pid| rustix::process::Pid::from_raw(pid as i32));
         let deadline = tokio::time::Instant::now() + Duration::from_secs(command.timeout_secs);
         let outcome = loop {
             tokio::select! {
@@ -93,6 +98,14 @@ impl Pipelines {
         };
         if outcome.is_err() {
             let _ = child.kill().await;
+        }
+        // Whatever the trainer left running (helpers, workers it started) ends with it.
+        if let Some(group) = process_group
+            && let Err(e) =
+                rustix::process::kill_process_group(group, rustix::process::Signal::KILL)
+            && e != rustix::io::Errno::SRCH
+        {
+            tracing::warn!(error = %e, "could not stop the trainer's processes");
         }
         let (kept, last) = log_tail(&std::fs::read(&log_path).unwrap_or_default());
         if let Err(e) = self.core.blobs.put_log(log_key, kept).await {
