@@ -171,6 +171,12 @@ fn check(spec: &PipelineSpec) -> Result<(), String> {
             }
             ModelName::parse(&score.output_dataset)
                 .map_err(|e| format!("score.output_dataset: {e}"))?;
+            // A pipeline writing the dataset that triggers it would run forever.
+            if score.output_dataset == score.dataset
+                || spec.trigger.dataset.as_ref() == Some(&score.output_dataset)
+            {
+                return Err("score.output_dataset: must differ from the dataset it scores and from the trigger dataset".into());
+            }
             if score.inputs.is_empty() {
                 return Err("score.inputs: map each model input to dataset columns".into());
             }
@@ -368,6 +374,15 @@ mod tests {
         let mut output = spec();
         output["train"]["command"]["argv"] = json!(["train.py"]);
         assert!(parse(output).unwrap_err().contains("{output}"));
+        let looping = json!({
+            "name": "loop", "model": "fraud", "trigger": { "dataset": "in" },
+            "score": { "dataset": "in", "inputs": { "X": ["a"] }, "output_dataset": "in" }
+        });
+        assert!(
+            parse(looping)
+                .unwrap_err()
+                .contains("score.output_dataset: must differ")
+        );
     }
 
     #[test]

@@ -68,6 +68,14 @@ impl Pipelines {
                 .map(Timestamp);
             // Only the replica that moves the schedule queues the run.
             if self.core.catalog.advance_schedule(id, at, next).await? {
+                // A run still waiting covers this firing too: slow runs never pile up.
+                let newest = self.core.catalog.runs(id, 1).await?;
+                if newest
+                    .first()
+                    .is_some_and(|r| r.status == caravan_catalog::RunStatus::Queued)
+                {
+                    continue;
+                }
                 let trigger = format!("schedule {}", at.0.format("%Y-%m-%dT%H:%M:%SZ"));
                 self.core.catalog.enqueue_run(id, &trigger, None).await?;
                 fired += 1;
