@@ -396,6 +396,13 @@ pub async fn a_scoring_pipeline_writes_the_rows_with_their_predictions_as_a_new_
             "predicted_probabilities_1"
         ]
     );
+    let kinds: Vec<&str> = scored["schema"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds[5..], ["integer", "float", "float"], "{scored}");
     let (_, preview) = app
         .get_json(
             Some(&app.admin_token),

@@ -5,13 +5,13 @@
 use std::io::Write;
 
 use caravan_core::{DatasetUpload, InferenceRequest};
-use caravan_domain::{ModelName, Principal, Signature, TensorType, VersionRef};
+use caravan_domain::{
+    Column, ColumnKind, DatasetSchema, ModelName, Principal, Signature, TensorType, VersionRef,
+};
 use caravan_inference::serving::{NamedTensor, TensorData};
 use serde::Serialize;
 
-use crate::{
-    Pipelines, StepError, dataset, runner::Heartbeat, spec::PipelineSpec, train::permanent,
-};
+use crate::{Pipelines, StepError, runner::Heartbeat, spec::PipelineSpec, train::permanent};
 
 /// What a scoring step did.
 #[derive(Debug, Serialize)]
@@ -36,6 +36,18 @@ fn cells(data: &TensorData) -> Vec<String> {
         other => {
             caravan_inference::with_tensor_data!(other, v => v.iter().map(|x| format!("{x:?}")).collect())
         }
+    }
+}
+
+/// The column type of an output's values, as the dataset schema records it.
+fn column_kind(data: &TensorData) -> ColumnKind {
+    match data {
+        TensorData::Bool(_) => ColumnKind::Boolean,
+        TensorData::Bytes(_) => ColumnKind::String,
+        TensorData::F16(_) | TensorData::Bf16(_) | TensorData::F32(_) | TensorData::F64(_) => {
+            ColumnKind::Float
+        }
+        _ => ColumnKind::Integer,
     }
 }
 
@@ -128,6 +140,7 @@ impl Pipelines {
             .map_err(|e| StepError::Retryable(e.to_string()))?;
         let mut writer = std::io::BufWriter::with_capacity(1 << 20, out.as_file());
         let mut header_written = false;
+        let mut added: Vec<Column> = Vec::new();
         let mut rows: u64 = 0;
         let mut line = 1u64;
         while let Some(records) = reader
@@ -176,16 +189,25 @@ impl Pipelines {
                 .await
                 .map_err(permanent)?;
             if !header_written {
-                let mut names: Vec<String> = header.clone();
                 for o in &answer.outputs {
-                    match o.shape.as_slice() {
-                        [_, k] if *k > 1 => {
-                            names.extend((0..*k).map(|j| format!("predicted_{}_{j}", o.name)))
-                        }
-                        _ => names.push(format!("predicted_{}", o.name)),
-                    }
+                    let kind = column_kind(&o.data);
+                    let names: Vec<String> = match o.shape.as_slice() {
+                        [_, k] if *k > 1 => (0..*k)
+                            .map(|j| format!("predicted_{}_{j}", o.name))
+                            .collect(),
+                        _ => vec![format!("predicted_{}", o.name)],
+                    };
+                    added.extend(names.into_iter().map(|name| Column {
+                        name,
+                        kind,
+                        empty: 0,
+                    }));
                 }
-                write_row(&mut writer, names.iter().map(String::as_str))?;
+                let names = header
+                    .iter()
+                    .map(String::as_str)
+                    .chain(added.iter().map(|c| c.name.as_str()));
+                write_row(&mut writer, names)?;
                 header_written = true;
             }
             let columns: Vec<(Vec<String>, usize)> = answer
@@ -215,11 +237,17 @@ impl Pipelines {
             .flush()
             .map_err(|e| StepError::Retryable(e.to_string()))?;
         drop(writer);
-        let path = out.path().to_owned();
-        let schema = tokio::task::spawn_blocking(move || dataset::sniff_csv(&path))
-            .await
-            .map_err(|e| StepError::Retryable(e.to_string()))?
-            .map_err(|e| StepError::Permanent(format!("the scored file: {e}")))?;
+        if rows == 0 {
+            return Err(StepError::Permanent(format!(
+                "{} has no rows to score",
+                s.dataset
+            )));
+        }
+        // The file is the input's columns and the outputs: its schema is known without reading
+        // it again.
+        let mut columns = input.schema.columns.clone();
+        columns.extend(added);
+        let schema = DatasetSchema { columns, rows };
         let staged = self
             .core
             .blobs
