@@ -95,14 +95,17 @@ impl TextRows {
         }
     }
 
-    pub fn next_rows(&mut self) -> Result<Option<Vec<Vec<String>>>, DatasetError> {
+    /// The next rows (one allocation per row for CSV), or `None` at the end.
+    pub fn next_rows(&mut self) -> Result<Option<Vec<csv::StringRecord>>, DatasetError> {
         match self {
-            TextRows::Parquet(p) => p.next_rows(),
+            TextRows::Parquet(p) => Ok(p
+                .next_rows()?
+                .map(|rows| rows.into_iter().map(csv::StringRecord::from).collect())),
             TextRows::Csv { reader, chunk, .. } => {
                 let mut rows = Vec::with_capacity(*chunk);
                 let mut record = csv::StringRecord::new();
                 while rows.len() < *chunk && reader.read_record(&mut record).map_err(invalid)? {
-                    rows.push(record.iter().map(str::to_owned).collect());
+                    rows.push(record.clone());
                 }
                 Ok((!rows.is_empty()).then_some(rows))
             }

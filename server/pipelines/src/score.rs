@@ -228,7 +228,7 @@ impl Pipelines {
                         .iter()
                         .map(String::as_str)
                 });
-                write_row(&mut writer, record.iter().map(String::as_str).chain(extra))?;
+                write_row(&mut writer, record.iter().chain(extra))?;
             }
             rows += n as u64;
             line += n as u64;
