@@ -1,6 +1,9 @@
 //! A browser-like HTTP client for the web UI's pages: keeps cookies, reads each page's form
 //! token, and does not follow redirects (tests look at them).
 
+// Shared by the api and pipelines test binaries, each of which uses part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 
 use reqwest::{StatusCode, header};

@@ -2,6 +2,7 @@
 //! real trainer process, on SQLite and on PostgreSQL.
 
 mod datasets;
+mod pages;
 mod parquet;
 mod pipeline_support;
 mod recovery;
@@ -9,6 +10,8 @@ mod remote;
 mod runs;
 mod specs;
 mod triggers;
+#[path = "../api/ui_client.rs"]
+mod ui_client;
 #[path = "../support/mod.rs"]
 #[macro_use]
 mod support;
@@ -32,4 +35,5 @@ on_both_backends!(
     parquet::nested_and_broken_parquet_files_are_refused_and_nothing_is_stored,
     recovery::a_run_left_by_a_dead_worker_is_taken_over_and_its_step_runs_again,
     recovery::a_candidate_with_another_signature_never_takes_the_alias,
+    pages::the_pipelines_pages_show_runs_and_start_one_with_a_form,
 );

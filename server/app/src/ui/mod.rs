@@ -6,6 +6,7 @@ mod admin;
 mod browse;
 mod manage;
 mod model;
+mod pipelines;
 mod render;
 pub mod session;
 
@@ -30,7 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .configure(model::routes)
         .configure(manage::routes)
-        .configure(admin::routes);
+        .configure(admin::routes)
+        .configure(pipelines::routes);
 }
 
 /// Form bodies that do not parse get the HTML error page, not the API's JSON.

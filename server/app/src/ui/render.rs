@@ -34,6 +34,8 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin_peers.html",
     "admin_subscriptions.html",
     "audit.html",
+    "pipelines.html",
+    "pipeline.html",
     "error.html",
 );
 
