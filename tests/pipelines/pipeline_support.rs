@@ -173,3 +173,12 @@ pub async fn infer(app: &TestApp, model: &str) -> Result<String, String> {
         .unwrap_or_default()
         .to_owned())
 }
+
+/// The trainer's log of a finished run.
+pub async fn train_log(app: &TestApp, pipeline: &str, run: &Value) -> String {
+    let id = run["id"].as_str().expect("a run id");
+    let path = format!("/api/v1/pipelines/{pipeline}/runs/{id}/logs/train");
+    let response = app.get(Some(&app.admin_token), &path).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.text().await.unwrap()
+}

@@ -10,7 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::pipeline_support::{
-    alias_version, app, create_pipeline, csv, dataset, finished_run, infer, spec, trainer,
+    alias_version, app, create_pipeline, csv, dataset, finished_run, infer, spec, train_log,
+    trainer,
 };
 use crate::support::Backend;
 
@@ -55,14 +56,7 @@ pub async fn a_new_dataset_version_retrains_evaluates_and_promotes_without_faile
     assert_eq!(first["status"], "succeeded", "{first}");
     assert_eq!(first["outcome"]["decision"]["promoted"], true, "{first}");
     assert_eq!(alias_version(&app, "forensics", "champion").await, Some(1));
-    let id = first["id"].as_str().unwrap();
-    let log = app
-        .get(
-            Some(&app.admin_token),
-            &format!("/api/v1/pipelines/retrain/runs/{id}/logs/train"),
-        )
-        .await;
-    let log = log.text().await.unwrap();
+    let log = train_log(&app, "retrain", &first).await;
     assert!(log.contains("trained on 300 rows"), "{log}");
     if caravan_pipelines::sandbox::running_as_root() {
         assert!(
@@ -255,18 +249,8 @@ pub async fn failing_hanging_and_bad_trainers_fail_the_run_and_leave_the_alias(b
         "no half-made version: {model}"
     );
     // The hanging trainer's child was stopped with it.
-    let hung = app
-        .get_json(Some(&app.admin_token), "/api/v1/pipelines/hangs/runs")
-        .await
-        .1;
-    let hung_id = hung["items"][0]["id"].as_str().unwrap();
-    let hung_log = app
-        .get(
-            Some(&app.admin_token),
-            &format!("/api/v1/pipelines/hangs/runs/{hung_id}/logs/train"),
-        )
-        .await;
-    let hung_log = hung_log.text().await.unwrap();
+    let hung = finished_run(&app, "hangs", 1).await;
+    let hung_log = train_log(&app, "hangs", &hung).await;
     let child: u32 = hung_log
         .lines()
         .find_map(|l| l.strip_prefix("child="))
@@ -277,18 +261,12 @@ pub async fn failing_hanging_and_bad_trainers_fail_the_run_and_leave_the_alias(b
         !crate::support::browser::running(child),
         "the trainer's child {child} outlived it"
     );
-    let failing = app
-        .get_json(Some(&app.admin_token), "/api/v1/pipelines/fails/runs")
-        .await
-        .1;
-    let id = failing["items"][0]["id"].as_str().unwrap();
-    let log = app
-        .get(
-            Some(&app.admin_token),
-            &format!("/api/v1/pipelines/fails/runs/{id}/logs/train"),
-        )
-        .await;
-    assert!(log.text().await.unwrap().contains("failed on purpose"));
+    let failing = finished_run(&app, "fails", 1).await;
+    assert!(
+        train_log(&app, "fails", &failing)
+            .await
+            .contains("failed on purpose")
+    );
 }
 
 pub async fn a_running_trainer_can_be_cancelled(backend: Backend) {

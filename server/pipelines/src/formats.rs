@@ -105,7 +105,7 @@ impl TextRows {
                 let mut rows = Vec::with_capacity(*chunk);
                 let mut record = csv::StringRecord::new();
                 while rows.len() < *chunk && reader.read_record(&mut record).map_err(invalid)? {
-                    rows.push(record.clone());
+                    rows.push(std::mem::take(&mut record));
                 }
                 Ok((!rows.is_empty()).then_some(rows))
             }

@@ -135,24 +135,19 @@ impl Pipelines {
         if state.dataset_version.is_none() {
             state.dataset_version = run.dataset_version;
         }
-        let result = match prepared {
-            Ok((spec, owner)) => self.run_steps(&run, &spec, &owner, &mut state).await,
-            Err(e) => Err(e),
+        // The spec's retries, read once with the spec (a pipeline that cannot be read gets none).
+        let (result, retries) = match prepared {
+            Ok((spec, owner)) => (
+                self.run_steps(&run, &spec, &owner, &mut state).await,
+                i64::from(spec.retries),
+            ),
+            Err(e) => (Err(e), 0),
         };
         let outcome = serde_json::json!({
             "candidate": state.candidate, "incumbent": state.incumbent,
             "candidate_metrics": state.candidate_metrics, "incumbent_metrics": state.incumbent_metrics,
             "decision": state.decision,
         });
-        let retries = self
-            .core
-            .catalog
-            .pipeline_by_id(run.pipeline_id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|p| spec::parse(p.spec).ok())
-            .map_or(0, |s| i64::from(s.retries));
         let end = match result {
             Ok(()) => RunEnd {
                 status: RunStatus::Succeeded,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     Fields, UiError,
-    render::{page_with_status, redirect},
+    render::{page, page_with_status, redirect},
     session::Visitor,
     split_list,
 };
@@ -84,7 +84,7 @@ async fn users_ctx(core: &Core, who: &Principal) -> Result<Value, UiError> {
 pub async fn users_page(core: web::Data<Core>, visitor: Visitor) -> Result<HttpResponse, UiError> {
     let who = admin(&visitor, "/admin/users")?;
     let ctx = users_ctx(&core, who).await?;
-    page_with_status(StatusCode::OK, &visitor, "admin_users.html", ctx)
+    page(&visitor, "admin_users.html", ctx)
 }
 
 pub async fn create_user(
@@ -132,7 +132,7 @@ async fn peers_ctx(core: &Core, who: &Principal) -> Result<Value, UiError> {
 pub async fn peers_page(core: web::Data<Core>, visitor: Visitor) -> Result<HttpResponse, UiError> {
     let who = admin(&visitor, "/admin/peers")?;
     let ctx = peers_ctx(&core, who).await?;
-    page_with_status(StatusCode::OK, &visitor, "admin_peers.html", ctx)
+    page(&visitor, "admin_peers.html", ctx)
 }
 
 pub async fn add_peer(
@@ -185,7 +185,7 @@ pub async fn subscriptions_page(
 ) -> Result<HttpResponse, UiError> {
     let who = admin(&visitor, "/admin/subscriptions")?;
     let ctx = subscriptions_ctx(&core, who).await?;
-    page_with_status(StatusCode::OK, &visitor, "admin_subscriptions.html", ctx)
+    page(&visitor, "admin_subscriptions.html", ctx)
 }
 
 pub async fn subscribe(
@@ -276,5 +276,5 @@ pub async fn audit_page(
         .collect();
     let older = (entries.len() == AUDIT_PAGE as usize).then(|| entries.last().map(|e| e.id));
     let ctx = context! { entries => entries, older => older.flatten() };
-    page_with_status(StatusCode::OK, &visitor, "audit.html", ctx)
+    page(&visitor, "audit.html", ctx)
 }
