@@ -232,6 +232,66 @@ def goldens():
     golden("strings.onnx", {"text": np.array(["dog", "Caravan", "ünïcode", "", "cat"], dtype=object)})
 
 
+def bombs():
+    """Tiny models that ask for unbounded memory or time (what serving must survive):
+    - bomb_expand: y = sum(Expand(x, shape)), the size of the expanded tensor from the request;
+    - bomb_constant: y = x + sum(ConstantOfShape([25000, 20000])), 2 GB made from a constant
+      (small enough for a machine to allocate, so only serving's own bound stops it);
+    - bomb_output: y = ConstantOfShape([50000, 50000]) + x, an output that is always 10 GB;
+    - bomb_loop: y = x + 1, n times, n from the request (2^50 keeps a core busy for years)."""
+    one = numpy_helper.from_array(np.array([1.0], dtype=np.float32))
+    graph = helper.make_graph(
+        [helper.make_node("Expand", ["x", "shape"], ["big"]),
+         helper.make_node("ReduceSum", ["big"], ["y"], keepdims=0)],
+        "bomb_expand",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1]),
+         helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])],
+    )
+    save(helper.make_model(graph, opset_imports=OPSET, ir_version=8), "bomb_expand.onnx")
+    large = numpy_helper.from_array(np.array([25_000, 20_000], dtype=np.int64), "large")
+    graph = helper.make_graph(
+        [helper.make_node("ConstantOfShape", ["large"], ["big"], value=one),
+         helper.make_node("ReduceSum", ["big"], ["total"], keepdims=0),
+         helper.make_node("Add", ["x", "total"], ["y"])],
+        "bomb_constant",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+        [large],
+    )
+    save(helper.make_model(graph, opset_imports=OPSET, ir_version=8), "bomb_constant.onnx")
+    huge = numpy_helper.from_array(np.array([50_000, 50_000], dtype=np.int64), "huge")
+    graph = helper.make_graph(
+        [helper.make_node("ConstantOfShape", ["huge"], ["big"], value=one),
+         helper.make_node("Add", ["big", "x"], ["y"])],
+        "bomb_output",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [50_000, 50_000])],
+        [huge],
+    )
+    save(helper.make_model(graph, opset_imports=OPSET, ir_version=8), "bomb_output.onnx")
+    step = numpy_helper.from_array(np.array([1.0], dtype=np.float32), "step")
+    body = helper.make_graph(
+        [helper.make_node("Add", ["v", "step"], ["v_next"]),
+         helper.make_node("Identity", ["cond"], ["cond_next"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("cond_next", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_next", TensorProto.FLOAT, [1])],
+        [step],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["n", "", "x"], ["y"], body=body)],
+        "bomb_loop",
+        [helper.make_tensor_value_info("n", TensorProto.INT64, []),
+         helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    save(helper.make_model(graph, opset_imports=OPSET, ir_version=8), "bomb_loop.onnx")
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     affine()
@@ -244,5 +304,6 @@ if __name__ == "__main__":
     types()
     bf16_identity()
     strings()
+    bombs()
     goldens()
 

@@ -6,6 +6,7 @@ mod downloads;
 mod onboarding;
 mod ops;
 mod refusals;
+mod session_keys;
 mod social;
 #[path = "../support/mod.rs"]
 #[macro_use]
@@ -40,6 +41,7 @@ on_both_backends!(
     refusals::a_protobuf_the_runtime_refuses_is_refused_and_nothing_is_stored,
     refusals::a_zipmap_output_is_refused_with_what_to_change,
     refusals::external_data_is_refused_with_what_to_change,
+    refusals::external_data_naming_a_server_file_is_refused_from_every_place,
     refusals::a_file_over_the_size_limit_is_refused_and_nothing_is_stored,
     refusals::multipart_without_the_model_part_is_refused,
     refusals::invalid_model_names_are_refused,
@@ -49,6 +51,10 @@ on_both_backends!(
     auth::login_returns_a_session_that_authenticates,
     auth::wrong_passwords_and_unknown_users_get_the_same_401,
     auth::expired_tampered_and_unsigned_jwts_are_refused,
+    session_keys::an_unconfigured_key_lives_in_its_own_private_file_not_the_database,
+    session_keys::a_key_left_in_the_database_moves_to_the_file_and_its_sessions_stay_valid,
+    session_keys::a_rotated_key_signs_new_sessions_while_the_previous_one_is_still_accepted,
+    session_keys::rotating_a_configured_key_is_refused_with_what_to_do,
     auth::repeated_failed_logins_are_rate_limited,
     auth::api_tokens_are_shown_once_listed_without_secret_and_revocable,
     auth::expired_api_tokens_are_refused,

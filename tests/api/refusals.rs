@@ -2,7 +2,9 @@
 
 use reqwest::{StatusCode, multipart};
 
-use crate::support::{Backend, assert_error, fixture, spawn_app, spawn_app_with};
+use crate::support::{
+    Backend, assert_error, fixture, hostile::external_data_models, spawn_app, spawn_app_with,
+};
 
 async fn refused(backend: Backend, bytes: Vec<u8>, needle: &str) {
     let app = spawn_app(backend).await;
@@ -60,6 +62,44 @@ pub async fn external_data_is_refused_with_what_to_change(backend: Backend) {
         "save_as_external_data=False",
     )
     .await;
+}
+
+/// The server's own database, named by every form ONNX Runtime would resolve (absolute, and
+/// relative to the server's working directory, which is where a model loaded from memory
+/// resolves it), from every place a tensor can sit: each push is refused, nothing of the file
+/// comes back, and nothing is stored.
+pub async fn external_data_naming_a_server_file_is_refused_from_every_place(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // SQLite's database file; on PostgreSQL, a file of the same kind in the data directory.
+    let target = app.data_dir.join("caravan.db");
+    if !target.exists() {
+        std::fs::write(&target, b"SQLite format 3\0 secret bytes of the server").unwrap();
+    }
+    let header = &std::fs::read(&target).unwrap()[..15];
+    assert_eq!(header, b"SQLite format 3");
+    let cwd = std::env::current_dir().unwrap();
+    let up = "../".repeat(cwd.components().count().saturating_sub(1));
+    let absolute = target.display().to_string();
+    let relative = format!("{up}{}", absolute.trim_start_matches('/'));
+    let dotted = format!("./{relative}");
+    for location in [&absolute, &relative, &dotted] {
+        for (form, bytes) in external_data_models(location) {
+            let response = app.push(&app.admin_token, "leak", bytes, None).await;
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{form}, {location}: {body}"
+            );
+            assert!(body.contains("external file"), "{form}: {body}");
+            assert!(!body.contains("SQLite"), "{form} echoed the file: {body}");
+            // The file's first bytes as little-endian floats, as a signature would carry them.
+            let as_float = f32::from_le_bytes(header[..4].try_into().unwrap());
+            assert!(!body.contains(&format!("{as_float}")), "{form}: {body}");
+        }
+    }
+    app.assert_nothing_stored().await;
 }
 
 pub async fn a_file_over_the_size_limit_is_refused_and_nothing_is_stored(backend: Backend) {

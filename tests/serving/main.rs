@@ -2,6 +2,7 @@
 //! Runtime, on SQLite and on PostgreSQL.
 
 mod access;
+mod bombs;
 mod golden;
 mod protocol;
 mod refusals;
@@ -55,4 +56,7 @@ on_both_backends!(
     swap::fifty_swaps_under_load_fail_no_request,
     swap::a_version_that_cannot_load_leaves_the_alias_alone,
     swap::aliased_versions_are_loaded_before_a_restarted_server_is_ready,
+    bombs::bombs_fail_clearly_while_another_model_answers_every_request,
+    bombs::a_caller_that_gives_up_frees_its_run_at_once,
+    bombs::a_model_whose_output_is_always_too_large_is_refused_when_loaded,
 );

@@ -30,6 +30,7 @@ macro_rules! on_both_backends {
     };
 }
 
+pub mod hostile;
 pub mod onnx;
 pub mod v2;
 

@@ -34,6 +34,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Session keys.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
     /// Show configuration.
     Config {
         #[command(subcommand)]
@@ -78,7 +83,8 @@ pub enum Command {
         memory_limit: u64,
         #[arg(long)]
         cpu_seconds: u64,
-        model: PathBuf,
+        /// The model file; without it, the model is read from standard input.
+        model: Option<PathBuf>,
     },
 }
 
@@ -91,6 +97,14 @@ pub enum UserCommand {
         #[arg(long, default_value = "user", value_parser = ["user", "admin"])]
         role: String,
     },
+}
+
+#[derive(Subcommand)]
+pub enum AuthCommand {
+    /// Make a new session-signing key in the key file (auth.jwt_secret_file), keeping the
+    /// current one as the previous key: servers sign with the new key from their next start,
+    /// and sessions signed with the old one stay valid until they expire.
+    RotateJwtSecret,
 }
 
 #[derive(Subcommand)]

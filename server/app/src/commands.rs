@@ -8,7 +8,7 @@ use caravan_domain::Role;
 
 use crate::{
     Application, Settings,
-    cli::{Cli, Command, ConfigCommand, TokenCommand, UserCommand},
+    cli::{AuthCommand, Cli, Command, ConfigCommand, TokenCommand, UserCommand},
     config::{DEFAULT_CONFIG, redact_url},
     startup::build_core,
     telemetry,
@@ -65,6 +65,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .create_token_for_user(&user, &name, &scopes, expires)
                 .await?;
             println!("{}", created.secret);
+            Ok(())
+        }
+        Command::Auth {
+            command: AuthCommand::RotateJwtSecret,
+        } => {
+            let file = crate::jwt_keys::rotate(&settings)?;
+            println!(
+                "rotated the session key in {}; restart every server to sign with it \
+                 (sessions signed with the previous key stay valid until they expire)",
+                file.display()
+            );
             Ok(())
         }
         Command::Config {

@@ -91,6 +91,8 @@ pub struct S3Settings {
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     pub jwt_secret: SecretString,
+    pub jwt_previous_secret: SecretString,
+    pub jwt_secret_file: String,
     pub issuer: String,
     pub audience: String,
     pub session_ttl_minutes: u64,
@@ -116,6 +118,8 @@ pub struct ServingConfig {
     pub batching: bool,
     pub max_batch_rows: usize,
     pub max_queue_delay_us: u64,
+    pub inference_memory_mb: u64,
+    pub max_run_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -218,6 +222,14 @@ impl Settings {
         match self.storage.url.as_str() {
             "" => self.data_dir.join("objects").display().to_string(),
             url => url.to_owned(),
+        }
+    }
+
+    /// `auth.jwt_secret_file`, or `jwt-secret` in `data_dir`.
+    pub fn jwt_secret_file(&self) -> PathBuf {
+        match self.auth.jwt_secret_file.as_str() {
+            "" => self.data_dir.join("jwt-secret"),
+            file => PathBuf::from(file),
         }
     }
 

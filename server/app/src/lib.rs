@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod federation;
 pub mod federation_commands;
+pub mod jwt_keys;
 pub mod limited;
 pub mod metrics;
 pub mod routes;

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
             ort_library,
             *memory_limit,
             *cpu_seconds,
-            model,
+            model.as_deref(),
         );
         return ExitCode::from(code as u8);
     }

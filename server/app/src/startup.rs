@@ -11,8 +11,7 @@ use caravan_inference::{
     serving::{Batching, Registry, ServingSettings},
 };
 use caravan_storage::{BlobStore, S3Options};
-use rand::RngCore;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
 use crate::{config::Settings, error, metrics::Metrics, routes, telemetry};
@@ -46,19 +45,9 @@ pub async fn build_core(settings: &Settings, load_runtime: bool) -> anyhow::Resu
         caravan_catalog::open(&settings.database_url(), settings.database.max_connections)
             .await
             .context("opening the catalog database")?;
-    let jwt_secret = match settings.auth.jwt_secret.expose_secret() {
-        "" => {
-            let mut random = [0u8; 32];
-            rand::rng().fill_bytes(&mut random);
-            let generated = hex::encode(random);
-            SecretString::from(
-                catalog
-                    .setting_or_init("auth.jwt_secret", &generated)
-                    .await?,
-            )
-        }
-        _ => settings.auth.jwt_secret.clone(),
-    };
+    let jwt_keys = crate::jwt_keys::resolve(settings, catalog.as_ref())
+        .await
+        .context("reading the session key")?;
     let s3 = &settings.storage.s3;
     let non_empty = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
     let s3 = S3Options {
@@ -83,7 +72,8 @@ pub async fn build_core(settings: &Settings, load_runtime: bool) -> anyhow::Resu
             .map(|mb| mb << 20),
     };
     let auth = AuthSettings {
-        jwt_secret,
+        jwt_secret: jwt_keys.current,
+        previous_jwt_secrets: jwt_keys.previous,
         issuer: settings.auth.issuer.clone(),
         audience: settings.auth.audience.clone(),
         session_ttl: Duration::from_secs(settings.auth.session_ttl_minutes.max(1) * 60),
@@ -110,6 +100,8 @@ fn serving(
         queue_capacity: config.queue_capacity.max(1),
         max_rows: config.max_rows_per_request.max(1),
         batching,
+        max_run: Duration::from_millis(config.max_run_ms.max(1)),
+        inference_memory: config.inference_memory_mb << 20,
     };
     Serving::new(Registry::new(env, settings), config.anonymous)
 }
@@ -283,6 +275,7 @@ fn http_server(
     // Signals are handled by `caravan serve` itself (see `commands`), registered before the
     // server announces that it listens, so an early SIGTERM is never fatal.
     let mut server = HttpServer::new(factory)
+        .on_connect(crate::v2::disconnect::on_connect)
         .shutdown_timeout(settings.http.shutdown_timeout_secs)
         .disable_signals();
     if settings.http.workers > 0 {

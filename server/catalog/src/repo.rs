@@ -117,6 +117,8 @@ pub trait InstanceRepo: Send + Sync {
     /// Returns the stored value of `key`, storing `init` first if there is none (atomically,
     /// so replicas sharing a database agree on generated secrets).
     async fn setting_or_init(&self, key: &str, init: &str) -> Result<String>;
+    /// Removes `key`, returning the value it had.
+    async fn remove_setting(&self, key: &str) -> Result<Option<String>>;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
 }

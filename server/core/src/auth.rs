@@ -17,7 +17,10 @@ use crate::{Core, CoreError, Result, passwords, tokens::TOKEN_PREFIX};
 /// How sessions are signed and how long they last.
 #[derive(Clone)]
 pub struct AuthSettings {
+    /// Signs new sessions and form tokens.
     pub jwt_secret: SecretString,
+    /// Keys rotated out: still accepted until what they signed expires, never used to sign.
+    pub previous_jwt_secrets: Vec<SecretString>,
     pub issuer: String,
     pub audience: String,
     pub session_ttl: Duration,
@@ -128,21 +131,29 @@ impl Core {
         validation.set_audience(&[&self.auth.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        let key = DecodingKey::from_secret(self.auth.jwt_secret.expose_secret().as_bytes())
-            .map_err(CoreError::internal)?;
-        jsonwebtoken::decode::<Claims>(token, &key, &validation)
-            .map(|data| data.claims)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind;
-                let reason = match e.kind() {
-                    ErrorKind::ExpiredSignature => "the session has expired; log in again",
-                    ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
-                        "the session was issued for another service"
-                    }
-                    _ => "invalid credentials",
-                };
-                CoreError::Unauthenticated(reason.into())
-            })
+        let keys = std::iter::once(&self.auth.jwt_secret).chain(&self.auth.previous_jwt_secrets);
+        let mut outcome = Err(jsonwebtoken::errors::ErrorKind::InvalidSignature.into());
+        for secret in keys {
+            let key = DecodingKey::from_secret(secret.expose_secret().as_bytes())
+                .map_err(CoreError::internal)?;
+            outcome = jsonwebtoken::decode::<Claims>(token, &key, &validation);
+            // Only a signature made with another key sends us on to the next key.
+            if !matches!(&outcome, Err(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::InvalidSignature)
+            {
+                break;
+            }
+        }
+        outcome.map(|data| data.claims).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            let reason = match e.kind() {
+                ErrorKind::ExpiredSignature => "the session has expired; log in again",
+                ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
+                    "the session was issued for another service"
+                }
+                _ => "invalid credentials",
+            };
+            CoreError::Unauthenticated(reason.into())
+        })
     }
 
     /// The user behind a credential, if it still exists and is not disabled.

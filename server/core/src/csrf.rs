@@ -3,14 +3,14 @@
 //! logging out, or to a site that cannot read the victim's HttpOnly cookies.
 
 use hmac::{Hmac, Mac};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
 use crate::Core;
 
 impl Core {
-    fn csrf_mac(&self, nonce: &str, session: &str) -> Hmac<Sha256> {
-        let key = self.auth.jwt_secret.expose_secret().as_bytes();
+    fn csrf_mac(&self, key: &SecretString, nonce: &str, session: &str) -> Hmac<Sha256> {
+        let key = key.expose_secret().as_bytes();
         let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
         for part in [
             b"caravan-csrf".as_slice(),
@@ -25,18 +25,23 @@ impl Core {
 
     /// The form token for this browser nonce and session credential (empty when signed out).
     pub fn csrf_token(&self, nonce: &str, session: &str) -> String {
-        hex::encode(self.csrf_mac(nonce, session).finalize().into_bytes())
+        let key = &self.auth.jwt_secret;
+        hex::encode(self.csrf_mac(key, nonce, session).finalize().into_bytes())
     }
 
-    /// Checks a submitted form token in constant time.
+    /// Checks a submitted form token in constant time (against the previous keys too, so
+    /// pages opened before a key rotation still submit).
     pub fn csrf_valid(&self, nonce: &str, session: &str, submitted: &str) -> bool {
         let Ok(submitted) = hex::decode(submitted) else {
             return false;
         };
         !nonce.is_empty()
-            && self
-                .csrf_mac(nonce, session)
-                .verify_slice(&submitted)
-                .is_ok()
+            && std::iter::once(&self.auth.jwt_secret)
+                .chain(&self.auth.previous_jwt_secrets)
+                .any(|key| {
+                    self.csrf_mac(key, nonce, session)
+                        .verify_slice(&submitted)
+                        .is_ok()
+                })
     }
 }

@@ -6,12 +6,16 @@ use std::{fs::File, path::Path};
 use caravan_domain::{ModelInfo, OpsetImport, Signature, TensorSpec, TensorType};
 use ort::{
     environment::Environment,
-    session::{InMemorySession, Session, builder::GraphOptimizationLevel},
+    session::Session,
     value::{Outlet, TensorElementType, ValueType},
 };
 use prost::Message;
 
-use crate::onnx_proto::{DATA_LOCATION_EXTERNAL, ModelProto, TensorProto};
+use crate::{
+    external_data::refuse_external_data,
+    onnx_proto::ModelProto,
+    session::{self, Purpose},
+};
 
 /// Why a model was refused, in words that tell the uploader what to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,10 +30,14 @@ impl From<std::io::Error> for Refusal {
 
 /// Validates the ONNX model at `path` and extracts what Caravan records about it.
 pub fn inspect_model(env: &Environment, path: &Path) -> Result<ModelInfo, Refusal> {
-    let bytes = map_file(path)?;
-    let proto = decode_header(&bytes)?;
-    refuse_external_data(&proto)?;
-    let session = load_session(env, &bytes, path)?;
+    inspect_bytes(env, &map_file(path)?)
+}
+
+/// Validates the ONNX model in `bytes` and extracts what Caravan records about it. ONNX Runtime
+/// loads it from memory, so it has no base directory to resolve anything against.
+pub fn inspect_bytes(env: &Environment, bytes: &[u8]) -> Result<ModelInfo, Refusal> {
+    let proto = parse_self_contained(bytes)?;
+    let session = load_session(env, bytes)?;
     let signature = signature_of(&session)?;
     let graph_name = proto.graph.map(|g| g.name).unwrap_or_default();
     Ok(ModelInfo {
@@ -55,18 +63,50 @@ pub fn inspect_model(env: &Environment, path: &Path) -> Result<ModelInfo, Refusa
     })
 }
 
+/// Refuses, before ONNX Runtime sees them, the bytes it must never load: anything that is not
+/// an ONNX protobuf (ONNX Runtime would also take its own flatbuffer format) and any model with
+/// a tensor whose data lives in another file. Serving runs this again on every load.
+pub fn check_self_contained(bytes: &[u8]) -> Result<(), Refusal> {
+    parse_self_contained(bytes).map(drop)
+}
+
+fn parse_self_contained(bytes: &[u8]) -> Result<ModelProto, Refusal> {
+    if bytes.is_empty() {
+        return Err(Refusal(
+            "the file is empty; upload an ONNX model (.onnx)".into(),
+        ));
+    }
+    if bytes.get(4..8) == Some(ORT_FORMAT_IDENTIFIER) {
+        return Err(Refusal(
+            "the file is in ONNX Runtime's own .ort format; upload the .onnx model instead".into(),
+        ));
+    }
+    let proto = decode_header(bytes)?;
+    refuse_external_data(&proto)?;
+    Ok(proto)
+}
+
+/// The file identifier of ONNX Runtime's flatbuffer model format, at offset 4.
+const ORT_FORMAT_IDENTIFIER: &[u8] = b"ORTM";
+
 /// Maps the model file: the decoder then skips tensor data without reading it, and ONNX
 /// Runtime parses the mapping instead of reading the file into a buffer of its own.
-fn map_file(path: &Path) -> Result<memmap2::Mmap, Refusal> {
+pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap, Refusal> {
     let file = File::open(path)?;
+    map(&file)
+}
+
+/// Maps an open model file (the validator child gets its model as standard input).
+pub(crate) fn map(file: &File) -> Result<memmap2::Mmap, Refusal> {
     if file.metadata()?.len() == 0 {
         return Err(Refusal(
             "the file is empty; upload an ONNX model (.onnx)".into(),
         ));
     }
-    // SAFETY: the staging file is private to this upload and nobody writes it while we read.
+    // SAFETY: staging files and stored blobs are private to Caravan and never written in
+    // place: a blob is written once under its digest, and nobody writes it while we read.
     #[allow(unsafe_code)]
-    let bytes = unsafe { memmap2::Mmap::map(&file)? };
+    let bytes = unsafe { memmap2::Mmap::map(file)? };
     Ok(bytes)
 }
 
@@ -84,65 +124,18 @@ fn decode_header(bytes: &[u8]) -> Result<ModelProto, Refusal> {
     Ok(proto)
 }
 
-fn refuse_external_data(proto: &ModelProto) -> Result<(), Refusal> {
-    let graph = proto.graph.as_ref().expect("checked by decode_header");
-    let attribute_tensors = graph
-        .node
-        .iter()
-        .flat_map(|n| &n.attribute)
-        .flat_map(|a| a.t.iter().chain(&a.tensors));
-    let external = graph
-        .initializer
-        .iter()
-        .chain(attribute_tensors)
-        .find(|t| t.data_location == DATA_LOCATION_EXTERNAL || !t.external_data.is_empty());
-    match external {
-        None => Ok(()),
-        Some(tensor) => Err(Refusal(format!(
-            "tensor {:?} keeps its data in an external file ({}); Caravan stores one \
-             self-contained .onnx file: re-save the model with \
-             onnx.save_model(model, path, save_as_external_data=False)",
-            tensor.name,
-            external_location(tensor)
-        ))),
-    }
-}
-
-fn external_location(tensor: &TensorProto) -> String {
-    tensor
-        .external_data
-        .iter()
-        .find(|e| e.key == "location")
-        .map(|e| format!("{:?}", e.value))
-        .unwrap_or_else(|| "location not given".into())
-}
-
-/// Loads the model without graph optimisations: validation needs to know that the runtime
-/// accepts the graph and what its inputs and outputs are, not a fast session.
-fn load_session<'m>(
-    env: &Environment,
-    bytes: &'m [u8],
-    path: &Path,
-) -> Result<InMemorySession<'m>, Refusal> {
-    let refuse = |e: ort::Error| {
-        // ORT's messages name the staging path, which means nothing to the uploader.
-        let message = e
-            .to_string()
-            .replace(&path.display().to_string(), "the model");
+/// Loads the model as serving will (see [`crate::session`]): a model that cannot be loaded
+/// that way, or whose optimisation needs more memory or time than validation allows, is
+/// refused here rather than failing on its first request.
+fn load_session(env: &Environment, bytes: &[u8]) -> Result<Session, Refusal> {
+    session::load(env, bytes, Purpose::Validation).map_err(|e| {
+        let message = e.to_string();
         if message.contains("bad_alloc") || message.contains("bad allocation") {
             Refusal("loading the model needs more memory than validation allows".into())
         } else {
             Refusal(format!("ONNX Runtime could not load the model: {message}"))
         }
-    };
-    Session::builder(env)
-        .map_err(refuse)?
-        .with_optimization_level(GraphOptimizationLevel::Disable)
-        .map_err(|e| refuse(e.into()))?
-        .with_intra_threads(1)
-        .map_err(|e| refuse(e.into()))?
-        .commit_from_memory_directly(bytes)
-        .map_err(refuse)
+    })
 }
 
 /// The inputs and outputs of a loaded session, refusing anything that is not a tensor.

@@ -1,6 +1,8 @@
 //! The few fields of the ONNX protobuf (onnx/onnx.proto3) that Caravan reads itself: opset
-//! imports, producer, metadata, and where initializers keep their data. Everything else is
-//! skipped by the decoder without being copied.
+//! imports, producer, metadata, and every place a tensor can sit (initializers, sparse
+//! initializers, attributes, subgraphs, model-local functions, training graphs), so that no
+//! tensor pointing at external data goes unseen. Everything else is skipped by the decoder
+//! without being copied.
 
 use prost::Message;
 
@@ -20,6 +22,10 @@ pub struct ModelProto {
     pub graph: Option<GraphProto>,
     #[prost(message, repeated, tag = "14")]
     pub metadata_props: Vec<StringStringEntryProto>,
+    #[prost(message, repeated, tag = "20")]
+    pub training_info: Vec<TrainingInfoProto>,
+    #[prost(message, repeated, tag = "25")]
+    pub functions: Vec<FunctionProto>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -44,23 +50,55 @@ pub struct GraphProto {
     pub name: String,
     #[prost(message, repeated, tag = "5")]
     pub initializer: Vec<TensorProto>,
+    #[prost(message, repeated, tag = "15")]
+    pub sparse_initializer: Vec<SparseTensorProto>,
     #[prost(message, repeated, tag = "1")]
+    pub node: Vec<NodeProto>,
+}
+
+/// Training graphs: ONNX Runtime's inference sessions ignore them, but they are checked too,
+/// so that what Caravan stores is self-contained whoever reads it.
+#[derive(Clone, PartialEq, Message)]
+pub struct TrainingInfoProto {
+    #[prost(message, optional, tag = "1")]
+    pub initialization: Option<GraphProto>,
+    #[prost(message, optional, tag = "2")]
+    pub algorithm: Option<GraphProto>,
+}
+
+/// A model-local function: its nodes' attributes can hold tensors and graphs like any node's.
+#[derive(Clone, PartialEq, Message)]
+pub struct FunctionProto {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(message, repeated, tag = "7")]
     pub node: Vec<NodeProto>,
 }
 
 #[derive(Clone, PartialEq, Message)]
 pub struct NodeProto {
+    #[prost(string, tag = "4")]
+    pub op_type: String,
     #[prost(message, repeated, tag = "5")]
     pub attribute: Vec<AttributeProto>,
 }
 
-/// Attributes can hold tensors too (`Constant` nodes), which may also point to external data.
+/// Attributes hold tensors (`Constant` nodes), sparse tensors and subgraphs (`If`, `Loop`,
+/// `Scan` bodies), any of which may point to external data.
 #[derive(Clone, PartialEq, Message)]
 pub struct AttributeProto {
     #[prost(message, optional, tag = "5")]
     pub t: Option<TensorProto>,
+    #[prost(message, optional, tag = "6")]
+    pub g: Option<GraphProto>,
     #[prost(message, repeated, tag = "10")]
     pub tensors: Vec<TensorProto>,
+    #[prost(message, repeated, tag = "11")]
+    pub graphs: Vec<GraphProto>,
+    #[prost(message, optional, tag = "22")]
+    pub sparse_tensor: Option<SparseTensorProto>,
+    #[prost(message, repeated, tag = "23")]
+    pub sparse_tensors: Vec<SparseTensorProto>,
 }
 
 /// `TensorProto.DataLocation.EXTERNAL`.
@@ -74,4 +112,12 @@ pub struct TensorProto {
     pub external_data: Vec<StringStringEntryProto>,
     #[prost(int32, tag = "14")]
     pub data_location: i32,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct SparseTensorProto {
+    #[prost(message, optional, tag = "1")]
+    pub values: Option<TensorProto>,
+    #[prost(message, optional, tag = "2")]
+    pub indices: Option<TensorProto>,
 }

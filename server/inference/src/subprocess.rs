@@ -1,8 +1,12 @@
 //! Validation in a child process: the server re-runs its own binary with a hidden subcommand
 //! that loads the model under address-space and CPU-time limits and prints a JSON verdict. A
 //! model that crashes ONNX Runtime, loops or allocates without end takes only the child down.
+//! The child gets the model as its standard input (an open file, not a path) and, once ONNX
+//! Runtime is loaded, confines itself to an empty directory (see [`crate::sandbox`]).
 
 use std::{
+    fs::File,
+    os::fd::AsFd,
     path::{Path, PathBuf},
     process::Stdio,
     time::Duration,
@@ -11,12 +15,21 @@ use std::{
 use caravan_domain::ModelInfo;
 use serde::{Deserialize, Serialize};
 
-use crate::{Refusal, environment, inspect_model};
+use crate::{Refusal, environment, inspect::map, inspect_bytes, sandbox};
 
 /// The hidden subcommand the child runs (`caravan __validate-onnx ...`).
 pub const CHILD_SUBCOMMAND: &str = "__validate-onnx";
 
-/// What the child prints on its single line of output.
+/// What the child prints on its single line of output: the verdict, and how confined the
+/// child was when it reached it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Report {
+    #[serde(flatten)]
+    verdict: Verdict,
+    #[serde(default)]
+    confinement: Option<sandbox::Confinement>,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Verdict {
@@ -53,6 +66,9 @@ impl Validator {
         let memory_limit = self
             .memory_limit
             .unwrap_or((1 << 30) + size.saturating_mul(4));
+        let failed =
+            |what: &str, e: std::io::Error| ValidationError::Failed(format!("{what}: {e}"));
+        let model = File::open(model).map_err(|e| failed("cannot open the staged model", e))?;
         let child = tokio::process::Command::new(&self.exe)
             .arg(CHILD_SUBCOMMAND)
             .arg("--ort-library")
@@ -61,8 +77,7 @@ impl Validator {
             .arg(memory_limit.to_string())
             .arg("--cpu-seconds")
             .arg(self.timeout.as_secs().max(1).to_string())
-            .arg(model)
-            .stdin(Stdio::null())
+            .stdin(Stdio::from(model))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -82,13 +97,33 @@ impl Validator {
             Ok(Ok(output)) => output,
         };
         let stdout = String::from_utf8_lossy(&output.stdout);
-        match serde_json::from_str::<Verdict>(stdout.trim()) {
-            Ok(Verdict::Accepted(info)) => Ok(*info),
-            Ok(Verdict::Refused(reason)) => Err(ValidationError::Refused(reason)),
-            Ok(Verdict::Failed(reason)) => Err(ValidationError::Failed(reason)),
-            Err(_) => Err(explain_crash(&output, memory_limit)),
+        let Ok(report) = serde_json::from_str::<Report>(stdout.trim()) else {
+            return Err(explain_crash(&output, memory_limit));
+        };
+        if let Some(confinement) = report.confinement {
+            note_confinement(confinement);
+        }
+        match report.verdict {
+            Verdict::Accepted(info) => Ok(*info),
+            Verdict::Refused(reason) => Err(ValidationError::Refused(reason)),
+            Verdict::Failed(reason) => Err(ValidationError::Failed(reason)),
         }
     }
+}
+
+/// Says once per process how confined validation is, loudly when it is only partly.
+fn note_confinement(confinement: sandbox::Confinement) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if confinement.chrooted || confinement.landlocked {
+            tracing::info!(?confinement, "model validation runs confined");
+        } else {
+            tracing::warn!(
+                "model validation runs in an empty directory only: this machine offers neither \
+                 root (for chroot) nor Landlock, so absolute paths stay readable to the child"
+            );
+        }
+    });
 }
 
 /// Turns a child that died without a verdict into a refusal that says what happened.
@@ -127,32 +162,63 @@ fn explain_crash(output: &std::process::Output, memory_limit: u64) -> Validation
     }
 }
 
-/// The child's side: applies the limits, inspects the model and prints the verdict as one
-/// JSON line. Returns the process exit code.
+/// The child's side: applies the limits, loads ONNX Runtime, maps the model (the file at
+/// `model`, or standard input), confines itself to its working directory, inspects the model
+/// and prints the verdict as one JSON line. Returns the process exit code.
 pub fn run_validation_child(
     library: &Path,
     memory_limit: u64,
     cpu_seconds: u64,
-    model: &Path,
+    model: Option<&Path>,
 ) -> i32 {
-    use rlimit::Resource;
-    let limits = Resource::AS
-        .set(memory_limit, memory_limit)
-        .and_then(|()| Resource::CPU.set(cpu_seconds, cpu_seconds + 1))
-        .and_then(|()| Resource::CORE.set(0, 0));
-    let verdict = match limits {
-        Err(e) => Verdict::Failed(format!("cannot set resource limits: {e}")),
-        Ok(()) => match environment(library) {
-            Err(e) => Verdict::Failed(e.to_string()),
-            Ok(env) => match inspect_model(env, model) {
-                Ok(info) => Verdict::Accepted(Box::new(info)),
-                Err(Refusal(reason)) => Verdict::Refused(reason),
-            },
-        },
+    let mut confinement = None;
+    let verdict =
+        match validate_confined(library, memory_limit, cpu_seconds, model, &mut confinement) {
+            Ok(info) => Verdict::Accepted(Box::new(info)),
+            Err(ChildError::Refused(reason)) => Verdict::Refused(reason),
+            Err(ChildError::Failed(reason)) => Verdict::Failed(reason),
+        };
+    let report = Report {
+        verdict,
+        confinement,
     };
     println!(
         "{}",
-        serde_json::to_string(&verdict).expect("verdict serializes")
+        serde_json::to_string(&report).expect("verdict serializes")
     );
     0
+}
+
+enum ChildError {
+    Refused(String),
+    Failed(String),
+}
+
+fn validate_confined(
+    library: &Path,
+    memory_limit: u64,
+    cpu_seconds: u64,
+    model: Option<&Path>,
+    confinement: &mut Option<sandbox::Confinement>,
+) -> Result<ModelInfo, ChildError> {
+    use rlimit::Resource;
+    Resource::AS
+        .set(memory_limit, memory_limit)
+        .and_then(|()| Resource::CPU.set(cpu_seconds, cpu_seconds + 1))
+        .and_then(|()| Resource::CORE.set(0, 0))
+        .map_err(|e| ChildError::Failed(format!("cannot set resource limits: {e}")))?;
+    let env = environment(library).map_err(|e| ChildError::Failed(e.to_string()))?;
+    let file = match model {
+        Some(path) => File::open(path),
+        None => std::io::stdin()
+            .lock()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(File::from),
+    }
+    .map_err(|e| ChildError::Failed(format!("cannot open the model: {e}")))?;
+    let bytes = map(&file).map_err(|Refusal(reason)| ChildError::Refused(reason))?;
+    drop(file);
+    *confinement = Some(sandbox::confine().map_err(ChildError::Failed)?);
+    inspect_bytes(env, &bytes).map_err(|Refusal(reason)| ChildError::Refused(reason))
 }

@@ -26,6 +26,8 @@ fn settings(budget: u64, batching: Option<Batching>) -> ServingSettings {
         queue_capacity: 64,
         max_rows: 1024,
         batching,
+        max_run: Duration::from_secs(30),
+        inference_memory: 1 << 30,
     }
 }
 
@@ -126,6 +128,20 @@ async fn a_failed_load_is_reported_and_retried_later() {
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn a_stored_model_with_external_data_is_never_loaded_for_serving() {
+    let registry = registry(settings(1 << 30, None));
+    let refused = registry
+        .get_or_load(key(1), "m:1", || file("external_data.onnx"))
+        .await;
+    assert!(
+        matches!(&refused, Err(LoadError::Load(m)) if m.contains("external file")),
+        "{:?}",
+        refused.err()
+    );
+    assert!(registry.index().is_empty());
 }
 
 #[tokio::test]

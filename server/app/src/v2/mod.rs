@@ -2,6 +2,7 @@
 //! readiness, inference (JSON and the binary tensor data extension), Triton's model
 //! configuration, statistics and repository extensions.
 
+pub mod disconnect;
 mod json_data;
 mod metadata;
 mod repository;
@@ -131,17 +132,20 @@ async fn infer(
     };
     let request = request::decode(&body, header_length).map_err(ApiError::bad_request)?;
     let outputs = request.outputs.iter().map(|o| o.name.clone()).collect();
-    let inference = core
-        .infer(
-            who.as_ref(),
-            name,
-            version,
-            InferenceRequest {
-                inputs: request.inputs,
-                outputs,
-            },
-        )
-        .await?;
+    let run = core.infer(
+        who.as_ref(),
+        name,
+        version,
+        InferenceRequest {
+            inputs: request.inputs,
+            outputs,
+        },
+    );
+    let Some(inference) = disconnect::unless_disconnected(req, run).await else {
+        // Nobody reads this answer; the run was stopped when its future was dropped.
+        return Ok(HttpResponse::build(StatusCode::from_u16(499).expect("valid status")).finish());
+    };
+    let inference = inference?;
     let encoded = response::encode(
         &inference.model,
         inference.version,

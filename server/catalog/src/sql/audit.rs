@@ -60,6 +60,15 @@ macro_rules! impl_audit {
                 Ok(value)
             }
 
+            async fn remove_setting(&self, key: &str) -> $crate::Result<Option<String>> {
+                let removed: Option<(String,)> =
+                    sqlx::query_as("DELETE FROM instance_settings WHERE key = $1 RETURNING value")
+                        .bind(key)
+                        .fetch_optional(self.writer())
+                        .await?;
+                Ok(removed.map(|(value,)| value))
+            }
+
             async fn ping(&self) -> $crate::Result<()> {
                 sqlx::query("SELECT 1").execute(self.reader()).await?;
                 Ok(())

@@ -40,6 +40,7 @@ on_both_backends!(
     users::tokens_are_found_by_secret_listed_touched_and_revoked,
     users::the_audit_log_records_writes_newest_first_and_refuses_changes,
     users::instance_settings_keep_their_first_value,
+    users::a_removed_setting_answers_its_value_once,
     models::publishing_creates_the_model_and_numbers_its_versions,
     models::identical_bytes_return_the_existing_version,
     models::publishing_to_another_users_model_is_forbidden,

@@ -196,3 +196,15 @@ pub async fn instance_settings_keep_their_first_value(h: &Harness) {
     );
     assert_eq!(h.c().setting_or_init("other", "x").await.unwrap(), "x");
 }
+
+pub async fn a_removed_setting_answers_its_value_once(h: &Harness) {
+    h.c().setting_or_init("legacy", "kept").await.unwrap();
+    assert_eq!(
+        h.c().remove_setting("legacy").await.unwrap().as_deref(),
+        Some("kept")
+    );
+    assert_eq!(h.c().remove_setting("legacy").await.unwrap(), None);
+    assert_eq!(h.c().remove_setting("never-set").await.unwrap(), None);
+    // Once removed, a new value can be stored.
+    assert_eq!(h.c().setting_or_init("legacy", "new").await.unwrap(), "new");
+}

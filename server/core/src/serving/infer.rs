@@ -203,6 +203,18 @@ impl Core {
                     InferError::Busy => CoreError::Busy(format!(
                         "{name} version {number} is at capacity; retry shortly"
                     )),
+                    InferError::OutOfMemory => CoreError::Refused(format!(
+                        "{name} version {number} needs more memory for this request than \
+                         serving allows for running requests; send fewer rows or smaller inputs"
+                    )),
+                    InferError::TimedOut(limit) => CoreError::Refused(format!(
+                        "{name} version {number} ran longer than the {} ms limit for one \
+                         request and was stopped",
+                        limit.as_millis()
+                    )),
+                    InferError::Abandoned => {
+                        CoreError::Invalid("the request was abandoned by its caller".into())
+                    }
                     InferError::Failed(message) => {
                         CoreError::Invalid(format!("inference failed: {message}"))
                     }

@@ -2,15 +2,23 @@
 //! session (`Session::run` needs `&mut`), pull jobs from a bounded queue. With batching on, a
 //! thread that takes a job also takes the compatible jobs already waiting (or arriving within
 //! the configured delay), concatenates them along the batch axis, runs once and splits the
-//! outputs back. A full queue refuses new jobs instead of growing without bound.
+//! outputs back. A full queue refuses new jobs instead of growing without bound. Every run is
+//! watched (see [`super::watchdog`]): it stops at the serving time limit, or as soon as nobody
+//! waits for it; a job whose caller left before it started is skipped.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::{Duration, Instant},
+};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use ort::session::Session;
+use ort::session::{RunOptions, Session};
 use tokio::sync::oneshot;
 
-use super::{NamedTensor, TensorData};
+use super::{
+    InferError, NamedTensor, TensorData,
+    watchdog::{Abandoned, Stopped, Watchdog},
+};
 
 /// Dynamic batching settings.
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +47,9 @@ pub struct Job {
     outputs: Vec<String>,
     rows: usize,
     enqueued: Instant,
-    reply: oneshot::Sender<Result<JobOutput, String>>,
+    /// Set when the caller stops waiting.
+    abandoned: Abandoned,
+    reply: oneshot::Sender<Result<JobOutput, InferError>>,
 }
 
 /// The queue is full.
@@ -51,6 +61,12 @@ pub struct Executor {
     queue: Sender<Job>,
 }
 
+/// How long one run may take.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_run: Duration,
+}
+
 impl Executor {
     /// Starts one thread per session; each warms its session up before taking jobs, and this
     /// returns once all have.
@@ -58,9 +74,11 @@ impl Executor {
         sessions: Vec<Session>,
         batching: Option<Batching>,
         queue_capacity: usize,
+        max_run: Duration,
         warmup: Vec<NamedTensor>,
         label: &str,
     ) -> Self {
+        let limits = Limits { max_run };
         let (queue, jobs) = crossbeam_channel::bounded(queue_capacity.max(1));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let threads = sessions.len();
@@ -73,12 +91,12 @@ impl Executor {
                 .name(format!("ort-{i}"))
                 .spawn(move || {
                     let mut session = session;
-                    if let Err(e) = run(&mut session, warmup, &[]) {
+                    if let Err(e) = run(&mut session, warmup, &[], limits, Vec::new()) {
                         tracing::warn!(model = %label, error = %e, "warm-up run failed");
                     }
                     let _ = ready.send(());
                     drop(ready);
-                    serve(session, jobs, batching);
+                    serve(session, jobs, batching, limits);
                 })
                 .expect("spawn an inference thread");
         }
@@ -91,12 +109,14 @@ impl Executor {
         Self { queue }
     }
 
-    /// Queues a job; the answer arrives on the returned receiver.
+    /// Queues a job; the answer arrives on the returned receiver. The caller sets `abandoned`
+    /// (and pokes the watchdog) if it stops waiting.
     pub fn submit(
         &self,
         inputs: Vec<NamedTensor>,
         outputs: Vec<String>,
-    ) -> Result<oneshot::Receiver<Result<JobOutput, String>>, Busy> {
+        abandoned: Abandoned,
+    ) -> Result<oneshot::Receiver<Result<JobOutput, InferError>>, Busy> {
         let rows = inputs
             .first()
             .and_then(|t| t.shape.first().copied())
@@ -107,6 +127,7 @@ impl Executor {
             outputs,
             rows,
             enqueued: Instant::now(),
+            abandoned,
             reply,
         };
         match self.queue.try_send(job) {
@@ -121,7 +142,7 @@ impl Executor {
     }
 }
 
-fn serve(mut session: Session, jobs: Receiver<Job>, batching: Option<Batching>) {
+fn serve(mut session: Session, jobs: Receiver<Job>, batching: Option<Batching>, limits: Limits) {
     let mut carried: Option<Job> = None;
     loop {
         let first = match carried.take() {
@@ -131,6 +152,9 @@ fn serve(mut session: Session, jobs: Receiver<Job>, batching: Option<Batching>) 
                 Err(_) => return, // the version was unloaded and its queue dropped
             },
         };
+        if first.abandoned.load(Ordering::Acquire) {
+            continue; // its caller left while it waited
+        }
         let mut batch = vec![first];
         if let Some(cfg) = batching {
             let deadline = batch[0].enqueued + cfg.max_delay;
@@ -142,6 +166,9 @@ fn serve(mut session: Session, jobs: Receiver<Job>, batching: Option<Batching>) 
                     jobs.recv_deadline(deadline).ok()
                 };
                 let Some(job) = next else { break };
+                if job.abandoned.load(Ordering::Acquire) {
+                    continue;
+                }
                 if rows + job.rows <= cfg.max_rows && compatible(&batch[0], &job) {
                     rows += job.rows;
                     batch.push(job);
@@ -151,7 +178,7 @@ fn serve(mut session: Session, jobs: Receiver<Job>, batching: Option<Batching>) 
                 }
             }
         }
-        run_batch(&mut session, batch);
+        run_batch(&mut session, batch, limits);
     }
 }
 
@@ -169,11 +196,12 @@ fn compatible(a: &Job, b: &Job) -> bool {
         })
 }
 
-fn run_batch(session: &mut Session, mut batch: Vec<Job>) {
+fn run_batch(session: &mut Session, mut batch: Vec<Job>, limits: Limits) {
     let started = Instant::now();
     if batch.len() == 1 {
         let job = batch.pop().expect("one job");
-        let result = run(session, job.inputs, &job.outputs);
+        let callers = vec![job.abandoned.clone()];
+        let result = run(session, job.inputs, &job.outputs, limits, callers);
         reply(job.reply, job.enqueued, started, job.rows, result);
         return;
     }
@@ -197,7 +225,8 @@ fn run_batch(session: &mut Session, mut batch: Vec<Job>) {
         })
         .collect();
     let outputs = batch[0].outputs.clone();
-    match run(session, merged, &outputs) {
+    let callers = batch.iter().map(|j| j.abandoned.clone()).collect();
+    match run(session, merged, &outputs, limits, callers) {
         Ok(results) if results.iter().all(|t| t.shape.first() == Some(&total)) => {
             let mut offset = 0;
             for job in batch {
@@ -221,11 +250,16 @@ fn run_batch(session: &mut Session, mut batch: Vec<Job>) {
                 reply(job.reply, job.enqueued, started, total, Ok(mine));
             }
         }
-        // An output without a batch axis cannot be split back: run the jobs one by one.
+        // Nobody waits for any job of the batch.
+        Err(InferError::Abandoned) => {}
+        // An output without a batch axis cannot be split back, and a failed batch may have
+        // failed for one job's sake (a bad value, a limit one request hits): run the jobs one
+        // by one, so each gets its own answer.
         _ => {
             for job in batch {
                 let started = Instant::now();
-                let result = run(session, job.inputs, &job.outputs);
+                let callers = vec![job.abandoned.clone()];
+                let result = run(session, job.inputs, &job.outputs, limits, callers);
                 reply(job.reply, job.enqueued, started, job.rows, result);
             }
         }
@@ -233,11 +267,11 @@ fn run_batch(session: &mut Session, mut batch: Vec<Job>) {
 }
 
 fn reply(
-    to: oneshot::Sender<Result<JobOutput, String>>,
+    to: oneshot::Sender<Result<JobOutput, InferError>>,
     enqueued: Instant,
     started: Instant,
     batch_rows: usize,
-    result: Result<Vec<NamedTensor>, String>,
+    result: Result<Vec<NamedTensor>, InferError>,
 ) {
     let output = result.map(|outputs| JobOutput {
         outputs,
@@ -249,34 +283,51 @@ fn reply(
     let _ = to.send(output);
 }
 
-/// One `Session::run` with the given inputs, returning the requested outputs (all if none).
+/// One watched `Session::run` with the given inputs, returning the requested outputs (all if
+/// none).
 fn run(
     session: &mut Session,
     inputs: Vec<NamedTensor>,
     requested: &[String],
-) -> Result<Vec<NamedTensor>, String> {
+    limits: Limits,
+    callers: Vec<Abandoned>,
+) -> Result<Vec<NamedTensor>, InferError> {
+    let failed = |e: ort::Error| InferError::from_engine(&e.to_string());
     let values = inputs
         .into_iter()
         .map(|t| Ok((t.name, t.data.into_ort(&t.shape)?)))
         .collect::<ort::Result<Vec<_>>>()
-        .map_err(|e| e.to_string())?;
-    let outputs = session.run(values).map_err(|e| e.to_string())?;
-    let convert = |name: &str| -> Result<NamedTensor, String> {
-        let value = outputs
-            .get(name)
-            .ok_or_else(|| format!("the model produced no output {name:?}"))?;
-        let (shape, data) = TensorData::from_ort(value)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("output {name:?} is not a tensor"))?;
-        Ok(NamedTensor {
-            name: name.to_owned(),
-            shape,
-            data,
-        })
-    };
-    if requested.is_empty() {
-        outputs.keys().map(convert).collect()
-    } else {
-        requested.iter().map(|name| convert(name)).collect()
+        .map_err(failed)?;
+    let options = Arc::new(RunOptions::new().map_err(failed)?);
+    let deadline = Instant::now() + limits.max_run;
+    let watch = Watchdog::global().watch(deadline, options.clone(), callers);
+    let result = session.run_with_options(values, &options);
+    match (watch.finish(), result) {
+        (Some(Stopped::TimedOut), Err(_)) => Err(InferError::TimedOut(limits.max_run)),
+        (Some(Stopped::Abandoned), Err(_)) => Err(InferError::Abandoned),
+        (_, Err(e)) => Err(failed(e)),
+        (_, Ok(outputs)) => {
+            let convert = |name: &str| -> Result<NamedTensor, InferError> {
+                let value = outputs.get(name).ok_or_else(|| {
+                    InferError::Failed(format!("the model produced no output {name:?}"))
+                })?;
+                let (shape, data) =
+                    TensorData::from_ort(value)
+                        .map_err(failed)?
+                        .ok_or_else(|| {
+                            InferError::Failed(format!("output {name:?} is not a tensor"))
+                        })?;
+                Ok(NamedTensor {
+                    name: name.to_owned(),
+                    shape,
+                    data,
+                })
+            };
+            if requested.is_empty() {
+                outputs.keys().map(convert).collect()
+            } else {
+                requested.iter().map(|name| convert(name)).collect()
+            }
+        }
     }
 }

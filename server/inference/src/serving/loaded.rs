@@ -3,15 +3,15 @@
 
 use std::{
     path::Path,
-    sync::atomic::{AtomicU64, Ordering},
-    time::Instant,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use caravan_domain::Signature;
-use ort::{
-    environment::Environment,
-    session::{Session, builder::GraphOptimizationLevel},
-};
+use ort::{environment::Environment, session::Session};
 
 use super::{Batching, Executor, JobOutput, NamedTensor, TensorData, VersionKey};
 
@@ -30,15 +30,47 @@ pub struct ServingSettings {
     pub max_rows: usize,
     /// Batching for versions whose inputs and outputs all have a dynamic first dimension.
     pub batching: Option<Batching>,
+    /// Longest one run may take before it is stopped.
+    pub max_run: Duration,
+    /// Memory the tensors of all running requests may use together (the shared arena's
+    /// ceiling, see [`super::arena`]); zero leaves each session's arena unbounded.
+    pub inference_memory: u64,
 }
 
 /// Why a request could not be run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InferError {
     /// The queue is full; retry shortly.
+    #[error("the model is at capacity")]
     Busy,
-    /// ONNX Runtime failed on this request.
+    /// The run needed more memory than the serving arena allows.
+    #[error("the run needs more memory than serving allows")]
+    OutOfMemory,
+    /// The run took longer than the serving limit and was stopped.
+    #[error("the run took longer than the {} ms serving limit and was stopped", .0.as_millis())]
+    TimedOut(Duration),
+    /// Every caller went away, so the run was stopped.
+    #[error("every caller went away")]
+    Abandoned,
+    /// ONNX Runtime failed on this request; the message says why, without engine internals.
+    #[error("{0}")]
     Failed(String),
+}
+
+impl InferError {
+    /// Classifies an error ONNX Runtime returned from a run.
+    pub(crate) fn from_engine(message: &str) -> Self {
+        let out_of_memory = [
+            "Available memory of",
+            "Failed to allocate memory",
+            "bad_alloc",
+        ];
+        if out_of_memory.iter().any(|m| message.contains(m)) {
+            InferError::OutOfMemory
+        } else {
+            InferError::Failed(super::engine_text::without_internals(message))
+        }
+    }
 }
 
 /// Counters behind the statistics endpoint.
@@ -68,7 +100,10 @@ pub struct LoadedModel {
 
 impl LoadedModel {
     /// Creates the sessions from the file at `path`, warms them up and starts the executor.
-    /// Blocking (seconds for large models): call it off the async threads.
+    /// The file is checked again as onboarding checks it (it may predate a rule, or come from
+    /// a store someone else can write) and given to ONNX Runtime as bytes, so that nothing in
+    /// it is resolved against a directory. Blocking (seconds for large models): call it off
+    /// the async threads.
     pub fn load(
         env: &Environment,
         path: &Path,
@@ -76,11 +111,15 @@ impl LoadedModel {
         label: String,
         settings: &ServingSettings,
     ) -> Result<Self, String> {
-        let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+        let bytes = crate::inspect::map_file(path).map_err(|r| r.0)?;
+        crate::check_self_contained(&bytes).map_err(|r| format!("the model is refused: {r}"))?;
+        let size = bytes.len() as u64;
         let sessions = (0..settings.sessions.max(1))
-            .map(|_| new_session(env, path, settings.intra_threads))
+            .map(|_| new_session(env, &bytes, settings.intra_threads))
             .collect::<Result<Vec<_>, _>>()?;
+        drop(bytes);
         let signature = crate::inspect::signature_of(&sessions[0]).map_err(|r| r.0)?;
+        refuse_fixed_outputs_over(&signature, settings.inference_memory)?;
         let batchable = !signature.inputs.is_empty()
             && signature
                 .inputs
@@ -102,7 +141,14 @@ impl LoadedModel {
             })
             .collect();
         let estimated_bytes = size * 2 * sessions.len() as u64;
-        let executor = Executor::start(sessions, batching, settings.queue_capacity, warmup, &label);
+        let executor = Executor::start(
+            sessions,
+            batching,
+            settings.queue_capacity,
+            settings.max_run,
+            warmup,
+            &label,
+        );
         Ok(Self {
             key,
             label,
@@ -124,14 +170,17 @@ impl LoadedModel {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let order = |t: &NamedTensor| self.signature.inputs.iter().position(|s| s.name == t.name);
         inputs.sort_by_key(order);
-        let result = match self.executor.submit(inputs, outputs) {
+        // If this future is dropped before the answer (the client went away), the guard tells
+        // the executor and the watchdog, which skip or stop the run.
+        let waiting = Waiting::new();
+        let result = match self.executor.submit(inputs, outputs, waiting.flag.clone()) {
             Err(_) => Err(InferError::Busy),
             Ok(receiver) => match receiver.await {
-                Ok(Ok(output)) => Ok(output),
-                Ok(Err(message)) => Err(InferError::Failed(message)),
+                Ok(result) => result,
                 Err(_) => Err(InferError::Failed("the inference thread stopped".into())),
             },
         };
+        waiting.answered();
         match &result {
             Ok(output) => {
                 self.stats.executions.fetch_add(1, Ordering::Relaxed);
@@ -155,16 +204,71 @@ impl LoadedModel {
     }
 }
 
-fn new_session(env: &Environment, path: &Path, intra_threads: usize) -> Result<Session, String> {
-    let fail = |e: &dyn std::fmt::Display| format!("ONNX Runtime could not load the model: {e}");
-    Session::builder(env)
-        .map_err(|e| fail(&e))?
-        .with_optimization_level(GraphOptimizationLevel::Level3)
-        .map_err(|e| fail(&e))?
-        .with_intra_threads(intra_threads.max(1))
-        .map_err(|e| fail(&e))?
-        .with_inter_threads(1)
-        .map_err(|e| fail(&e))?
-        .commit_from_file(path)
-        .map_err(|e| fail(&e))
+/// Refuses a model an output of which always has more bytes than every request together may
+/// use: such a model can never answer (its size is fixed, by constants, whatever the request).
+fn refuse_fixed_outputs_over(signature: &Signature, limit: u64) -> Result<(), String> {
+    if limit == 0 {
+        return Ok(());
+    }
+    for output in &signature.outputs {
+        let Some(bytes) = fixed_bytes(output) else {
+            continue;
+        };
+        if bytes > u128::from(limit) {
+            return Err(format!(
+                "output {:?} always holds {bytes} bytes, more than the {} MiB serving allows \
+                 for running requests (serving.inference_memory_mb)",
+                output.name,
+                limit >> 20
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The size of a tensor whose every dimension is fixed (strings counted as 8 bytes each).
+fn fixed_bytes(spec: &caravan_domain::TensorSpec) -> Option<u128> {
+    let element = u128::from(spec.datatype.element_size().unwrap_or(8) as u64);
+    spec.shape.iter().try_fold(element, |acc, &d| {
+        u64::try_from(d)
+            .ok()
+            .map(|d| acc.saturating_mul(u128::from(d)))
+    })
+}
+
+/// Marks a request abandoned if it is dropped before its answer arrives.
+struct Waiting {
+    flag: Arc<AtomicBool>,
+    answered: bool,
+}
+
+impl Waiting {
+    fn new() -> Self {
+        Self {
+            flag: Arc::default(),
+            answered: false,
+        }
+    }
+
+    fn answered(mut self) {
+        self.answered = true;
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.flag.store(true, Ordering::Release);
+            super::watchdog::Watchdog::global().poke();
+        }
+    }
+}
+
+fn new_session(env: &Environment, bytes: &[u8], intra_threads: usize) -> Result<Session, String> {
+    crate::session::load(
+        env,
+        bytes,
+        crate::session::Purpose::Serving { intra_threads },
+    )
+    .map_err(|e| format!("ONNX Runtime could not load the model: {e}"))
 }

@@ -66,7 +66,18 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// The registry, with the shared serving arena registered when `inference_memory` is set
+    /// (once per process: a second registry shares the first one's arena).
     pub fn new(env: &'static Environment, settings: ServingSettings) -> Self {
+        if settings.inference_memory > 0 {
+            match super::arena::register(env, settings.inference_memory) {
+                Ok(ceiling) => tracing::info!(
+                    mib = ceiling >> 20,
+                    "tensors of running requests share one bounded arena"
+                ),
+                Err(e) => tracing::error!(error = %e, "running requests have no memory bound"),
+            }
+        }
         Self {
             env,
             settings,
