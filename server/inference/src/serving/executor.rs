@@ -67,6 +67,14 @@ struct Limits {
     max_run: Duration,
 }
 
+/// The run options of one inference thread, reused from run to run: the watchdog stops a run
+/// through them, and a stopped run's flag is cleared before the next one.
+struct Runner {
+    session: Session,
+    options: Arc<RunOptions>,
+    limits: Limits,
+}
+
 impl Executor {
     /// Starts one thread per session; each warms its session up before taking jobs, and this
     /// returns once all have.
@@ -90,13 +98,23 @@ impl Executor {
             std::thread::Builder::new()
                 .name(format!("ort-{i}"))
                 .spawn(move || {
-                    let mut session = session;
-                    if let Err(e) = run(&mut session, warmup, &[], limits, Vec::new()) {
+                    let mut runner = match RunOptions::new() {
+                        Ok(options) => Runner {
+                            session,
+                            options: Arc::new(options),
+                            limits,
+                        },
+                        Err(e) => {
+                            tracing::error!(model = %label, error = %e, "no run options");
+                            return; // its jobs wait for another thread (or fail as busy)
+                        }
+                    };
+                    if let Err(e) = runner.run(warmup, &[], Vec::new()) {
                         tracing::warn!(model = %label, error = %e, "warm-up run failed");
                     }
                     let _ = ready.send(());
                     drop(ready);
-                    serve(session, jobs, batching, limits);
+                    serve(runner, jobs, batching);
                 })
                 .expect("spawn an inference thread");
         }
@@ -142,7 +160,7 @@ impl Executor {
     }
 }
 
-fn serve(mut session: Session, jobs: Receiver<Job>, batching: Option<Batching>, limits: Limits) {
+fn serve(mut runner: Runner, jobs: Receiver<Job>, batching: Option<Batching>) {
     let mut carried: Option<Job> = None;
     loop {
         let first = match carried.take() {
@@ -178,7 +196,7 @@ fn serve(mut session: Session, jobs: Receiver<Job>, batching: Option<Batching>, 
                 }
             }
         }
-        run_batch(&mut session, batch, limits);
+        run_batch(&mut runner, batch);
     }
 }
 
@@ -196,12 +214,12 @@ fn compatible(a: &Job, b: &Job) -> bool {
         })
 }
 
-fn run_batch(session: &mut Session, mut batch: Vec<Job>, limits: Limits) {
+fn run_batch(runner: &mut Runner, mut batch: Vec<Job>) {
     let started = Instant::now();
     if batch.len() == 1 {
         let job = batch.pop().expect("one job");
         let callers = vec![job.abandoned.clone()];
-        let result = run(session, job.inputs, &job.outputs, limits, callers);
+        let result = runner.run(job.inputs, &job.outputs, callers);
         reply(job.reply, job.enqueued, started, job.rows, result);
         return;
     }
@@ -226,7 +244,7 @@ fn run_batch(session: &mut Session, mut batch: Vec<Job>, limits: Limits) {
         .collect();
     let outputs = batch[0].outputs.clone();
     let callers = batch.iter().map(|j| j.abandoned.clone()).collect();
-    match run(session, merged, &outputs, limits, callers) {
+    match runner.run(merged, &outputs, callers) {
         Ok(results) if results.iter().all(|t| t.shape.first() == Some(&total)) => {
             let mut offset = 0;
             for job in batch {
@@ -259,7 +277,7 @@ fn run_batch(session: &mut Session, mut batch: Vec<Job>, limits: Limits) {
             for job in batch {
                 let started = Instant::now();
                 let callers = vec![job.abandoned.clone()];
-                let result = run(session, job.inputs, &job.outputs, limits, callers);
+                let result = runner.run(job.inputs, &job.outputs, callers);
                 reply(job.reply, job.enqueued, started, job.rows, result);
             }
         }
@@ -283,51 +301,54 @@ fn reply(
     let _ = to.send(output);
 }
 
-/// One watched `Session::run` with the given inputs, returning the requested outputs (all if
-/// none).
-fn run(
-    session: &mut Session,
-    inputs: Vec<NamedTensor>,
-    requested: &[String],
-    limits: Limits,
-    callers: Vec<Abandoned>,
-) -> Result<Vec<NamedTensor>, InferError> {
-    let failed = |e: ort::Error| InferError::from_engine(&e.to_string());
-    let values = inputs
-        .into_iter()
-        .map(|t| Ok((t.name, t.data.into_ort(&t.shape)?)))
-        .collect::<ort::Result<Vec<_>>>()
-        .map_err(failed)?;
-    let options = Arc::new(RunOptions::new().map_err(failed)?);
-    let deadline = Instant::now() + limits.max_run;
-    let watch = Watchdog::global().watch(deadline, options.clone(), callers);
-    let result = session.run_with_options(values, &options);
-    match (watch.finish(), result) {
-        (Some(Stopped::TimedOut), Err(_)) => Err(InferError::TimedOut(limits.max_run)),
-        (Some(Stopped::Abandoned), Err(_)) => Err(InferError::Abandoned),
-        (_, Err(e)) => Err(failed(e)),
-        (_, Ok(outputs)) => {
-            let convert = |name: &str| -> Result<NamedTensor, InferError> {
-                let value = outputs.get(name).ok_or_else(|| {
-                    InferError::Failed(format!("the model produced no output {name:?}"))
-                })?;
-                let (shape, data) =
-                    TensorData::from_ort(value)
-                        .map_err(failed)?
-                        .ok_or_else(|| {
-                            InferError::Failed(format!("output {name:?} is not a tensor"))
-                        })?;
-                Ok(NamedTensor {
-                    name: name.to_owned(),
-                    shape,
-                    data,
-                })
-            };
-            if requested.is_empty() {
-                outputs.keys().map(convert).collect()
-            } else {
-                requested.iter().map(|name| convert(name)).collect()
+impl Runner {
+    /// One watched `Session::run` with the given inputs, returning the requested outputs (all
+    /// if none).
+    fn run(
+        &mut self,
+        inputs: Vec<NamedTensor>,
+        requested: &[String],
+        callers: Vec<Abandoned>,
+    ) -> Result<Vec<NamedTensor>, InferError> {
+        let failed = |e: ort::Error| InferError::from_engine(&e.to_string());
+        let values = inputs
+            .into_iter()
+            .map(|t| Ok((t.name, t.data.into_ort(&t.shape)?)))
+            .collect::<ort::Result<Vec<_>>>()
+            .map_err(failed)?;
+        let deadline = Instant::now() + self.limits.max_run;
+        let watch = Watchdog::global().watch(deadline, self.options.clone(), callers);
+        let result = self.session.run_with_options(values, &self.options);
+        let stopped = watch.finish();
+        if stopped.is_some() {
+            // Stopped (possibly just after it ended): clear the flag for the next run.
+            self.options.unterminate().map_err(failed)?;
+        }
+        let outputs = match (stopped, result) {
+            (Some(Stopped::TimedOut), Err(_)) => {
+                return Err(InferError::TimedOut(self.limits.max_run));
             }
+            (Some(Stopped::Abandoned), Err(_)) => return Err(InferError::Abandoned),
+            (_, Err(e)) => return Err(failed(e)),
+            (_, Ok(outputs)) => outputs,
+        };
+        let convert = |name: &str| -> Result<NamedTensor, InferError> {
+            let value = outputs.get(name).ok_or_else(|| {
+                InferError::Failed(format!("the model produced no output {name:?}"))
+            })?;
+            let (shape, data) = TensorData::from_ort(value)
+                .map_err(failed)?
+                .ok_or_else(|| InferError::Failed(format!("output {name:?} is not a tensor")))?;
+            Ok(NamedTensor {
+                name: name.to_owned(),
+                shape,
+                data,
+            })
+        };
+        if requested.is_empty() {
+            outputs.keys().map(convert).collect()
+        } else {
+            requested.iter().map(|name| convert(name)).collect()
         }
     }
 }

@@ -2,7 +2,9 @@
 //! caller in the batch went away). ONNX Runtime checks a run's terminate flag between nodes and
 //! between loop iterations, so a `Loop` whose trip count comes from the request stops within
 //! one iteration of the deadline instead of holding a core for days. One thread watches every
-//! run in the process; it sleeps until the nearest deadline or until a caller gives up.
+//! run in the process; it sleeps until the nearest deadline or until a caller gives up. A new
+//! run wakes it only when nothing else will in time (it was idle, or the run's deadline comes
+//! before its next wake-up), so a busy server does not pay a thread wake-up per request.
 
 use std::{
     collections::HashMap,
@@ -38,6 +40,8 @@ struct Watched {
 struct State {
     next_id: u64,
     runs: HashMap<u64, Watched>,
+    /// When the watchdog will look next by itself (`None`: it waits to be woken).
+    next_wake: Option<Instant>,
 }
 
 pub struct Watchdog {
@@ -86,8 +90,11 @@ impl Watchdog {
                 stopped: None,
             },
         );
+        let wake = state.next_wake.is_none_or(|at| deadline < at);
         drop(state);
-        self.wake.notify_one();
+        if wake {
+            self.wake.notify_one();
+        }
         Watch { id }
     }
 
@@ -126,6 +133,7 @@ impl Watchdog {
                     None => next = Some(next.map_or(run.deadline, |n| n.min(run.deadline))),
                 }
             }
+            state.next_wake = next;
             state = match next {
                 None => self.wake.wait(state).expect("watchdog lock"),
                 Some(at) => {
