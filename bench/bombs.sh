@@ -21,13 +21,16 @@ log() { printf '[bombs] %s\n' "$*" >&2; }
 
 bash scripts/fetch-onnxruntime.sh >/dev/null
 command -v wrk >/dev/null || { log "wrk is needed: apt-get install -y wrk"; exit 1; }
-cargo build --release --locked -p caravan >&2
+# CARAVAN_BIN_DIR: a folder holding an already built release `caravan`; otherwise this tree
+# is built.
+if [ -z "${CARAVAN_BIN_DIR:-}" ]; then cargo build --release --locked -p caravan >&2; fi
+BIN=${CARAVAN_BIN_DIR:-$PWD/target/release}
 
 env CARAVAN__INFERENCE__ORT_LIBRARY="$PWD/.ort/lib/libonnxruntime.so" CARAVAN__DATA_DIR="$OUT/data" \
     CARAVAN__HTTP__BIND="127.0.0.1:$PORT" CARAVAN__LOG__LEVEL=warn CARAVAN_ADMIN_PASSWORD=bench-password \
     CARAVAN__SERVING__INFERENCE_MEMORY_MB="$INFERENCE_MB" CARAVAN__SERVING__MEMORY_BUDGET_MB="$BUDGET_MB" \
     CARAVAN__SERVING__MAX_RUN_MS="$MAX_RUN_MS" \
-    target/release/caravan serve 2>>"$OUT/caravan.log" &
+    "$BIN/caravan" serve 2>>"$OUT/caravan.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do curl -sf "$URL/v2/health/ready" >/dev/null && break; sleep 0.2; done
@@ -37,7 +40,7 @@ ADMIN=$(curl -sf "$URL/api/v1/auth/login" -H 'content-type: application/json' \
   -d '{"username":"admin","password":"bench-password"}' | json token)
 # The attacker: an ordinary user whose token may read and publish, nothing more.
 curl -sf "$URL/api/v1/users" -H "Authorization: Bearer $ADMIN" -H 'content-type: application/json' \
-  -d '{"username":"mallory","password":"mallory-password-123"}' >/dev/null
+  -d '{"username":"mallory","password":"mallory-password-123","role":"user"}' >/dev/null
 MALLORY=$(curl -sf "$URL/api/v1/auth/login" -H 'content-type: application/json' \
   -d '{"username":"mallory","password":"mallory-password-123"}' | json token)
 TOKEN=$(curl -sf "$URL/api/v1/tokens" -H "Authorization: Bearer $MALLORY" -H 'content-type: application/json' \

@@ -13,8 +13,10 @@ PORT=${PORT:-18080}
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 bash scripts/fetch-onnxruntime.sh >/dev/null
-cargo build --release --locked -p caravan >&2
-BIN=$PWD/target/release/caravan
+# CARAVAN_BIN_DIR: a folder holding an already built release `caravan` (to measure a given
+# build while the tree changes); otherwise this tree is built.
+if [ -z "${CARAVAN_BIN_DIR:-}" ]; then cargo build --release --locked -p caravan >&2; fi
+BIN=${CARAVAN_BIN_DIR:-$PWD/target/release}/caravan
 MODEL=$OUT/large.onnx
 python3 bench/make-large-model.py "$SIZE_MIB" "$MODEL"
 BYTES=$(stat -c %s "$MODEL")

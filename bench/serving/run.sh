@@ -31,8 +31,10 @@ venv() { # venv NAME REQUIREMENTS -> path of its python
 
 bash scripts/fetch-onnxruntime.sh >/dev/null
 command -v wrk >/dev/null || { log "wrk is needed: apt-get install -y wrk"; exit 1; }
-cargo build --release --locked -p caravan -p caravan-bench >&2
-BIN=$PWD/target/release
+# CARAVAN_BIN_DIR: a folder holding already built release `caravan` and `ort-inproc` (to
+# measure a given build while the tree changes); otherwise this tree is built.
+if [ -z "${CARAVAN_BIN_DIR:-}" ]; then cargo build --release --locked -p caravan -p caravan-bench >&2; fi
+BIN=${CARAVAN_BIN_DIR:-$PWD/target/release}
 ORT=$PWD/.ort/lib/libonnxruntime.so
 
 if [ ! -f "$MODELS/cloud_forensics_mlp_large.onnx" ]; then

@@ -77,35 +77,16 @@ impl ResponseError for ApiError {
 }
 
 impl From<CoreError> for ApiError {
+    /// Renders from the one table of kinds (`CoreError::class`); an internal error's causes
+    /// are logged here, in the request's span, and never sent.
     fn from(e: CoreError) -> Self {
-        use StatusCode as S;
-        match e {
-            CoreError::Unauthenticated(m) => ApiError::new(S::UNAUTHORIZED, "unauthenticated", m),
-            CoreError::Forbidden(m) => ApiError::new(S::FORBIDDEN, "forbidden", m),
-            CoreError::NotFound(m) => ApiError::new(S::NOT_FOUND, "not_found", m),
-            CoreError::Conflict(m) => ApiError::new(S::CONFLICT, "conflict", m),
-            CoreError::Invalid(m) => ApiError::new(S::BAD_REQUEST, "invalid_request", m),
-            CoreError::TooLarge(m) => ApiError::new(S::PAYLOAD_TOO_LARGE, "payload_too_large", m),
-            CoreError::Refused(m) => ApiError::new(S::UNPROCESSABLE_ENTITY, "model_refused", m),
-            CoreError::RangeNotSatisfiable(m) => {
-                ApiError::new(S::RANGE_NOT_SATISFIABLE, "range_not_satisfiable", m)
-            }
-            CoreError::Busy(m) => ApiError {
-                retry_after: Some(1),
-                ..ApiError::new(S::SERVICE_UNAVAILABLE, "busy", m)
-            },
-            CoreError::RateLimited { retry_after } => ApiError {
-                retry_after: Some(retry_after),
-                ..ApiError::new(S::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
-            },
-            CoreError::Internal(cause) => {
-                tracing::error!(%cause, "request failed");
-                ApiError::new(
-                    S::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal server error",
-                )
-            }
+        e.log();
+        let class = e.class();
+        ApiError {
+            status: StatusCode::from_u16(class.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: class.code,
+            message: e.public_message(),
+            retry_after: class.retry_after,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! owner (or an admin) adds versions.
 
 use caravan_catalog::{DatasetRecord, DatasetVersionRecord, NewDatasetVersion};
+use caravan_domain::Subject;
 use caravan_domain::{DatasetSchema, ModelName, Principal, Scope};
 use caravan_storage::{BlobRead, StagedBlob};
 
@@ -91,11 +92,9 @@ impl Core {
         name: &str,
     ) -> Result<(DatasetRecord, Vec<DatasetVersionRecord>)> {
         require(who, Scope::Read)?;
-        let dataset = self
-            .catalog
-            .dataset_by_name(name)
-            .await?
-            .ok_or_else(|| CoreError::NotFound(format!("dataset {name} not found")))?;
+        let dataset = self.catalog.dataset_by_name(name).await?.ok_or_else(|| {
+            CoreError::not_found(Subject::Dataset, format!("dataset {name} not found"))
+        })?;
         let versions = self.catalog.dataset_versions(dataset.id).await?;
         Ok((dataset, versions))
     }
@@ -113,8 +112,13 @@ impl Core {
             Some(v) => versions.into_iter().find(|r| r.version == v),
         };
         found.ok_or_else(|| match version {
-            None => CoreError::NotFound(format!("dataset {name} has no versions")),
-            Some(v) => CoreError::NotFound(format!("dataset {name} has no version {v}")),
+            None => {
+                CoreError::not_found(Subject::Version, format!("dataset {name} has no versions"))
+            }
+            Some(v) => CoreError::not_found(
+                Subject::Version,
+                format!("dataset {name} has no version {v}"),
+            ),
         })
     }
 

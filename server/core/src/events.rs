@@ -2,6 +2,7 @@
 //! wants them; a worker delivers them with retries.
 
 use crate::Core;
+use caravan_domain::Subject;
 
 /// The types Caravan emits.
 pub const VERSION_CREATED: &str = "dev.caravan.model.version.created";
@@ -86,7 +87,7 @@ impl Core {
             .await
             .map_err(|e| match e {
                 caravan_catalog::CatalogError::NotFound(_) => {
-                    CoreError::NotFound(format!("no webhook {id}"))
+                    CoreError::not_found(Subject::Webhook, format!("no webhook {id}"))
                 }
                 other => other.into(),
             })

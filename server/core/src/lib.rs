@@ -28,7 +28,9 @@ use caravan_storage::BlobStore;
 
 pub use auth::{AuthSettings, Session, actor, require, require_admin};
 pub use datasets::{DatasetUpload, check_dataset_name};
-pub use error::{CoreError, Result};
+pub use error::{
+    ConflictKind, CoreError, ErrorClass, INTERNAL_MESSAGE, Result, Subject, chain as error_chain,
+};
 pub use federation::{PeerRequest, RemoteVersion};
 pub use models::{ModelDetails, SearchParams};
 pub use onboard::Upload;

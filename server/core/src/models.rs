@@ -1,6 +1,7 @@
 //! Reading and managing models: search, details, versions, artifacts, metadata, deletion,
 //! aliases, and the audit log.
 
+use caravan_domain::Subject;
 use std::ops::Range;
 
 use caravan_catalog::{
@@ -82,7 +83,10 @@ impl Core {
         }
         match self.catalog.model_by_name(name).await? {
             Some(m) if caravan_domain::can_see(who, m.owner_id, m.visibility) => Ok(m),
-            _ => Err(CoreError::NotFound(format!("model {name} not found"))),
+            _ => Err(CoreError::not_found(
+                Subject::Model,
+                format!("model {name} not found"),
+            )),
         }
     }
 
@@ -98,7 +102,9 @@ impl Core {
             .visible_model(Some(who), name)
             .await
             .map_err(|e| match e {
-                CoreError::Forbidden(_) => CoreError::NotFound(format!("model {name} not found")),
+                CoreError::Forbidden(_) => {
+                    CoreError::not_found(Subject::Model, format!("model {name} not found"))
+                }
                 other => other,
             })?;
         if !who.can_manage(model.owner_id) {
@@ -133,7 +139,10 @@ impl Core {
         let number = match version {
             VersionRef::Number(n) => *n,
             VersionRef::Latest => model.latest_version.ok_or_else(|| {
-                CoreError::NotFound(format!("model {} has no versions", model.name))
+                CoreError::not_found(
+                    Subject::Version,
+                    format!("model {} has no versions", model.name),
+                )
             })?,
             VersionRef::Alias(alias) => self
                 .catalog
@@ -143,14 +152,20 @@ impl Core {
                 .find(|a| a.alias == alias.as_str())
                 .map(|a| a.version)
                 .ok_or_else(|| {
-                    CoreError::NotFound(format!("model {} has no alias {alias}", model.name))
+                    CoreError::not_found(
+                        Subject::Alias,
+                        format!("model {} has no alias {alias}", model.name),
+                    )
                 })?,
         };
         self.catalog
             .version(model.id, number)
             .await?
             .ok_or_else(|| {
-                CoreError::NotFound(format!("model {} has no version {number}", model.name))
+                CoreError::not_found(
+                    Subject::Version,
+                    format!("model {} has no version {number}", model.name),
+                )
             })
     }
 
@@ -215,9 +230,10 @@ impl Core {
             .delete_version(model.id, version, &actor(who))
             .await
             .map_err(|e| match e {
-                caravan_catalog::CatalogError::NotFound(_) => {
-                    CoreError::NotFound(format!("model {name} has no version {version}"))
-                }
+                caravan_catalog::CatalogError::NotFound(_) => CoreError::not_found(
+                    Subject::Version,
+                    format!("model {name} has no version {version}"),
+                ),
                 other => other.into(),
             })?;
         self.sweep_blob(&sha256).await;

@@ -1,5 +1,6 @@
 //! Onboarding a model version: validate, store the blob, record the version.
 
+use caravan_domain::{ConflictKind, Subject};
 use std::time::Duration;
 
 use caravan_catalog::{ModelPatch, NewVersion, Published};
@@ -30,10 +31,10 @@ impl Core {
         let staged = &upload.staged;
         if let Some(model) = self.catalog.model_by_name(&upload.name).await? {
             if !who.can_see(model.owner_id, model.visibility) {
-                return Err(CoreError::NotFound(format!(
-                    "model {} not found",
-                    upload.name
-                )));
+                return Err(CoreError::not_found(
+                    Subject::Model,
+                    format!("model {} not found", upload.name),
+                ));
             }
             if !who.can_manage(model.owner_id) {
                 return Err(CoreError::Forbidden(format!(
@@ -59,7 +60,7 @@ impl Core {
                 ValidationError::Refused(reason) => {
                     CoreError::Refused(format!("the model was refused: {reason}"))
                 }
-                ValidationError::Failed(reason) => CoreError::Internal(reason),
+                ValidationError::Failed(reason) => CoreError::internal(reason),
             })?;
         let validated = started.elapsed();
         let sha256 = staged.sha256().to_owned();
@@ -123,8 +124,9 @@ impl Core {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err(CoreError::Conflict(
-            "the same bytes are being deleted right now; retry the upload".into(),
+        Err(CoreError::conflict(
+            ConflictKind::Contended,
+            "the same bytes are being deleted right now; retry the upload",
         ))
     }
 }

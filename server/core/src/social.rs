@@ -2,6 +2,7 @@
 //! comment on it and mark it a favourite; only signed-in users, never anonymous visitors.
 
 use caravan_catalog::{CommentRecord, RatingRecord, SocialSummary};
+use caravan_domain::Subject;
 use caravan_domain::{ModelName, Principal, Scope};
 use uuid::Uuid;
 
@@ -70,7 +71,7 @@ impl Core {
             .await
             .map_err(|e| match e {
                 caravan_catalog::CatalogError::NotFound(_) => {
-                    CoreError::NotFound(format!("you have not rated {name}"))
+                    CoreError::not_found(Subject::Rating, format!("you have not rated {name}"))
                 }
                 other => other.into(),
             })
@@ -116,7 +117,12 @@ impl Core {
         let model = self.visible_model(Some(who), name).await?;
         let comment = match self.catalog.comment(id).await? {
             Some(c) if c.model_id == model.id => c,
-            _ => return Err(CoreError::NotFound(format!("no comment {id} on {name}"))),
+            _ => {
+                return Err(CoreError::not_found(
+                    Subject::Comment,
+                    format!("no comment {id} on {name}"),
+                ));
+            }
         };
         if comment.user_id != who.user_id && !who.can_manage(model.owner_id) {
             return Err(CoreError::Forbidden(

@@ -1,6 +1,7 @@
 //! API tokens: random secrets with a recognisable prefix (so secret scanners find leaked ones),
 //! shown once, stored as SHA-256, scoped, optionally expiring, revocable.
 
+use caravan_domain::Subject;
 use std::collections::BTreeSet;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -61,11 +62,10 @@ impl Core {
         expires_at: Option<Timestamp>,
     ) -> Result<CreatedToken> {
         let scopes = parse_scopes(scopes)?;
-        let user = self
-            .catalog
-            .user_by_name(username)
-            .await?
-            .ok_or_else(|| CoreError::NotFound(format!("no user {username:?}")))?;
+        let user =
+            self.catalog.user_by_name(username).await?.ok_or_else(|| {
+                CoreError::not_found(Subject::User, format!("no user {username:?}"))
+            })?;
         let allowed = user.role.scopes();
         if let Some(extra) = scopes.iter().find(|s| !allowed.contains(s)) {
             return Err(CoreError::Forbidden(format!(
@@ -126,7 +126,7 @@ impl Core {
             .await
             .map_err(|e| match e {
                 caravan_catalog::CatalogError::NotFound(_) => {
-                    CoreError::NotFound("no such token".into())
+                    CoreError::not_found(Subject::Token, "no such token")
                 }
                 other => other.into(),
             })

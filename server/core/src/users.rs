@@ -1,6 +1,7 @@
 //! User accounts: the bootstrap admin, creation by admins or the CLI, enabling and disabling.
 
 use caravan_catalog::{NewUser, UserRecord};
+use caravan_domain::ConflictKind;
 use caravan_domain::{Principal, Role};
 use rand::RngCore;
 use uuid::Uuid;
@@ -38,7 +39,7 @@ impl Core {
         match self.catalog.create_user(new, None).await {
             Ok(_) => Ok(generated.then_some(password)),
             // Another replica bootstrapped first.
-            Err(caravan_catalog::CatalogError::Conflict(_)) => Ok(None),
+            Err(caravan_catalog::CatalogError::Conflict { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -79,8 +80,9 @@ impl Core {
     pub async fn set_user_disabled(&self, who: &Principal, id: Uuid, disabled: bool) -> Result<()> {
         require_admin(who)?;
         if id == who.user_id && disabled {
-            return Err(CoreError::Conflict(
-                "you cannot disable your own account".into(),
+            return Err(CoreError::conflict(
+                ConflictKind::InvalidState,
+                "you cannot disable your own account",
             ));
         }
         self.catalog

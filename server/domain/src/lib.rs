@@ -5,10 +5,12 @@
 
 mod access;
 mod dataset;
+mod errors;
 mod names;
 mod signature;
 
 pub use access::{Principal, Role, Scope, Visibility, can_see, parse_scopes};
 pub use dataset::{Column, ColumnKind, DatasetSchema};
+pub use errors::{ConflictKind, Subject};
 pub use names::{AliasName, ModelName, NameError, VersionRef, parse_version_number};
 pub use signature::{ModelInfo, OpsetImport, Signature, TensorSpec, TensorType};

@@ -3,6 +3,7 @@
 //! onboards the model through the normal API and reports the version (or the failure) to
 //! `POST /api/v1/pipelines/{name}/runs/{id}/report`; the run waits for that report.
 
+use caravan_domain::ConflictKind;
 use std::time::Duration;
 
 use caravan_catalog::{DatasetVersionRecord, RunRecord, RunReport, Timestamp};
@@ -130,11 +131,14 @@ impl Pipelines {
         let pipeline = self.managed(who, name).await?;
         let run = self.run(who, name, id).await?;
         if run.status.is_finished() {
-            return Err(CoreError::Conflict(format!(
-                "run {} has already ended ({})",
-                run.seq,
-                run.status.as_str()
-            )));
+            return Err(CoreError::conflict(
+                ConflictKind::InvalidState,
+                format!(
+                    "run {} has already ended ({})",
+                    run.seq,
+                    run.status.as_str()
+                ),
+            ));
         }
         if succeeded {
             let version = version.ok_or_else(|| {
@@ -154,10 +158,10 @@ impl Pipelines {
             reported_at: Timestamp::now(),
         };
         if !self.core.catalog.report_run(id, &report).await? {
-            return Err(CoreError::Conflict(format!(
-                "run {} was already reported",
-                run.seq
-            )));
+            return Err(CoreError::conflict(
+                ConflictKind::InvalidState,
+                format!("run {} was already reported", run.seq),
+            ));
         }
         Ok(())
     }

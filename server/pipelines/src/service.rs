@@ -3,6 +3,7 @@
 
 use caravan_catalog::{CatalogError, NewPipeline, PipelineRecord, RunRecord};
 use caravan_core::{CoreError, Result, actor, require};
+use caravan_domain::{ConflictKind, Subject};
 use caravan_domain::{ModelName, Principal, Scope};
 
 use crate::{Pipelines, spec};
@@ -102,9 +103,10 @@ impl Pipelines {
             .create_pipeline(new, &actor(who))
             .await
             .map_err(|e| match e {
-                CatalogError::Conflict(_) => {
-                    CoreError::Conflict(format!("a pipeline named {} exists", parsed.name))
-                }
+                CatalogError::Duplicate(_) => CoreError::conflict(
+                    ConflictKind::AlreadyExists,
+                    format!("a pipeline named {} exists", parsed.name),
+                ),
                 other => other.into(),
             })?;
         self.schedule(&pipeline, &parsed).await?;
@@ -122,7 +124,9 @@ impl Pipelines {
             .catalog
             .pipeline_by_name(name)
             .await?
-            .ok_or_else(|| CoreError::NotFound(format!("pipeline {name} not found")))
+            .ok_or_else(|| {
+                CoreError::not_found(Subject::Pipeline, format!("pipeline {name} not found"))
+            })
     }
 
     pub(crate) async fn managed(&self, who: &Principal, name: &str) -> Result<PipelineRecord> {
@@ -166,9 +170,10 @@ impl Pipelines {
         let pipeline = self.pipeline(who, name).await?;
         match self.core.catalog.run(id).await? {
             Some(run) if run.pipeline_id == pipeline.id => Ok(run),
-            _ => Err(CoreError::NotFound(format!(
-                "pipeline {name} has no run {id}"
-            ))),
+            _ => Err(CoreError::not_found(
+                Subject::Run,
+                format!("pipeline {name} has no run {id}"),
+            )),
         }
     }
 
@@ -185,7 +190,9 @@ impl Pipelines {
             .catalog
             .cancel_run(id, &actor(who))
             .await?
-            .ok_or_else(|| CoreError::NotFound(format!("pipeline {name} has no run {id}")))
+            .ok_or_else(|| {
+                CoreError::not_found(Subject::Run, format!("pipeline {name} has no run {id}"))
+            })
     }
 
     /// A step's log, if it wrote one.
@@ -198,11 +205,9 @@ impl Pipelines {
     ) -> Result<Vec<u8>> {
         self.run(who, name, id).await?;
         let key = format!("pipelines/{id}/{step}.log");
-        self.core
-            .blobs
-            .get_log(&key)
-            .await?
-            .ok_or_else(|| CoreError::NotFound(format!("run {id} has no {step} log")))
+        self.core.blobs.get_log(&key).await?.ok_or_else(|| {
+            CoreError::not_found(Subject::Run, format!("run {id} has no {step} log"))
+        })
     }
 
     /// Queues a run of every pipeline a new dataset version triggers.

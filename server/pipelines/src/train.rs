@@ -253,8 +253,12 @@ impl Pipelines {
 /// A core refusal a retry would not change.
 pub(crate) fn permanent(e: CoreError) -> StepError {
     match e {
-        CoreError::Internal(m) => StepError::Retryable(m),
-        other => StepError::Permanent(other.to_string()),
+        // What failed inside is logged; the run's record says only that it did.
+        CoreError::Internal(_) => {
+            e.log();
+            StepError::Retryable(e.public_message())
+        }
+        other => StepError::Permanent(other.public_message()),
     }
 }
 

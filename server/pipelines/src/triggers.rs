@@ -5,6 +5,7 @@
 use caravan_catalog::{PipelineRecord, RunRecord, Timestamp};
 use caravan_core::{CoreError, Result, actor};
 use caravan_domain::Principal;
+use caravan_domain::{ConflictKind, Subject};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
@@ -117,12 +118,15 @@ impl Pipelines {
             .catalog
             .pipeline_by_name(name)
             .await?
-            .ok_or_else(|| CoreError::NotFound(format!("pipeline {name} not found")))?;
+            .ok_or_else(|| {
+                CoreError::not_found(Subject::Pipeline, format!("pipeline {name} not found"))
+            })?;
         let secrets = self.core.catalog.webhook_secrets(pipeline.id).await?;
         if secrets.is_empty() {
-            return Err(CoreError::NotFound(format!(
-                "pipeline {name} has no webhook secret"
-            )));
+            return Err(CoreError::not_found(
+                Subject::Pipeline,
+                format!("pipeline {name} has no webhook secret"),
+            ));
         }
         let sent = timestamp.parse::<i64>().map_err(|_| {
             CoreError::Unauthenticated(
@@ -148,8 +152,9 @@ impl Pipelines {
             .record_delivery(pipeline.id, signature, Timestamp::now())
             .await?
         {
-            return Err(CoreError::Conflict(
-                "this webhook call was already received (a replay)".into(),
+            return Err(CoreError::conflict(
+                ConflictKind::InvalidState,
+                "this webhook call was already received (a replay)",
             ));
         }
         let run = self

@@ -75,21 +75,18 @@ impl actix_web::Responder for E5Error {
 }
 
 impl From<CoreError> for E5Error {
+    /// Renders from the one table of kinds, except that a peer is never asked to log in: its
+    /// credential is its certificate, so a refused one is a 403.
     fn from(e: CoreError) -> Self {
-        let (status, message) = match e {
-            CoreError::NotFound(m) => (StatusCode::NOT_FOUND, m),
-            CoreError::Forbidden(m) | CoreError::Unauthenticated(m) => (StatusCode::FORBIDDEN, m),
-            CoreError::Invalid(m) => (StatusCode::BAD_REQUEST, m),
-            CoreError::RangeNotSatisfiable(m) => (StatusCode::RANGE_NOT_SATISFIABLE, m),
-            other => {
-                tracing::error!(cause = %other, "federation request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal server error".into(),
-                )
-            }
+        e.log();
+        let status = match e.class().status {
+            401 => StatusCode::FORBIDDEN,
+            status => StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         };
-        Self { status, message }
+        Self {
+            status,
+            message: e.public_message(),
+        }
     }
 }
 

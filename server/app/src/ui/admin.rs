@@ -64,7 +64,9 @@ async fn after_form<T>(
 ) -> Result<HttpResponse, UiError> {
     let error = match result {
         Ok(_) => return Ok(redirect(visitor, here)),
-        Err(CoreError::Invalid(m) | CoreError::Conflict(m) | CoreError::NotFound(m)) => m,
+        Err(
+            e @ (CoreError::Invalid(_) | CoreError::Conflict { .. } | CoreError::NotFound { .. }),
+        ) => e.public_message(),
         Err(other) => return Err(other.into()),
     };
     let ctx = context! { error => error, ..ctx.await? };

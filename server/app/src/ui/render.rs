@@ -178,19 +178,18 @@ pub enum UiError {
 }
 
 impl From<CoreError> for UiError {
+    /// Renders from the one table of kinds: the page shows the public message, and an
+    /// internal error's causes are logged here, never shown.
     fn from(e: CoreError) -> Self {
-        match e {
-            CoreError::NotFound(m) => UiError::NotFound(m),
-            CoreError::Forbidden(m) => UiError::Forbidden(m),
-            CoreError::Unauthenticated(_) => UiError::Login("/".into()),
-            e @ CoreError::RateLimited { .. } => UiError::TooMany(e.to_string()),
-            CoreError::Invalid(m)
-            | CoreError::Conflict(m)
-            | CoreError::Refused(m)
-            | CoreError::TooLarge(m)
-            | CoreError::RangeNotSatisfiable(m) => UiError::BadRequest(m),
-            CoreError::Busy(m) => UiError::TooMany(m),
-            other => UiError::Internal(format!("{other:#}")),
+        e.log();
+        let message = e.public_message();
+        match e.class().status {
+            401 => UiError::Login("/".into()),
+            403 => UiError::Forbidden(message),
+            404 => UiError::NotFound(message),
+            429 | 503 => UiError::TooMany(message),
+            500.. => UiError::Internal(message),
+            _ => UiError::BadRequest(message),
         }
     }
 }

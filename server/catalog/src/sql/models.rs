@@ -239,7 +239,7 @@ macro_rules! impl_models {
                 let mut attempt = 0;
                 loop {
                     match self.try_publish(&new, actor).await {
-                        Err($crate::CatalogError::Conflict(_)) if attempt < 3 => attempt += 1,
+                        Err($crate::CatalogError::Duplicate(_)) if attempt < 3 => attempt += 1,
                         other => return other,
                     }
                 }

@@ -78,9 +78,10 @@ macro_rules! impl_peers {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| match $crate::CatalogError::from(e) {
-                    $crate::CatalogError::Conflict(_) => {
-                        $crate::CatalogError::Conflict(format!("peer {:?} already exists", peer.name))
-                    }
+                    $crate::CatalogError::Duplicate(_) => $crate::CatalogError::conflict(
+                        caravan_domain::ConflictKind::AlreadyExists,
+                        format!("peer {:?} already exists", peer.name),
+                    ),
                     other => other,
                 })?;
                 let audit = $crate::NewAudit::new(actor, "peer.create", format!("peer:{}", peer.name))

@@ -23,10 +23,10 @@ macro_rules! impl_users {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| match $crate::CatalogError::from(e) {
-                    $crate::CatalogError::Conflict(_) => $crate::CatalogError::Conflict(format!(
-                        "user {:?} already exists",
-                        user.username
-                    )),
+                    $crate::CatalogError::Duplicate(_) => $crate::CatalogError::conflict(
+                        caravan_domain::ConflictKind::AlreadyExists,
+                        format!("user {:?} already exists", user.username),
+                    ),
                     other => other,
                 })?;
                 let audit = $crate::NewAudit {

@@ -58,10 +58,13 @@ macro_rules! impl_version_writes {
                 .await?;
                 if !aliases.is_empty() {
                     let names: Vec<String> = aliases.into_iter().map(|(a,)| a).collect();
-                    return Err($crate::CatalogError::Conflict(format!(
-                        "alias {} points to version {version}; move or delete it first",
-                        names.join(", ")
-                    )));
+                    return Err($crate::CatalogError::conflict(
+                        caravan_domain::ConflictKind::InUse,
+                        format!(
+                            "alias {} points to version {version}; move or delete it first",
+                            names.join(", ")
+                        ),
+                    ));
                 }
                 let sha: Option<(String,)> = sqlx::query_as(
                     "DELETE FROM versions WHERE model_id = $1 AND version = $2 RETURNING sha256",

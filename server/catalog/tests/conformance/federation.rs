@@ -80,7 +80,7 @@ pub async fn peers_are_found_by_their_certificate_and_can_be_disabled(h: &Harnes
         .c()
         .create_peer(peer("org-a", Some("dd"), None), &admin)
         .await;
-    assert!(matches!(again, Err(CatalogError::Conflict(m)) if m.contains("org-a")));
+    assert!(matches!(again, Err(CatalogError::Conflict { message: m, .. }) if m.contains("org-a")));
     let audit = h.c().list_audit(1, None).await.unwrap();
     assert_eq!(audit[0].action, "peer.disabled");
 }

@@ -235,7 +235,9 @@ pub async fn aliases_point_move_and_protect_their_version(h: &Harness) {
 
     let refused = h.c().delete_version(id, 2, &alice).await;
     match refused {
-        Err(CatalogError::Conflict(m)) => assert!(m.contains("canary, champion"), "{m}"),
+        Err(CatalogError::Conflict { message: m, .. }) => {
+            assert!(m.contains("canary, champion"), "{m}")
+        }
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert!(matches!(

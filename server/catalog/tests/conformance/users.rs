@@ -83,7 +83,7 @@ pub async fn duplicate_usernames_are_a_conflict(h: &Harness) {
             None,
         )
         .await;
-    assert!(matches!(again, Err(CatalogError::Conflict(m)) if m.contains("bob")));
+    assert!(matches!(again, Err(CatalogError::Conflict { message: m, .. }) if m.contains("bob")));
 }
 
 pub async fn tokens_are_found_by_secret_listed_touched_and_revoked(h: &Harness) {

@@ -56,7 +56,7 @@ impl Core {
                 ValidationError::Refused(reason) => {
                     CoreError::Refused(format!("the peer's model was refused: {reason}"))
                 }
-                ValidationError::Failed(reason) => CoreError::Internal(reason),
+                ValidationError::Failed(reason) => CoreError::internal(reason),
             })?;
         let metadata = crate::models::check_patch(ModelPatch {
             description: Some(remote.description.chars().take(2_000).collect()),

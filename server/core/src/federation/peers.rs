@@ -3,6 +3,7 @@
 use caravan_catalog::{
     NewPeer, NewSubscription, PeerRecord, PeerStatus, SubscriptionRecord, Timestamp,
 };
+use caravan_domain::{ConflictKind, Subject};
 use caravan_domain::{ModelName, Principal, Scope, Visibility};
 use uuid::Uuid;
 
@@ -105,7 +106,7 @@ impl Core {
         self.catalog
             .peer_by_name(name)
             .await?
-            .ok_or_else(|| CoreError::NotFound(format!("no peer {name:?}")))
+            .ok_or_else(|| CoreError::not_found(Subject::Peer, format!("no peer {name:?}")))
     }
 
     /// Enables, disables or removes a peer. Disabling cuts it off at its next request.
@@ -120,7 +121,10 @@ impl Core {
         }
         let peer = self.peer_named(name).await?;
         if peer.status == PeerStatus::Removed {
-            return Err(CoreError::Conflict(format!("peer {name} was removed")));
+            return Err(CoreError::conflict(
+                ConflictKind::InvalidState,
+                format!("peer {name} was removed"),
+            ));
         }
         let actor = who.map(actor).unwrap_or_else(system);
         self.catalog
@@ -167,9 +171,10 @@ impl Core {
             .unshare_model(model.id, peer.id, &actor(who))
             .await
             .map_err(|e| match e {
-                caravan_catalog::CatalogError::NotFound(_) => {
-                    CoreError::NotFound(format!("{} is not shared with {}", model.name, peer.name))
-                }
+                caravan_catalog::CatalogError::NotFound(_) => CoreError::not_found(
+                    Subject::Share,
+                    format!("{} is not shared with {}", model.name, peer.name),
+                ),
                 other => other.into(),
             })
     }
@@ -199,19 +204,18 @@ impl Core {
         if let Some(who) = who {
             require_admin(who)?;
         }
-        let owner = match (who, owner) {
-            (_, Some(name)) => self
-                .catalog
-                .user_by_name(name)
-                .await?
-                .ok_or_else(|| CoreError::NotFound(format!("no user {name:?}")))?,
-            (Some(who), None) => self.active_user(who.user_id).await?,
-            (None, None) => {
-                return Err(CoreError::Invalid(
-                    "name the local owner of imported models".into(),
-                ));
-            }
-        };
+        let owner =
+            match (who, owner) {
+                (_, Some(name)) => self.catalog.user_by_name(name).await?.ok_or_else(|| {
+                    CoreError::not_found(Subject::User, format!("no user {name:?}"))
+                })?,
+                (Some(who), None) => self.active_user(who.user_id).await?,
+                (None, None) => {
+                    return Err(CoreError::Invalid(
+                        "name the local owner of imported models".into(),
+                    ));
+                }
+            };
         let peer = self.peer_named(peer).await?;
         if !matches!(catalog_id, "public" | "shared") {
             return Err(CoreError::Invalid(
@@ -256,7 +260,7 @@ impl Core {
             .await
             .map_err(|e| match e {
                 caravan_catalog::CatalogError::NotFound(_) => {
-                    CoreError::NotFound("no such subscription".into())
+                    CoreError::not_found(Subject::Subscription, "no such subscription")
                 }
                 other => other.into(),
             })
@@ -265,11 +269,10 @@ impl Core {
     /// Makes a subscription due at once and wakes this process's sync worker.
     pub async fn sync_now(&self, who: &Principal, id: Uuid) -> Result<SubscriptionRecord> {
         require_admin(who)?;
-        let subscription = self
-            .catalog
-            .subscription(id)
-            .await?
-            .ok_or_else(|| CoreError::NotFound("no such subscription".into()))?;
+        let subscription =
+            self.catalog.subscription(id).await?.ok_or_else(|| {
+                CoreError::not_found(Subject::Subscription, "no such subscription")
+            })?;
         self.catalog
             .schedule_subscription(id, Timestamp::now())
             .await?;
@@ -303,7 +306,7 @@ impl Core {
         self.catalog
             .peer_by_id(id)
             .await?
-            .ok_or_else(|| CoreError::NotFound("no such peer".into()))
+            .ok_or_else(|| CoreError::not_found(Subject::Peer, "no such peer"))
     }
 
     pub async fn provenance(

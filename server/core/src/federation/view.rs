@@ -2,12 +2,13 @@
 //! model a peer is shown is remembered, so that its withdrawal reaches that peer.
 
 use caravan_catalog::{ChangeSet, FederatedCatalog, ModelRecord, PeerRecord, VersionRecord};
+use caravan_domain::Subject;
 use uuid::Uuid;
 
 use crate::{Core, CoreError, Result};
 
 fn not_found(what: &str, id: Uuid) -> CoreError {
-    CoreError::NotFound(format!("No {what} with id {id}"))
+    CoreError::not_found(Subject::Other, format!("No {what} with id {id}"))
 }
 
 impl Core {

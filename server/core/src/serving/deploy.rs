@@ -1,6 +1,7 @@
 //! Loading, unloading and hot swap: an alias moves only after its target is loaded and warm,
 //! so requests never wait for a load and never fail because of a swap.
 
+use caravan_domain::{ConflictKind, Subject};
 use std::collections::HashSet;
 
 use caravan_catalog::AliasRecord;
@@ -48,9 +49,10 @@ impl Core {
             .set_alias(model.id, alias.as_str(), version, &crate::actor(who))
             .await
             .map_err(|e| match e {
-                caravan_catalog::CatalogError::NotFound(_) => {
-                    CoreError::NotFound(format!("model {name} has no version {version}"))
-                }
+                caravan_catalog::CatalogError::NotFound(_) => CoreError::not_found(
+                    Subject::Version,
+                    format!("model {name} has no version {version}"),
+                ),
                 other => other.into(),
             })?;
         self.after_alias_change(name).await;
@@ -74,9 +76,10 @@ impl Core {
             .delete_alias(model.id, alias.as_str(), &crate::actor(who))
             .await
             .map_err(|e| match e {
-                caravan_catalog::CatalogError::NotFound(_) => {
-                    CoreError::NotFound(format!("model {name} has no alias {alias}"))
-                }
+                caravan_catalog::CatalogError::NotFound(_) => CoreError::not_found(
+                    Subject::Alias,
+                    format!("model {name} has no alias {alias}"),
+                ),
                 other => other.into(),
             })?;
         self.after_alias_change(name).await;
@@ -174,12 +177,15 @@ impl Core {
                     .filter(|(_, v)| **v == number)
                     .map(|(a, _)| a.as_str())
                     .collect();
-                Err(CoreError::Conflict(format!(
-                    "version {number} of {name} is served by alias {}; move the alias first",
-                    aliases.join(", ")
-                )))
+                Err(CoreError::conflict(
+                    ConflictKind::InUse,
+                    format!(
+                        "version {number} of {name} is served by alias {}; move the alias first",
+                        aliases.join(", ")
+                    ),
+                ))
             }
-            Err(e) => Err(CoreError::Internal(e.to_string())),
+            Err(e) => Err(CoreError::internal(e)),
         }
     }
 

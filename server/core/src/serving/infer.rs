@@ -1,11 +1,13 @@
 //! Running inference and answering the protocol's metadata and readiness questions.
 
+use caravan_domain::{ConflictKind, Subject};
 use std::sync::Arc;
 
 use caravan_catalog::{ModelRecord, VersionRecord};
 use caravan_domain::{ModelName, Principal, Scope, VersionRef};
 use caravan_inference::serving::{
-    InferError, LoadedModel, ModelFile, NamedTensor, VersionKey, check_inputs, check_outputs,
+    InferError, LoadError, LoadedModel, ModelFile, NamedTensor, VersionKey, check_inputs,
+    check_outputs,
 };
 
 use super::{ServedModel, Serving};
@@ -30,7 +32,7 @@ impl Core {
     pub(crate) fn serving(&self) -> Result<&Arc<Serving>> {
         self.serving
             .as_ref()
-            .ok_or_else(|| CoreError::Internal("serving is not enabled in this process".into()))
+            .ok_or_else(|| CoreError::internal("serving is not enabled in this process"))
     }
 
     /// A model the caller may run, from the cache or the catalog.
@@ -54,7 +56,8 @@ impl Core {
             None => {
                 let generation = serving.generation();
                 let parsed = ModelName::parse_any(name)?;
-                let not_found = || CoreError::NotFound(format!("model {name} not found"));
+                let not_found =
+                    || CoreError::not_found(Subject::Model, format!("model {name} not found"));
                 let record = self
                     .catalog
                     .model_by_name(&parsed)
@@ -73,7 +76,10 @@ impl Core {
             }
         };
         if !caravan_domain::can_see(who, model.record.owner_id, model.record.visibility) {
-            return Err(CoreError::NotFound(format!("model {name} not found")));
+            return Err(CoreError::not_found(
+                Subject::Model,
+                format!("model {name} not found"),
+            ));
         }
         Ok(model)
     }
@@ -85,14 +91,20 @@ impl Core {
         // A model its peer withdrew keeps serving through a local alias (no surprise outage),
         // and only that way.
         let withdrawn = || {
-            CoreError::NotFound(format!(
-                "model {name} was withdrawn by the peer it came from; it is served only through its aliases"
-            ))
+            CoreError::not_found(
+                Subject::Peer,
+                format!(
+                    "model {name} was withdrawn by the peer it came from; it is served only through its aliases"
+                ),
+            )
         };
         let latest = || match (model.record.withdrawn_at, model.record.latest_version) {
             (Some(_), _) => Err(withdrawn()),
             (None, Some(v)) => Ok(v),
-            (None, None) => Err(CoreError::NotFound(format!("model {name} has no versions"))),
+            (None, None) => Err(CoreError::not_found(
+                Subject::Version,
+                format!("model {name} has no versions"),
+            )),
         };
         match version.map(VersionRef::parse).transpose()? {
             Some(VersionRef::Number(_)) if model.record.withdrawn_at.is_some() => Err(withdrawn()),
@@ -100,7 +112,10 @@ impl Core {
             Some(VersionRef::Latest) => latest(),
             Some(VersionRef::Alias(alias)) => {
                 model.aliases.get(alias.as_str()).copied().ok_or_else(|| {
-                    CoreError::NotFound(format!("model {name} has no alias {alias}"))
+                    CoreError::not_found(
+                        Subject::Alias,
+                        format!("model {name} has no alias {alias}"),
+                    )
                 })
             }
             None => match model.aliases.get(caravan_domain::AliasName::CHAMPION) {
@@ -129,18 +144,26 @@ impl Core {
             .version(model.id, version)
             .await?
             .ok_or_else(|| {
-                CoreError::NotFound(format!("model {} has no version {version}", model.name))
+                CoreError::not_found(
+                    Subject::Version,
+                    format!("model {} has no version {version}", model.name),
+                )
             })?;
         let label = format!("{}:{version}", model.name);
         serving
             .registry
             .get_or_load(key, &label, || self.model_file(record))
             .await
-            .map_err(|e| {
-                CoreError::Conflict(format!(
-                    "version {version} of {} cannot be served: {e}",
-                    model.name
-                ))
+            .map_err(|e| match e {
+                // Storage failed: the server's problem, and its text names server paths.
+                LoadError::Fetch(cause) => CoreError::internal(cause),
+                other => CoreError::conflict(
+                    ConflictKind::CannotServe,
+                    format!(
+                        "version {version} of {} cannot be served: {other}",
+                        model.name
+                    ),
+                ),
             })
     }
 
@@ -203,11 +226,11 @@ impl Core {
                     InferError::Busy => CoreError::Busy(format!(
                         "{name} version {number} is at capacity; retry shortly"
                     )),
-                    InferError::OutOfMemory => CoreError::Refused(format!(
+                    InferError::OutOfMemory => CoreError::LimitExceeded(format!(
                         "{name} version {number} needs more memory for this request than \
                          serving allows for running requests; send fewer rows or smaller inputs"
                     )),
-                    InferError::TimedOut(limit) => CoreError::Refused(format!(
+                    InferError::TimedOut(limit) => CoreError::LimitExceeded(format!(
                         "{name} version {number} ran longer than the {} ms limit for one \
                          request and was stopped",
                         limit.as_millis()
@@ -236,7 +259,12 @@ impl Core {
             .catalog
             .version(model.record.id, number)
             .await?
-            .ok_or_else(|| CoreError::NotFound(format!("model {name} has no version {number}")))?;
+            .ok_or_else(|| {
+                CoreError::not_found(
+                    Subject::Version,
+                    format!("model {name} has no version {number}"),
+                )
+            })?;
         Ok((model, record))
     }
 

@@ -270,5 +270,8 @@ fn new_session(env: &Environment, bytes: &[u8], intra_threads: usize) -> Result<
         bytes,
         crate::session::Purpose::Serving { intra_threads },
     )
-    .map_err(|e| format!("ONNX Runtime could not load the model: {e}"))
+    .map_err(|e| {
+        let message = super::engine_text::without_internals(&e.to_string());
+        format!("ONNX Runtime could not load the model: {message}")
+    })
 }
