@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use caravan_catalog::{FederatedCatalog, ModelRecord, VersionRecord};
+use caravan_domain::records::{FederatedCatalog, ModelRecord, VersionRecord};
 
 use crate::{
     manifest::{InstanceKey, Manifest, ManifestArtifact, SCHEMA},

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 
-use caravan_catalog::{PeerRecord, SubscriptionRecord, SyncOutcome, Timestamp};
 use caravan_core::{Core, CoreError, RemoteVersion};
+use caravan_domain::records::{PeerRecord, SubscriptionRecord, SyncOutcome, Timestamp};
 use uuid::Uuid;
 
 use crate::{

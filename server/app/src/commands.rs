@@ -3,8 +3,8 @@
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
-use caravan_catalog::Timestamp;
 use caravan_domain::Role;
+use caravan_domain::records::Timestamp;
 
 use crate::{
     Application, Settings,

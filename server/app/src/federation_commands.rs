@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use anyhow::Context;
-use caravan_catalog::PeerStatus;
 use caravan_core::{Core, PeerRequest};
+use caravan_domain::records::PeerStatus;
 use caravan_domain::{ModelName, Principal, Role, Visibility};
 use caravan_federation::{PeerIdentity, certs};
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use caravan_catalog::{Actor, Timestamp, UserRecord};
+use caravan_domain::records::{Actor, Timestamp, UserRecord};
 use caravan_domain::{Principal, Role, Scope};
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};

@@ -2,8 +2,8 @@
 //! same reservation protocol as model versions. Every signed-in user can read them; their
 //! owner (or an admin) adds versions.
 
-use caravan_catalog::{DatasetRecord, DatasetVersionRecord, NewDatasetVersion};
 use caravan_domain::Subject;
+use caravan_domain::records::{DatasetRecord, DatasetVersionRecord, NewDatasetVersion};
 use caravan_domain::{DatasetSchema, ModelName, Principal, Scope};
 use caravan_storage::{BlobRead, StagedBlob};
 

@@ -30,8 +30,8 @@ impl Core {
     }
 }
 
-use caravan_catalog::{HookRecord, OutboxRecord};
 use caravan_domain::Principal;
+use caravan_domain::records::{HookRecord, OutboxRecord};
 use rand::RngCore;
 
 use crate::{CoreError, Result, actor, require_admin};

@@ -4,7 +4,7 @@
 use caravan_domain::Subject;
 use std::ops::Range;
 
-use caravan_catalog::{
+use caravan_domain::records::{
     AliasRecord, AuditRecord, ModelPatch, ModelQuery, ModelRecord, ModelSort, Page, VersionRecord,
     Viewer,
 };

@@ -3,7 +3,7 @@
 use caravan_domain::{ConflictKind, Subject};
 use std::time::Duration;
 
-use caravan_catalog::{ModelPatch, NewVersion, Published};
+use caravan_domain::records::{ModelPatch, NewVersion, Published};
 use caravan_domain::{ModelName, Principal, Scope};
 use caravan_inference::ValidationError;
 use caravan_storage::StagedBlob;

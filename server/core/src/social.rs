@@ -1,8 +1,8 @@
 //! Ratings, comments, favourites and view counts: anyone who can see a model can rate it,
 //! comment on it and mark it a favourite; only signed-in users, never anonymous visitors.
 
-use caravan_catalog::{CommentRecord, RatingRecord, SocialSummary};
 use caravan_domain::Subject;
+use caravan_domain::records::{CommentRecord, RatingRecord, SocialSummary};
 use caravan_domain::{ModelName, Principal, Scope};
 use uuid::Uuid;
 

@@ -1,6 +1,6 @@
 //! Deleting blobs no version references any more (see `BlobRepo` for the protocol).
 
-use caravan_catalog::Timestamp;
+use caravan_domain::records::Timestamp;
 
 use crate::{Core, Result, STALE_RESERVATION};
 

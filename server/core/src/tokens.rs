@@ -5,7 +5,7 @@ use caravan_domain::Subject;
 use std::collections::BTreeSet;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use caravan_catalog::{Actor, NewToken, Timestamp, TokenRecord, UserRecord};
+use caravan_domain::records::{Actor, NewToken, Timestamp, TokenRecord, UserRecord};
 use caravan_domain::{Principal, Scope, parse_scopes};
 use rand::RngCore;
 use sha2::{Digest, Sha256};

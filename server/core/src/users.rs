@@ -1,7 +1,7 @@
 //! User accounts: the bootstrap admin, creation by admins or the CLI, enabling and disabling.
 
-use caravan_catalog::{NewUser, UserRecord};
 use caravan_domain::ConflictKind;
+use caravan_domain::records::{NewUser, UserRecord};
 use caravan_domain::{Principal, Role};
 use rand::RngCore;
 use uuid::Uuid;

@@ -7,6 +7,7 @@ mod access;
 mod dataset;
 mod errors;
 mod names;
+pub mod records;
 mod signature;
 
 pub use access::{Principal, Role, Scope, Visibility, can_see, parse_scopes};

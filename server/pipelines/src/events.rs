@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use caravan_catalog::{OutboxRecord, Timestamp};
+use caravan_domain::records::{OutboxRecord, Timestamp};
 
 use crate::{Pipelines, webhook_signature};
 

@@ -1,7 +1,7 @@
 //! The gate and the promotion: the candidate takes the alias (a hot swap) only if it beats the
 //! incumbent by the configured margin, and never when its signature differs.
 
-use caravan_catalog::RunRecord;
+use caravan_domain::records::RunRecord;
 use caravan_domain::{AliasName, ModelName, Principal};
 
 use crate::{

@@ -6,8 +6,8 @@
 use caravan_domain::ConflictKind;
 use std::time::Duration;
 
-use caravan_catalog::{DatasetVersionRecord, RunRecord, RunReport, Timestamp};
 use caravan_core::{CoreError, Result, require};
+use caravan_domain::records::{DatasetVersionRecord, RunRecord, RunReport, Timestamp};
 use caravan_domain::{ModelName, Principal, Scope, VersionRef};
 
 use crate::{

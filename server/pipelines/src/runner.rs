@@ -7,7 +7,7 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use caravan_catalog::{RunEnd, RunRecord, RunStatus, Timestamp};
+use caravan_domain::records::{RunEnd, RunRecord, RunStatus, Timestamp};
 use caravan_domain::{ModelName, Principal};
 
 use crate::{

@@ -1,8 +1,9 @@
 //! What the API calls: define pipelines (checked against the datasets and the model they
 //! name), start, list and cancel runs, and start the runs a new dataset version triggers.
 
-use caravan_catalog::{CatalogError, NewPipeline, PipelineRecord, RunRecord};
+use caravan_catalog::CatalogError;
 use caravan_core::{CoreError, Result, actor, require};
+use caravan_domain::records::{NewPipeline, PipelineRecord, RunRecord};
 use caravan_domain::{ConflictKind, Subject};
 use caravan_domain::{ModelName, Principal, Scope};
 

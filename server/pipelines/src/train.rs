@@ -4,8 +4,8 @@
 
 use std::{path::Path, process::Stdio, time::Duration};
 
-use caravan_catalog::LineageRecord;
 use caravan_core::{CoreError, Upload};
+use caravan_domain::records::LineageRecord;
 use caravan_domain::{ModelName, Principal};
 
 use crate::{
@@ -123,7 +123,7 @@ impl Pipelines {
     /// Trains, onboards the result and records its lineage; returns the new version.
     pub(crate) async fn train(
         &self,
-        run: &caravan_catalog::RunRecord,
+        run: &caravan_domain::records::RunRecord,
         owner: &Principal,
         spec: &PipelineSpec,
         dataset_version: Option<i64>,
@@ -221,7 +221,7 @@ impl Pipelines {
         run_id: uuid::Uuid,
         owner: &Principal,
         spec: &PipelineSpec,
-        dataset: &caravan_catalog::DatasetVersionRecord,
+        dataset: &caravan_domain::records::DatasetVersionRecord,
         version: i64,
     ) -> Result<(), StepError> {
         let name =
@@ -240,7 +240,7 @@ impl Pipelines {
             dataset_version: Some(dataset.version),
             compared_with: None,
             metrics: serde_json::json!({}),
-            created_at: caravan_catalog::Timestamp::now(),
+            created_at: caravan_domain::records::Timestamp::now(),
         };
         self.core
             .catalog

@@ -2,9 +2,9 @@
 //! external system calls, signed with HMAC-SHA256 over a timestamp and the body (old
 //! timestamps and replayed signatures are refused; secrets rotate with one grace secret).
 
-use caravan_catalog::{PipelineRecord, RunRecord, Timestamp};
 use caravan_core::{CoreError, Result, actor};
 use caravan_domain::Principal;
+use caravan_domain::records::{PipelineRecord, RunRecord, Timestamp};
 use caravan_domain::{ConflictKind, Subject};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -73,7 +73,7 @@ impl Pipelines {
                 let newest = self.core.catalog.runs(id, 1).await?;
                 if newest
                     .first()
-                    .is_some_and(|r| r.status == caravan_catalog::RunStatus::Queued)
+                    .is_some_and(|r| r.status == caravan_domain::records::RunStatus::Queued)
                 {
                     continue;
                 }

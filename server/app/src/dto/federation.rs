@@ -34,8 +34,8 @@ pub struct Peer {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<caravan_catalog::PeerRecord> for Peer {
-    fn from(p: caravan_catalog::PeerRecord) -> Self {
+impl From<caravan_domain::records::PeerRecord> for Peer {
+    fn from(p: caravan_domain::records::PeerRecord) -> Self {
         Peer {
             id: p.id,
             name: p.name,
@@ -95,8 +95,8 @@ pub struct Subscription {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<caravan_catalog::SubscriptionRecord> for Subscription {
-    fn from(s: caravan_catalog::SubscriptionRecord) -> Self {
+impl From<caravan_domain::records::SubscriptionRecord> for Subscription {
+    fn from(s: caravan_domain::records::SubscriptionRecord) -> Self {
         Subscription {
             id: s.id,
             peer: s.peer_name,
@@ -141,8 +141,8 @@ pub struct Provenance {
     pub fetched_at: DateTime<Utc>,
 }
 
-impl From<caravan_catalog::ProvenanceRecord> for Provenance {
-    fn from(p: caravan_catalog::ProvenanceRecord) -> Self {
+impl From<caravan_domain::records::ProvenanceRecord> for Provenance {
+    fn from(p: caravan_domain::records::ProvenanceRecord) -> Self {
         Provenance {
             peer: p.peer_name,
             remote_solution_id: p.remote_solution_id,

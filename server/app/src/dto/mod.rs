@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use caravan_catalog::{
+use caravan_domain::records::{
     AliasRecord, AuditRecord, ModelPatch, ModelRecord, TokenRecord, UserRecord, VersionRecord,
 };
 use caravan_domain::{OpsetImport, Role, Scope, Signature, Visibility};

@@ -1,9 +1,9 @@
 //! Datasets, pipelines, runs and lineage.
 
-use caravan_catalog::{
+use caravan_domain::DatasetSchema;
+use caravan_domain::records::{
     DatasetRecord, DatasetVersionRecord, LineageRecord, PipelineRecord, RunRecord, RunStatus,
 };
-use caravan_domain::DatasetSchema;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;

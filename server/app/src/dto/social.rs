@@ -1,6 +1,6 @@
 //! Ratings, comments and favourites.
 
-use caravan_catalog::{CommentRecord, RatingRecord, SocialSummary};
+use caravan_domain::records::{CommentRecord, RatingRecord, SocialSummary};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

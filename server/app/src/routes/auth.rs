@@ -1,8 +1,8 @@
 //! Login, password change, the current user, and API tokens.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use caravan_catalog::Timestamp;
 use caravan_core::Core;
+use caravan_domain::records::Timestamp;
 use uuid::Uuid;
 
 use crate::{dto, error::ApiError, extract::Authenticated};

@@ -7,8 +7,8 @@ use actix_web::{
     HttpRequest, HttpResponse,
     http::{Method, StatusCode, header},
 };
-use caravan_catalog::{ModelRecord, VersionRecord};
 use caravan_core::{Core, CoreError};
+use caravan_domain::records::{ModelRecord, VersionRecord};
 
 use crate::error::ApiError;
 

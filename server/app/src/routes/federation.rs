@@ -8,8 +8,8 @@ use std::pin::Pin;
 use actix_web::{
     FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, http::StatusCode, web,
 };
-use caravan_catalog::PeerRecord;
 use caravan_core::{Core, CoreError};
+use caravan_domain::records::PeerRecord;
 use caravan_federation::{
     PeerIdentity,
     serve::{Instance, parse_catalog},
@@ -141,7 +141,7 @@ async fn catalogs(
     core: web::Data<Core>,
     instance: web::Data<Instance>,
 ) -> Result<HttpResponse, E5Error> {
-    use caravan_catalog::FederatedCatalog;
+    use caravan_domain::records::FederatedCatalog;
     let public = core
         .peer_catalog(&peer, FederatedCatalog::Public)
         .await?
@@ -221,7 +221,13 @@ async fn find_revision(
     core: &Core,
     solution: &str,
     revision: &str,
-) -> Result<(caravan_catalog::ModelRecord, caravan_catalog::VersionRecord), E5Error> {
+) -> Result<
+    (
+        caravan_domain::records::ModelRecord,
+        caravan_domain::records::VersionRecord,
+    ),
+    E5Error,
+> {
     let revision_id = uuid(revision, "revision")?;
     let (model, versions) = core.peer_model(peer, uuid(solution, "solution")?).await?;
     let version = versions

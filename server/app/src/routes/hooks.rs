@@ -2,8 +2,8 @@
 //! see each one's deliveries from the outbox.
 
 use actix_web::{HttpResponse, web};
-use caravan_catalog::{HookRecord, OutboxRecord};
 use caravan_core::Core;
+use caravan_domain::records::{HookRecord, OutboxRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

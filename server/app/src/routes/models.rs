@@ -1,8 +1,8 @@
 //! Models: search, details, metadata, deletion and aliases.
 
 use actix_web::{HttpResponse, web};
-use caravan_catalog::ModelSort;
 use caravan_core::{Core, SearchParams};
+use caravan_domain::records::ModelSort;
 use caravan_domain::{AliasName, Visibility, parse_version_number};
 use serde::Deserialize;
 

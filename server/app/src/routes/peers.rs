@@ -1,9 +1,9 @@
 //! Federation administration: peers, shares and subscriptions.
 
 use actix_web::{HttpResponse, web};
-use caravan_catalog::PeerStatus;
 use caravan_core::{Core, PeerRequest};
 use caravan_domain::Visibility;
+use caravan_domain::records::PeerStatus;
 use uuid::Uuid;
 
 use super::model_name;

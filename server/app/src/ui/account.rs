@@ -1,8 +1,8 @@
 //! Signing in and out, the upload page, and the API tokens page.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
-use caravan_catalog::Timestamp;
 use caravan_core::{Core, CoreError};
+use caravan_domain::records::Timestamp;
 use minijinja::context;
 use serde::Deserialize;
 use uuid::Uuid;

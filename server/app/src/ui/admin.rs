@@ -1,8 +1,8 @@
 //! Admin pages: users, peers, subscriptions (with sync status) and the audit log.
 
 use actix_web::{HttpResponse, http::StatusCode, web};
-use caravan_catalog::PeerStatus;
 use caravan_core::{Core, CoreError, PeerRequest};
+use caravan_domain::records::PeerStatus;
 use caravan_domain::{Principal, Role, Visibility};
 use minijinja::{Value, context};
 use serde::Deserialize;

@@ -2,9 +2,9 @@
 //! it works without JavaScript.
 
 use actix_web::{HttpResponse, web};
-use caravan_catalog::ModelSort;
 use caravan_core::{Core, SearchParams};
 use caravan_domain::Visibility;
+use caravan_domain::records::ModelSort;
 use minijinja::context;
 use serde::Deserialize;
 

@@ -2,8 +2,8 @@
 //! alias (after a confirmation that names the versions involved).
 
 use actix_web::{HttpResponse, http::StatusCode, web};
-use caravan_catalog::ModelPatch;
 use caravan_core::{Core, CoreError};
+use caravan_domain::records::ModelPatch;
 use caravan_domain::{AliasName, Principal, Visibility};
 use minijinja::context;
 use serde::Deserialize;
@@ -31,7 +31,7 @@ async fn managed(
     core: &Core,
     who: &Principal,
     name: &caravan_domain::ModelName,
-) -> Result<caravan_catalog::ModelRecord, UiError> {
+) -> Result<caravan_domain::records::ModelRecord, UiError> {
     let model = core.visible_model(Some(who), name).await?;
     if !who.can_manage(model.owner_id) {
         return Err(UiError::Forbidden(format!(

@@ -2,7 +2,7 @@
 //! their steps and outcomes, and "run now".
 
 use actix_web::{HttpResponse, web};
-use caravan_catalog::PipelineRecord;
+use caravan_domain::records::PipelineRecord;
 use caravan_pipelines::Pipelines;
 use minijinja::context;
 

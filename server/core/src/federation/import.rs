@@ -2,10 +2,10 @@
 //! manifest: validated again with ONNX Runtime, stored, and recorded with its provenance in
 //! one transaction, so a crash leaves either the whole version or nothing.
 
-use caravan_catalog::{
+use caravan_domain::ModelName;
+use caravan_domain::records::{
     Actor, ImportProvenance, ModelPatch, NewVersion, PeerRecord, Published, SubscriptionRecord,
 };
-use caravan_domain::ModelName;
 use caravan_inference::ValidationError;
 use caravan_storage::StagedBlob;
 use uuid::Uuid;

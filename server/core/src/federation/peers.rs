@@ -1,6 +1,6 @@
 //! Peers, shares and subscriptions.
 
-use caravan_catalog::{
+use caravan_domain::records::{
     NewPeer, NewSubscription, PeerRecord, PeerStatus, SubscriptionRecord, Timestamp,
 };
 use caravan_domain::{ConflictKind, Subject};
@@ -24,8 +24,8 @@ pub struct PeerRequest {
 }
 
 /// The actor for changes made from the command line (no signed-in user).
-fn system() -> caravan_catalog::Actor {
-    caravan_catalog::Actor {
+fn system() -> caravan_domain::records::Actor {
+    caravan_domain::records::Actor {
         user_id: Uuid::nil(),
         username: "system".into(),
     }
@@ -298,7 +298,11 @@ impl Core {
             .await?)
     }
 
-    pub async fn finish_sync(&self, id: Uuid, outcome: caravan_catalog::SyncOutcome) -> Result<()> {
+    pub async fn finish_sync(
+        &self,
+        id: Uuid,
+        outcome: caravan_domain::records::SyncOutcome,
+    ) -> Result<()> {
         Ok(self.catalog.finish_subscription(id, outcome).await?)
     }
 
@@ -311,8 +315,8 @@ impl Core {
 
     pub async fn provenance(
         &self,
-        model: &caravan_catalog::ModelRecord,
-    ) -> Result<Option<caravan_catalog::ProvenanceRecord>> {
+        model: &caravan_domain::records::ModelRecord,
+    ) -> Result<Option<caravan_domain::records::ProvenanceRecord>> {
         Ok(self.catalog.provenance(model.id).await?)
     }
 }

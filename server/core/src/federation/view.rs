@@ -1,8 +1,10 @@
 //! What a peer may see: public local models and models shared with it, nothing else. Every
 //! model a peer is shown is remembered, so that its withdrawal reaches that peer.
 
-use caravan_catalog::{ChangeSet, FederatedCatalog, ModelRecord, PeerRecord, VersionRecord};
 use caravan_domain::Subject;
+use caravan_domain::records::{
+    ChangeSet, FederatedCatalog, ModelRecord, PeerRecord, VersionRecord,
+};
 use uuid::Uuid;
 
 use crate::{Core, CoreError, Result};

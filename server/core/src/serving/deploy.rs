@@ -4,7 +4,7 @@
 use caravan_domain::{ConflictKind, Subject};
 use std::collections::HashSet;
 
-use caravan_catalog::AliasRecord;
+use caravan_domain::records::AliasRecord;
 use caravan_domain::{AliasName, ModelName, Principal, Scope};
 use caravan_inference::serving::{LoadError, LoadState, VersionKey};
 
@@ -203,7 +203,7 @@ impl Core {
                 who,
                 crate::SearchParams {
                     limit: Some(500),
-                    sort: caravan_catalog::ModelSort::Name,
+                    sort: caravan_domain::records::ModelSort::Name,
                     ..Default::default()
                 },
             )

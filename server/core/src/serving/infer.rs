@@ -3,7 +3,7 @@
 use caravan_domain::{ConflictKind, Subject};
 use std::sync::Arc;
 
-use caravan_catalog::{ModelRecord, VersionRecord};
+use caravan_domain::records::{ModelRecord, VersionRecord};
 use caravan_domain::{ModelName, Principal, Scope, VersionRef};
 use caravan_inference::serving::{
     InferError, LoadError, LoadedModel, ModelFile, NamedTensor, VersionKey, check_inputs,

@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use caravan_catalog::ModelRecord;
+use caravan_domain::records::ModelRecord;
 use caravan_inference::serving::Registry;
 
 pub use deploy::IndexEntry;

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use caravan_domain::{ModelInfo, ModelName, Role, Scope, Visibility};
+use crate::{ModelInfo, ModelName, Role, Scope, Visibility};
 use uuid::Uuid;
 
-use crate::Timestamp;
+use super::Timestamp;
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq)]

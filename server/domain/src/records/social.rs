@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::Timestamp;
+use super::Timestamp;
 
 /// One user's rating of a model (1-5 stars) with an optional review.
 #[derive(Debug, Clone, PartialEq, Eq)]

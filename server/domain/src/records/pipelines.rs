@@ -1,9 +1,9 @@
 //! Datasets, pipelines, their runs (a job queue), and the lineage of produced versions.
 
-use caravan_domain::DatasetSchema;
+use crate::DatasetSchema;
 use uuid::Uuid;
 
-use crate::Timestamp;
+use super::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatasetRecord {

@@ -2,10 +2,10 @@
 
 use std::{fmt, str::FromStr};
 
-use caravan_domain::{NameError, Visibility};
+use crate::{NameError, Visibility};
 use uuid::Uuid;
 
-use crate::{ModelRecord, Timestamp};
+use super::{ModelRecord, Timestamp};
 
 /// Whether a peer may call this instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

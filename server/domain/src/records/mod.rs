@@ -1,0 +1,15 @@
+//! The records of Caravan's catalog: what the use cases read and write through the
+//! repositories, and what surfaces map to their own wire types (records never serialize to
+//! clients directly). Plain data; the catalog implements the repositories over them.
+
+mod federation;
+mod models;
+mod pipelines;
+mod social;
+mod timestamp;
+
+pub use federation::*;
+pub use models::*;
+pub use pipelines::*;
+pub use social::*;
+pub use timestamp::Timestamp;
