@@ -2,7 +2,7 @@
 //! cannot exhaust memory), timeouts from the HTTP client, and artifact downloads streamed to a
 //! staging file while hashed.
 
-use caravan_storage::{BlobStore, StageError, StagedBlob};
+use caravan_core::{Core, CoreError, Staged, UploadLimit};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -124,23 +124,29 @@ impl PeerClient {
     }
 
     /// Streams an artifact into a staging file, hashing it; at most `max_bytes`.
+    /// Stages an artifact's bytes (hashed on the way) through the use cases' staging.
     pub async fn download(
         &self,
         artifact: Uuid,
-        blobs: &BlobStore,
+        core: &Core,
         max_bytes: u64,
-    ) -> Result<StagedBlob, ClientError> {
+    ) -> Result<Staged, ClientError> {
         let path = format!("/artifacts/{artifact}/content");
         let response = self.get(&path).await?;
-        blobs
-            .stage(response.bytes_stream(), max_bytes)
+        let limit = UploadLimit {
+            max_bytes,
+            what: "the artifact",
+            setting: "the size its manifest announced",
+        };
+        core.stage(response.bytes_stream(), limit)
             .await
             .map_err(|e| match e {
-                StageError::TooLarge { limit } => {
-                    ClientError::Refused(format!("{path}: larger than {limit} bytes"))
-                }
-                StageError::Body(m) => ClientError::Transport(format!("{path}: {m}")),
-                StageError::Io(e) => ClientError::Transport(format!("{path}: staging: {e}")),
+                CoreError::TooLarge(m) => ClientError::Refused(format!("{path}: {m}")),
+                CoreError::Invalid(m) => ClientError::Transport(format!("{path}: {m}")),
+                other => ClientError::Transport(format!(
+                    "{path}: staging: {}",
+                    other.cause().unwrap_or_else(|| other.to_string())
+                )),
             })
     }
 }

@@ -218,10 +218,7 @@ async fn import_revision(
             settings.max_artifact_bytes
         ))));
     }
-    let staged = match client
-        .download(listed.artifact_id, &core.blobs, listed.size)
-        .await
-    {
+    let staged = match client.download(listed.artifact_id, core, listed.size).await {
         Ok(staged) => staged,
         Err(e) => return Ok(Err(classify_client(e)?)),
     };

@@ -60,7 +60,7 @@ pub async fn expired_tampered_and_unsigned_jwts_are_refused(backend: Backend) {
     let now = chrono::Utc::now().timestamp();
     let admin = app
         .app_core
-        .catalog
+        .catalog_for_tests()
         .user_by_name("admin")
         .await
         .unwrap()
@@ -192,7 +192,7 @@ pub async fn expired_api_tokens_are_refused(backend: Backend) {
     // A token that expired since it was made (written directly: the API refuses past dates).
     let admin = app
         .app_core
-        .catalog
+        .catalog_for_tests()
         .user_by_name("admin")
         .await
         .unwrap()
@@ -214,7 +214,7 @@ pub async fn expired_api_tokens_are_refused(backend: Backend) {
         )),
     };
     app.app_core
-        .catalog
+        .catalog_for_tests()
         .create_token(token, &actor)
         .await
         .unwrap();

@@ -200,7 +200,7 @@ pub async fn pushes_and_downloads_work_on_s3_storage(backend: Backend) {
     );
     let sha = version["sha256"].as_str().unwrap();
     assert!(
-        !app.app_core.blobs.exists(sha).await.unwrap(),
+        !app.app_core.blobs_for_tests().exists(sha).await.unwrap(),
         "the blob is swept from S3"
     );
 }

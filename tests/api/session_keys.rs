@@ -48,7 +48,7 @@ pub async fn an_unconfigured_key_lives_in_its_own_private_file_not_the_database(
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].len(), 64, "256 random bits in hex");
     assert!(signed_with(&app.admin_token, &keys[0]));
-    let catalog = &app.app_core.catalog;
+    let catalog = &app.app_core.catalog_for_tests();
     assert_eq!(
         catalog.remove_setting("auth.jwt_secret").await.unwrap(),
         None
@@ -62,7 +62,7 @@ pub async fn a_key_left_in_the_database_moves_to_the_file_and_its_sessions_stay_
     // As an earlier release left it: the key in the database, no key file.
     let legacy = "legacy-key-from-the-database-0123456789";
     std::fs::remove_file(first.data_dir.join("jwt-secret")).unwrap();
-    let catalog = &first.app_core.catalog;
+    let catalog = &first.app_core.catalog_for_tests();
     assert_eq!(
         catalog
             .setting_or_init("auth.jwt_secret", legacy)
@@ -73,7 +73,7 @@ pub async fn a_key_left_in_the_database_moves_to_the_file_and_its_sessions_stay_
     let second = unconfigured(backend, Some(&first)).await;
     assert_eq!(keys_in(&first), [legacy]);
     assert!(signed_with(&second.admin_token, legacy));
-    let catalog = &second.app_core.catalog;
+    let catalog = &second.app_core.catalog_for_tests();
     assert_eq!(
         catalog.remove_setting("auth.jwt_secret").await.unwrap(),
         None

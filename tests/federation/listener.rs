@@ -25,12 +25,18 @@ async fn ids(a: &Instance, model: &str) -> (String, String, String) {
     let record = a
         .app
         .app_core
-        .catalog
+        .catalog_for_tests()
         .model_by_name(&name)
         .await
         .unwrap()
         .unwrap();
-    let versions = a.app.app_core.catalog.versions(record.id).await.unwrap();
+    let versions = a
+        .app
+        .app_core
+        .catalog_for_tests()
+        .versions(record.id)
+        .await
+        .unwrap();
     let v = &versions[0];
     (
         record.id.to_string(),

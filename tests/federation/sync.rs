@@ -133,7 +133,13 @@ pub async fn a_subscriber_gets_exactly_the_public_models_byte_identical_and_serv
         body["error"].as_str().unwrap().contains("withdrawn"),
         "{body}"
     );
-    let audit = b.app.app_core.catalog.list_audit(100, None).await.unwrap();
+    let audit = b
+        .app
+        .app_core
+        .catalog_for_tests()
+        .list_audit(100, None)
+        .await
+        .unwrap();
     assert!(
         audit
             .iter()

@@ -33,7 +33,7 @@ pub async fn a_run_left_by_a_dead_worker_is_taken_over_and_its_step_runs_again(b
         .json()
         .await
         .unwrap();
-    let catalog = &first.app_core.catalog;
+    let catalog = &first.app_core.catalog_for_tests();
     let claimed = catalog
         .claim_run(Timestamp::now(), Timestamp::now())
         .await

@@ -396,7 +396,12 @@ impl TestApp {
             "no staging file may remain: {:?}",
             self.staged_files()
         );
-        let audit = self.app_core.catalog.list_audit(100, None).await.unwrap();
+        let audit = self
+            .app_core
+            .catalog_for_tests()
+            .list_audit(100, None)
+            .await
+            .unwrap();
         assert!(
             audit
                 .iter()

@@ -126,7 +126,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         bind = %settings.http.bind,
         port = app.port(),
         database = %redact_url(&settings.database_url()),
-                storage = %app.core().blobs.description(),
+                storage = %app.core().storage_description(),
         federation_port = app.federation_port(),
         "Caravan is listening"
     );

@@ -24,8 +24,9 @@ use crate::{config::Settings, routes};
 /// The instance's manifest-signing key, generated once and kept in the database.
 pub async fn instance_key(core: &Core) -> anyhow::Result<InstanceKey> {
     let secret = core
-        .catalog
-        .setting_or_init("federation.signing_key", &InstanceKey::generate().secret())
+        .instance_value("federation.signing_key", || {
+            InstanceKey::generate().secret()
+        })
         .await?;
     Ok(InstanceKey::from_secret(&secret)?)
 }

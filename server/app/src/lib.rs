@@ -15,6 +15,7 @@ pub mod routes;
 pub mod startup;
 pub mod telemetry;
 pub mod ui;
+pub mod upload;
 pub mod v2;
 
 pub use config::Settings;

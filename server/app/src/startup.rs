@@ -28,6 +28,15 @@ pub struct Application {
 /// Opens the catalog (running migrations), the blob store and the auth settings. With
 /// `load_runtime`, ONNX Runtime must load too (the server needs it; the CLI does not).
 pub async fn build_core(settings: &Settings, load_runtime: bool) -> anyhow::Result<Core> {
+    Ok(build_services(settings, load_runtime).await?.0)
+}
+
+/// The core, and the pipelines' own handle on their tables and blobs (start-up wiring is the
+/// one place, besides the use cases, that holds the catalog and the blob store).
+async fn build_services(
+    settings: &Settings,
+    load_runtime: bool,
+) -> anyhow::Result<(Core, caravan_pipelines::PipelineStore)> {
     let configured = Some(settings.inference.ort_library.as_str())
         .filter(|p| !p.is_empty())
         .map(PathBuf::from);
@@ -82,7 +91,9 @@ pub async fn build_core(settings: &Settings, load_runtime: bool) -> anyhow::Resu
         max_model_bytes: onboarding.max_model_bytes,
     };
     let serving = runtime.map(|env| serving(env, &settings.serving));
-    Ok(Core::new(catalog, blobs, validator, auth, limits, serving))
+    let pipeline_store = caravan_pipelines::PipelineStore::new(catalog.clone(), blobs.clone());
+    let core = Core::new(catalog, blobs, validator, auth, limits, serving);
+    Ok((core, pipeline_store))
 }
 
 fn serving(
@@ -119,7 +130,7 @@ impl Application {
         settings: Settings,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
-        let core = build_core(&settings, true).await?;
+        let (core, pipeline_store) = build_services(&settings, true).await?;
         let configured = settings
             .auth
             .bootstrap_admin_password
@@ -145,7 +156,7 @@ impl Application {
         let federation = crate::federation::start(&settings, &core, federation_listener).await?;
         let identity =
             crate::federation::identity(&settings, &core, federation.as_ref().map(|f| f.1)).await?;
-        let pipelines = pipelines(&settings, &core, listener.local_addr()?)?;
+        let pipelines = pipelines(&settings, &core, pipeline_store, listener.local_addr()?)?;
         if settings.pipelines.enabled {
             caravan_pipelines::spawn_workers(pipelines.clone());
             caravan_pipelines::spawn_scheduler(pipelines.clone());
@@ -198,6 +209,7 @@ impl Application {
 fn pipelines(
     settings: &Settings,
     core: &Core,
+    store: caravan_pipelines::PipelineStore,
     api: std::net::SocketAddr,
 ) -> anyhow::Result<caravan_pipelines::Pipelines> {
     let config = &settings.pipelines;
@@ -220,7 +232,6 @@ fn pipelines(
         poll: Duration::from_secs(config.poll_secs.max(1)),
         lease: Duration::from_secs(config.lease_secs.max(3)),
         retry_base: Duration::from_secs(config.retry_base_secs),
-        max_model_bytes: settings.onboarding.max_model_bytes,
         max_dataset_bytes: config.max_dataset_bytes,
         max_batch_rows: settings.serving.max_rows_per_request.max(1),
         public_url: match settings.http.public_url.as_str() {
@@ -230,7 +241,11 @@ fn pipelines(
             url => url.to_owned(),
         },
     };
-    Ok(caravan_pipelines::Pipelines::new(core.clone(), settings))
+    Ok(caravan_pipelines::Pipelines::new(
+        core.clone(),
+        store,
+        settings,
+    ))
 }
 
 fn http_server(

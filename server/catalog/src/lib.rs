@@ -20,8 +20,8 @@ use std::sync::Arc;
 pub use caravan_domain::records::*;
 pub use error::CatalogError;
 pub use repo::{
-    AuditRepo, BlobRepo, Catalog, EventRepo, FederationRepo, InstanceRepo, ModelRepo, PipelineRepo,
-    SocialRepo, TokenRepo, TriggerRepo, UserRepo,
+    AuditRepo, BlobRepo, Catalog, EventRepo, FederationRepo, InstanceRepo, ModelRepo,
+    PipelineCatalog, PipelineRepo, SocialRepo, TokenRepo, TriggerRepo, UserRepo,
 };
 
 /// Result of catalog operations.

@@ -353,6 +353,12 @@ pub trait EventRepo: Send + Sync {
     async fn hook_deliveries(&self, hook_id: Uuid, limit: i64) -> Result<Vec<OutboxRecord>>;
 }
 
+/// What the pipelines service reaches directly: its own tables (datasets, pipelines, runs,
+/// triggers) and the event outbox it delivers. Everything else it asks of the use cases.
+pub trait PipelineCatalog: PipelineRepo + TriggerRepo + EventRepo + Send + Sync {}
+
+impl<T: PipelineRepo + TriggerRepo + EventRepo + Send + Sync + ?Sized> PipelineCatalog for T {}
+
 /// Everything the catalog offers; both backends implement it.
 pub trait Catalog:
     UserRepo
@@ -363,9 +369,7 @@ pub trait Catalog:
     + InstanceRepo
     + FederationRepo
     + SocialRepo
-    + PipelineRepo
-    + TriggerRepo
-    + EventRepo
+    + PipelineCatalog
     + Send
     + Sync
 {

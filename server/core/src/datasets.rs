@@ -5,10 +5,10 @@
 use caravan_domain::Subject;
 use caravan_domain::records::{DatasetRecord, DatasetVersionRecord, NewDatasetVersion};
 use caravan_domain::{DatasetSchema, ModelName, Principal, Scope};
-use caravan_storage::{BlobRead, StagedBlob};
+use caravan_storage::BlobRead;
 
 use crate::{
-    Core, CoreError, Result,
+    Core, CoreError, Result, Staged,
     auth::{actor, require},
 };
 
@@ -18,7 +18,7 @@ pub struct DatasetUpload {
     pub description: Option<String>,
     pub format: String,
     pub schema: DatasetSchema,
-    pub staged: StagedBlob,
+    pub staged: Staged,
 }
 
 /// Dataset names follow the rules of model names (they appear in URLs).
@@ -47,37 +47,22 @@ impl Core {
             )));
         }
         let staged = &upload.staged;
-        let sha256 = staged.sha256().to_owned();
-        self.reserve_blob(&sha256, staged.size()).await?;
-        let stored = match self.blobs.exists(&sha256).await {
-            Ok(true) => Ok(()),
-            Ok(false) => self.blobs.put_staged(staged).await,
-            Err(e) => Err(e),
-        };
         let new = NewDatasetVersion {
             name: upload.name.clone(),
             owner_id: who.user_id,
             description: upload.description,
-            sha256: sha256.clone(),
+            sha256: staged.sha256().to_owned(),
             size: staged.size() as i64,
             format: upload.format,
             schema: upload.schema,
         };
-        let created = match stored {
-            Ok(()) => self
+        self.store_then_record(staged, || async {
+            Ok(self
                 .catalog
                 .create_dataset_version(new, &actor(who))
-                .await
-                .map_err(CoreError::from),
-            Err(e) => Err(e.into()),
-        };
-        if created.is_err() {
-            if let Err(e) = self.catalog.release_blob(&sha256).await {
-                tracing::warn!(error = %e, "could not release a blob reservation");
-            }
-            self.sweep_blob(&sha256).await;
-        }
-        created
+                .await?)
+        })
+        .await
     }
 
     pub async fn datasets(&self, who: &Principal) -> Result<Vec<DatasetRecord>> {

@@ -16,8 +16,10 @@ mod passwords;
 mod rate_limit;
 mod serving;
 mod social;
+mod store;
 mod sweep;
 mod tokens;
+mod uploads;
 mod users;
 
 use std::{sync::Arc, time::Duration};
@@ -39,6 +41,7 @@ pub use serving::IndexEntry;
 pub use serving::{Inference, InferenceRequest, ServedModel, Serving, VersionMetadata};
 pub use social::{MAX_TEXT_CHARS, Ratings};
 pub use tokens::{CreatedToken, TOKEN_PREFIX};
+pub use uploads::{Staged, UploadLimit};
 pub use users::is_valid_username;
 
 /// Limits on what a client may send.
@@ -48,16 +51,17 @@ pub struct Limits {
     pub max_model_bytes: u64,
 }
 
-/// Everything the use cases need, shared by all handlers.
+/// Everything the use cases need, shared by all handlers. Sealed: surfaces call use cases;
+/// only the use cases here reach the catalog, the blob store and the validator.
 #[derive(Clone)]
 pub struct Core {
-    pub catalog: Arc<dyn Catalog>,
-    pub blobs: BlobStore,
-    pub validator: Validator,
-    pub auth: AuthSettings,
-    pub limits: Limits,
+    catalog: Arc<dyn Catalog>,
+    blobs: BlobStore,
+    validator: Validator,
+    auth: AuthSettings,
+    limits: Limits,
     /// Absent in processes that do not serve (the CLI).
-    pub serving: Option<Arc<Serving>>,
+    serving: Option<Arc<Serving>>,
     login_limiter: Arc<LoginLimiter>,
     auth_cache: Arc<auth_cache::AuthCache>,
     /// Wakes this process's sync worker when a sync is asked for, instead of at its next poll.
@@ -92,6 +96,38 @@ impl Core {
     /// Resolves when a subscription was created or a sync asked for since the last call.
     pub async fn sync_requested(&self) {
         self.sync_wakeup.notified().await;
+    }
+
+    /// Whether this process serves models (the CLI does not).
+    pub fn serves(&self) -> bool {
+        self.serving.is_some()
+    }
+
+    /// Where blobs are stored, for the start-up log.
+    pub fn storage_description(&self) -> &str {
+        self.blobs.description()
+    }
+
+    /// The catalog, for tests that look behind the use cases.
+    #[cfg(feature = "testing")]
+    pub fn catalog_for_tests(&self) -> &Arc<dyn Catalog> {
+        &self.catalog
+    }
+
+    /// The blob store, for tests that look behind the use cases.
+    #[cfg(feature = "testing")]
+    pub fn blobs_for_tests(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// An instance-wide value kept in the database, made by `generate` the first time (and
+    /// the same for every replica sharing the database): the federation signing key.
+    pub async fn instance_value(
+        &self,
+        key: &str,
+        generate: impl FnOnce() -> String,
+    ) -> Result<String> {
+        Ok(self.catalog.setting_or_init(key, &generate()).await?)
     }
 
     /// Checks that the database and the object store answer.

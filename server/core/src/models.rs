@@ -36,6 +36,16 @@ pub struct ModelDetails {
     pub aliases: Vec<AliasRecord>,
 }
 
+impl ModelDetails {
+    /// The version `alias` points to, if any.
+    pub fn alias_version(&self, alias: &str) -> Option<i64> {
+        self.aliases
+            .iter()
+            .find(|a| a.alias == alias)
+            .map(|a| a.version)
+    }
+}
+
 /// Largest page a list returns.
 pub const MAX_LIMIT: u32 = 500;
 
@@ -90,8 +100,9 @@ impl Core {
         }
     }
 
-    /// A model the caller may change with `scope` (owners and admins).
-    pub(crate) async fn managed_model(
+    /// A model the caller may change with `scope` (owners and admins): the one access rule
+    /// for changing a model, whatever the surface.
+    pub async fn managed_model(
         &self,
         who: &Principal,
         name: &ModelName,
@@ -109,7 +120,7 @@ impl Core {
             })?;
         if !who.can_manage(model.owner_id) {
             return Err(CoreError::Forbidden(format!(
-                "only the owner of {name} can change it"
+                "Only the owner of {name} or an admin can change it."
             )));
         }
         Ok(model)

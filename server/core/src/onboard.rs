@@ -1,15 +1,12 @@
 //! Onboarding a model version: validate, store the blob, record the version.
 
-use caravan_domain::{ConflictKind, Subject};
-use std::time::Duration;
-
+use caravan_domain::Subject;
 use caravan_domain::records::{ModelPatch, NewVersion, Published};
 use caravan_domain::{ModelName, Principal, Scope};
 use caravan_inference::ValidationError;
-use caravan_storage::StagedBlob;
 
 use crate::{
-    Core, CoreError, Result,
+    Core, CoreError, Result, Staged,
     auth::{actor, require},
     models::check_patch,
 };
@@ -18,7 +15,7 @@ use crate::{
 pub struct Upload {
     pub name: ModelName,
     pub metadata: ModelPatch,
-    pub staged: StagedBlob,
+    pub staged: Staged,
 }
 
 impl Core {
@@ -56,77 +53,52 @@ impl Core {
             .validator
             .validate(staged.path(), staged.size())
             .await
-            .map_err(|e| match e {
-                ValidationError::Refused(reason) => {
-                    CoreError::Refused(format!("the model was refused: {reason}"))
-                }
-                ValidationError::Failed(reason) => CoreError::internal(reason),
-            })?;
+            .map_err(|e| refused(e, "the model was refused"))?;
         let validated = started.elapsed();
-        let sha256 = staged.sha256().to_owned();
-        self.reserve_blob(&sha256, staged.size()).await?;
         let new = NewVersion {
             model: upload.name.clone(),
             metadata,
-            sha256: sha256.clone(),
+            sha256: staged.sha256().to_owned(),
             size: staged.size() as i64,
             info,
             require_owner: (!who.is_admin()).then_some(who.user_id),
             import: None,
         };
-        let stored = match self.blobs.exists(&sha256).await {
-            Ok(true) => Ok(()),
-            Ok(false) => self.blobs.put_staged(staged).await,
-            Err(e) => Err(e),
-        };
-        let published = match stored {
-            Ok(()) => self
-                .catalog
-                .publish_version(new, &actor(who))
-                .await
-                .map_err(CoreError::from),
-            Err(e) => Err(e.into()),
-        };
-        if let Ok(p) = &published
-            && p.created
-        {
+        let published = self
+            .store_then_record(staged, || async {
+                Ok(self.catalog.publish_version(new, &actor(who)).await?)
+            })
+            .await?;
+        if published.created {
             let data = serde_json::json!({
-                "model": p.model.name.as_str(), "version": p.version.version,
-                "sha256": p.version.sha256, "size": p.version.size, "by": who.username,
+                "model": published.model.name.as_str(), "version": published.version.version,
+                "sha256": published.version.sha256, "size": published.version.size,
+                "by": who.username,
             });
-            self.emit(crate::events::VERSION_CREATED, p.model.name.as_str(), data)
-                .await;
+            self.emit(
+                crate::events::VERSION_CREATED,
+                published.model.name.as_str(),
+                data,
+            )
+            .await;
         }
-        match &published {
-            Ok(p) => tracing::info!(
-                model = %p.model.name,
-                version = p.version.version,
-                bytes = staged.size(),
-                validate_ms = validated.as_millis() as u64,
-                store_ms = (started.elapsed() - validated).as_millis() as u64,
-                "version onboarded"
-            ),
-            Err(_) => {
-                if let Err(e) = self.catalog.release_blob(&sha256).await {
-                    tracing::warn!(error = %e, "could not release a blob reservation");
-                }
-                self.sweep_blob(&sha256).await;
-            }
-        }
-        published
+        tracing::info!(
+            model = %published.model.name,
+            version = published.version.version,
+            bytes = staged.size(),
+            validate_ms = validated.as_millis() as u64,
+            store_ms = (started.elapsed() - validated).as_millis() as u64,
+            "version onboarded"
+        );
+        Ok(published)
     }
+}
 
-    /// Reserves a blob for this push, waiting while a sweep finishes deleting it.
-    pub(crate) async fn reserve_blob(&self, sha256: &str, size: u64) -> Result<()> {
-        for _ in 0..100 {
-            if self.catalog.reserve_blob(sha256, size as i64).await? {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Err(CoreError::conflict(
-            ConflictKind::Contended,
-            "the same bytes are being deleted right now; retry the upload",
-        ))
+/// A validation that did not accept the model: the model's fault (422, saying why), or
+/// validation's own failure (500).
+pub(crate) fn refused(e: ValidationError, prefix: &str) -> CoreError {
+    match e {
+        ValidationError::Refused(reason) => CoreError::Refused(format!("{prefix}: {reason}")),
+        ValidationError::Failed(reason) => CoreError::internal(reason),
     }
 }

@@ -44,7 +44,7 @@ impl Pipelines {
     pub async fn deliver_events(&self, http: &reqwest::Client) -> usize {
         let lease = after(Duration::from_secs(60));
         let claimed = match self
-            .core
+            .store
             .catalog
             .claim_outbox(Timestamp::now(), lease, BATCH)
             .await
@@ -57,14 +57,14 @@ impl Pipelines {
         };
         for record in &claimed {
             let result = match deliver(http, record).await {
-                Ok(()) => self.core.catalog.outbox_delivered(record.id).await,
+                Ok(()) => self.store.catalog.outbox_delivered(record.id).await,
                 Err(why) => {
                     let retry = (record.attempts < MAX_ATTEMPTS).then(|| {
                         let doubling = 2u32.saturating_pow(record.attempts.clamp(1, 12) as u32 - 1);
                         after((self.settings.retry_base * doubling).min(Duration::from_secs(3600)))
                     });
                     tracing::warn!(url = %record.url, attempt = record.attempts, %why, "an event delivery failed");
-                    self.core
+                    self.store
                         .catalog
                         .outbox_failed(record.id, &why, retry)
                         .await

@@ -4,6 +4,7 @@
 
 pub mod columnar;
 pub mod dataset;
+mod datasets;
 mod evaluate;
 mod events;
 pub mod formats;
@@ -21,7 +22,9 @@ mod triggers;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use caravan_core::Core;
+use caravan_catalog::PipelineCatalog;
+use caravan_core::{Core, UploadLimit};
+use caravan_storage::BlobStore;
 
 pub use events::{MAX_ATTEMPTS, spawn_event_delivery};
 pub use runner::spawn_workers;
@@ -45,7 +48,6 @@ pub struct PipelineSettings {
     pub lease: Duration,
     /// The first retry waits this long, doubling after each failure.
     pub retry_base: Duration,
-    pub max_model_bytes: u64,
     pub max_dataset_bytes: u64,
     /// Rows per inference request during evaluation (the serving engine's cap).
     pub max_batch_rows: usize,
@@ -66,10 +68,26 @@ pub enum StepError {
     Cancelled,
 }
 
+/// What pipelines reach directly, handed over at start-up: their own tables, and the blob
+/// store for local copies of dataset files and for step logs. Every other read or write (models,
+/// versions, aliases, staging and storing uploads) goes through the use cases of `Core`.
+#[derive(Clone)]
+pub struct PipelineStore {
+    catalog: Arc<dyn PipelineCatalog>,
+    blobs: BlobStore,
+}
+
+impl PipelineStore {
+    pub fn new(catalog: Arc<dyn PipelineCatalog>, blobs: BlobStore) -> Self {
+        Self { catalog, blobs }
+    }
+}
+
 /// The pipelines service: what the API calls and what the workers run.
 #[derive(Clone)]
 pub struct Pipelines {
     pub core: Core,
+    store: PipelineStore,
     pub settings: Arc<PipelineSettings>,
     wakeup: Arc<tokio::sync::Notify>,
     http: reqwest::Client,
@@ -91,9 +109,10 @@ impl LocalCopy {
 }
 
 impl Pipelines {
-    pub fn new(core: Core, settings: PipelineSettings) -> Self {
+    pub fn new(core: Core, store: PipelineStore, settings: PipelineSettings) -> Self {
         Pipelines {
             core,
+            store,
             settings: Arc::new(settings),
             wakeup: Arc::default(),
             http: reqwest::Client::builder()
@@ -103,14 +122,23 @@ impl Pipelines {
         }
     }
 
+    /// The limit on dataset uploads (`pipelines.max_dataset_bytes`).
+    pub fn dataset_limit(&self) -> UploadLimit {
+        UploadLimit {
+            max_bytes: self.settings.max_dataset_bytes,
+            what: "the dataset",
+            setting: "pipelines.max_dataset_bytes",
+        }
+    }
+
     pub(crate) async fn local_copy(&self, sha256: &str) -> Result<LocalCopy, StepError> {
-        if let Some(path) = self.core.blobs.local_path(sha256)
+        if let Some(path) = self.store.blobs.local_path(sha256)
             && path.is_file()
         {
             return Ok(LocalCopy::Stored(path));
         }
         let temp = self
-            .core
+            .store
             .blobs
             .download_to_staging(sha256)
             .await

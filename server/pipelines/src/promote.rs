@@ -81,18 +81,18 @@ impl Pipelines {
                 .await
                 .map_err(permanent)?;
         }
-        if let Some(model) = self
+        let model = self
             .core
-            .catalog
-            .model_by_name(&name)
+            .model_details(Some(owner), &name)
             .await
-            .map_err(|e| StepError::Retryable(e.to_string()))?
-            && let Ok(Some(mut lineage)) = self.core.catalog.lineage(model.id, candidate).await
+            .map_err(permanent)?
+            .model;
+        if let Ok(Some(mut lineage)) = self.store.catalog.lineage(model.id, candidate).await
             && lineage.run_id == run.id
         {
             lineage.compared_with = state.incumbent;
             lineage.metrics = serde_json::json!({ "candidate": state.candidate_metrics, "incumbent": state.incumbent_metrics });
-            self.core
+            self.store
                 .catalog
                 .record_lineage(lineage)
                 .await
@@ -121,10 +121,7 @@ impl Pipelines {
             .await
             .map_err(permanent)?;
         let incumbent = details
-            .aliases
-            .iter()
-            .find(|a| a.alias == spec.alias)
-            .map(|a| a.version)
+            .alias_version(&spec.alias)
             .filter(|&v| v != candidate);
         let Some(incumbent) = incumbent else {
             return Ok(());

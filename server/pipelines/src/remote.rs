@@ -29,7 +29,7 @@ impl Pipelines {
         heartbeat: &Heartbeat,
     ) -> Result<i64, StepError> {
         let secrets = self
-            .core
+            .store
             .catalog
             .webhook_secrets(run.pipeline_id)
             .await
@@ -77,7 +77,7 @@ impl Pipelines {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(webhook.timeout_secs);
         let report = loop {
             if let Some(report) = self
-                .core
+                .store
                 .catalog
                 .run_report(run.id)
                 .await
@@ -157,7 +157,7 @@ impl Pipelines {
             reported_by: who.username.clone(),
             reported_at: Timestamp::now(),
         };
-        if !self.core.catalog.report_run(id, &report).await? {
+        if !self.store.catalog.report_run(id, &report).await? {
             return Err(CoreError::conflict(
                 ConflictKind::InvalidState,
                 format!("run {} was already reported", run.seq),

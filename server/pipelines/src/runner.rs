@@ -33,7 +33,7 @@ pub(crate) struct Heartbeat {
 impl Heartbeat {
     fn start(p: &Pipelines, run: uuid::Uuid, state: serde_json::Value) -> Heartbeat {
         let cancelled = Arc::new(AtomicBool::new(false));
-        let (flag, catalog, lease) = (cancelled.clone(), p.core.catalog.clone(), p.settings.lease);
+        let (flag, catalog, lease) = (cancelled.clone(), p.store.catalog.clone(), p.settings.lease);
         // A cancellation is noticed within a second; the lease is renewed every third of it.
         let task = tokio::spawn(async move {
             let mut renewed = tokio::time::Instant::now();
@@ -76,7 +76,7 @@ pub fn spawn_workers(p: Pipelines) {
         tokio::spawn(async move {
             loop {
                 let claimed = p
-                    .core
+                    .store
                     .catalog
                     .claim_run(Timestamp::now(), after(p.settings.lease))
                     .await;
@@ -109,7 +109,7 @@ impl Pipelines {
         let _entered = span.enter();
         let prepared = async {
             let pipeline = self
-                .core
+                .store
                 .catalog
                 .pipeline_by_id(run.pipeline_id)
                 .await
@@ -188,7 +188,7 @@ impl Pipelines {
         };
         let (status, error) = (end.status, end.error.clone());
         let outcome = end.outcome.clone();
-        if let Err(e) = self.core.catalog.end_run(run.id, end).await {
+        if let Err(e) = self.store.catalog.end_run(run.id, end).await {
             tracing::error!(error = %e, "could not record the end of a run");
         } else if status.is_finished() {
             let data = serde_json::json!({
@@ -222,7 +222,7 @@ impl Pipelines {
                 step.error = None;
             }
             let saved = self
-                .core
+                .store
                 .catalog
                 .save_run(run.id, &state.to_json(), after(self.settings.lease))
                 .await
@@ -296,10 +296,7 @@ impl Pipelines {
                     .await
                     .map_err(permanent)?;
                 let incumbent = details
-                    .aliases
-                    .iter()
-                    .find(|a| a.alias == spec.alias)
-                    .map(|a| a.version)
+                    .alias_version(&spec.alias)
                     .filter(|&v| v != candidate);
                 state.incumbent = incumbent;
                 let (cand, inc) = self

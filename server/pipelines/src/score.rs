@@ -250,8 +250,7 @@ impl Pipelines {
         let schema = DatasetSchema { columns, rows };
         let staged = self
             .core
-            .blobs
-            .stage_file(out.path(), self.settings.max_dataset_bytes)
+            .stage_file(out.path(), self.dataset_limit())
             .await
             .map_err(|e| StepError::Retryable(format!("storing the scored file: {e}")))?;
         let upload = DatasetUpload {

@@ -24,7 +24,7 @@ impl Pipelines {
             named.push(("trigger.dataset", d));
         }
         for (field, name) in named {
-            if self.core.catalog.dataset_by_name(name).await?.is_none() {
+            if self.store.catalog.dataset_by_name(name).await?.is_none() {
                 return Err(CoreError::Invalid(format!(
                     "{field}: dataset {name} does not exist"
                 )));
@@ -99,7 +99,7 @@ impl Pipelines {
             spec: serde_json::to_value(&parsed).expect("a spec serializes"),
         };
         let pipeline = self
-            .core
+            .store
             .catalog
             .create_pipeline(new, &actor(who))
             .await
@@ -116,12 +116,12 @@ impl Pipelines {
 
     pub async fn pipelines(&self, who: &Principal) -> Result<Vec<PipelineRecord>> {
         require(who, Scope::Read)?;
-        Ok(self.core.catalog.pipelines().await?)
+        Ok(self.store.catalog.pipelines().await?)
     }
 
     pub async fn pipeline(&self, who: &Principal, name: &str) -> Result<PipelineRecord> {
         require(who, Scope::Read)?;
-        self.core
+        self.store
             .catalog
             .pipeline_by_name(name)
             .await?
@@ -143,7 +143,7 @@ impl Pipelines {
     pub async fn delete_pipeline(&self, who: &Principal, name: &str) -> Result<()> {
         let pipeline = self.managed(who, name).await?;
         Ok(self
-            .core
+            .store
             .catalog
             .delete_pipeline(pipeline.id, &actor(who))
             .await?)
@@ -154,7 +154,7 @@ impl Pipelines {
         require(who, Scope::Deploy)?;
         let pipeline = self.managed(who, name).await?;
         let run = self
-            .core
+            .store
             .catalog
             .enqueue_run(pipeline.id, "manual", None)
             .await?;
@@ -164,12 +164,12 @@ impl Pipelines {
 
     pub async fn runs(&self, who: &Principal, name: &str) -> Result<Vec<RunRecord>> {
         let pipeline = self.pipeline(who, name).await?;
-        Ok(self.core.catalog.runs(pipeline.id, 100).await?)
+        Ok(self.store.catalog.runs(pipeline.id, 100).await?)
     }
 
     pub async fn run(&self, who: &Principal, name: &str, id: uuid::Uuid) -> Result<RunRecord> {
         let pipeline = self.pipeline(who, name).await?;
-        match self.core.catalog.run(id).await? {
+        match self.store.catalog.run(id).await? {
             Some(run) if run.pipeline_id == pipeline.id => Ok(run),
             _ => Err(CoreError::not_found(
                 Subject::Run,
@@ -187,7 +187,7 @@ impl Pipelines {
     ) -> Result<RunRecord> {
         self.managed(who, name).await?;
         self.run(who, name, id).await?;
-        self.core
+        self.store
             .catalog
             .cancel_run(id, &actor(who))
             .await?
@@ -206,7 +206,7 @@ impl Pipelines {
     ) -> Result<Vec<u8>> {
         self.run(who, name, id).await?;
         let key = format!("pipelines/{id}/{step}.log");
-        self.core.blobs.get_log(&key).await?.ok_or_else(|| {
+        self.store.blobs.get_log(&key).await?.ok_or_else(|| {
             CoreError::not_found(Subject::Run, format!("run {id} has no {step} log"))
         })
     }
@@ -214,14 +214,14 @@ impl Pipelines {
     /// Queues a run of every pipeline a new dataset version triggers.
     pub async fn dataset_added(&self, dataset: &str, version: i64) -> Result<Vec<RunRecord>> {
         let mut runs = Vec::new();
-        for pipeline in self.core.catalog.pipelines_triggered_by(dataset).await? {
+        for pipeline in self.store.catalog.pipelines_triggered_by(dataset).await? {
             let trigger = format!("dataset {dataset} v{version}");
             // The version that triggered the run is what it trains on, when it trains on it.
             let trains_on_it = ["train", "score"]
                 .iter()
                 .any(|kind| pipeline.spec[kind]["dataset"].as_str() == Some(dataset));
             let run = self
-                .core
+                .store
                 .catalog
                 .enqueue_run(pipeline.id, &trigger, trains_on_it.then_some(version))
                 .await?;

@@ -108,7 +108,7 @@ impl Pipelines {
             tracing::warn!(error = %e, "could not stop the trainer's processes");
         }
         let (kept, last) = log_tail(&std::fs::read(&log_path).unwrap_or_default());
-        if let Err(e) = self.core.blobs.put_log(log_key, kept).await {
+        if let Err(e) = self.store.blobs.put_log(log_key, kept).await {
             tracing::warn!(error = %e, "could not store a trainer log");
         }
         let status = outcome?.map_err(|e| StepError::Retryable(e.to_string()))?;
@@ -183,8 +183,7 @@ impl Pipelines {
             }
             let staged = self
                 .core
-                .blobs
-                .stage_file(&output, self.settings.max_model_bytes)
+                .stage_file(&output, self.core.model_limit())
                 .await
                 .map_err(|e| StepError::Permanent(format!("the trainer's output: {e}")))?;
             let name =
@@ -242,7 +241,7 @@ impl Pipelines {
             metrics: serde_json::json!({}),
             created_at: caravan_domain::records::Timestamp::now(),
         };
-        self.core
+        self.store
             .catalog
             .record_lineage(lineage)
             .await

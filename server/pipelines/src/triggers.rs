@@ -51,15 +51,15 @@ impl Pipelines {
             )),
             None => None,
         };
-        Ok(self.core.catalog.set_schedule(pipeline.id, next).await?)
+        Ok(self.store.catalog.set_schedule(pipeline.id, next).await?)
     }
 
     /// Queues a run of every pipeline whose schedule fired; returns how many.
     pub async fn fire_due_schedules(&self) -> Result<usize> {
         let now = Timestamp::now();
         let mut fired = 0;
-        for (id, at) in self.core.catalog.due_schedules(now).await? {
-            let Some(pipeline) = self.core.catalog.pipeline_by_id(id).await? else {
+        for (id, at) in self.store.catalog.due_schedules(now).await? {
+            let Some(pipeline) = self.store.catalog.pipeline_by_id(id).await? else {
                 continue;
             };
             let next = spec::parse(pipeline.spec.clone())
@@ -68,9 +68,9 @@ impl Pipelines {
                 .and_then(|cron| spec::next_run(&cron, now.0.max(at.0)).ok())
                 .map(Timestamp);
             // Only the replica that moves the schedule queues the run.
-            if self.core.catalog.advance_schedule(id, at, next).await? {
+            if self.store.catalog.advance_schedule(id, at, next).await? {
                 // A run still waiting covers this firing too: slow runs never pile up.
-                let newest = self.core.catalog.runs(id, 1).await?;
+                let newest = self.store.catalog.runs(id, 1).await?;
                 if newest
                     .first()
                     .is_some_and(|r| r.status == caravan_domain::records::RunStatus::Queued)
@@ -78,7 +78,7 @@ impl Pipelines {
                     continue;
                 }
                 let trigger = format!("schedule {}", at.0.format("%Y-%m-%dT%H:%M:%SZ"));
-                self.core.catalog.enqueue_run(id, &trigger, None).await?;
+                self.store.catalog.enqueue_run(id, &trigger, None).await?;
                 fired += 1;
             }
         }
@@ -95,10 +95,10 @@ impl Pipelines {
         let mut bytes = [0u8; 24];
         rand::rng().fill_bytes(&mut bytes);
         let secret = format!("whsec_{}", hex::encode(bytes));
-        let mut secrets = self.core.catalog.webhook_secrets(pipeline.id).await?;
+        let mut secrets = self.store.catalog.webhook_secrets(pipeline.id).await?;
         secrets.insert(0, secret.clone());
         secrets.truncate(2);
-        self.core
+        self.store
             .catalog
             .set_webhook_secrets(pipeline.id, &secrets, &actor(who))
             .await?;
@@ -114,14 +114,14 @@ impl Pipelines {
         body: &[u8],
     ) -> Result<RunRecord> {
         let pipeline = self
-            .core
+            .store
             .catalog
             .pipeline_by_name(name)
             .await?
             .ok_or_else(|| {
                 CoreError::not_found(Subject::Pipeline, format!("pipeline {name} not found"))
             })?;
-        let secrets = self.core.catalog.webhook_secrets(pipeline.id).await?;
+        let secrets = self.store.catalog.webhook_secrets(pipeline.id).await?;
         if secrets.is_empty() {
             return Err(CoreError::not_found(
                 Subject::Pipeline,
@@ -147,7 +147,7 @@ impl Pipelines {
             ));
         }
         if !self
-            .core
+            .store
             .catalog
             .record_delivery(pipeline.id, signature, Timestamp::now())
             .await?
@@ -158,7 +158,7 @@ impl Pipelines {
             ));
         }
         let run = self
-            .core
+            .store
             .catalog
             .enqueue_run(pipeline.id, "webhook", None)
             .await?;
@@ -180,7 +180,7 @@ pub fn spawn_scheduler(p: Pipelines) {
             let before = Timestamp(
                 Timestamp::now().0 - chrono::Duration::seconds(2 * WEBHOOK_TOLERANCE_SECS),
             );
-            if let Err(e) = p.core.catalog.prune_deliveries(before).await {
+            if let Err(e) = p.store.catalog.prune_deliveries(before).await {
                 tracing::warn!(error = %e, "could not prune webhook deliveries");
             }
         }

@@ -4,14 +4,17 @@
 
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, http::header, web};
-use caravan_core::{Core, CoreError, DatasetUpload};
+use caravan_core::Core;
 use caravan_domain::Scope;
-use caravan_pipelines::{Pipelines, dataset, formats};
-use caravan_storage::{StageError, StagedBlob};
-use futures::{StreamExt, TryStreamExt};
+use caravan_pipelines::Pipelines;
 use serde::Deserialize;
 
-use crate::{dto, error::ApiError, extract::Authenticated};
+use crate::{
+    dto,
+    error::ApiError,
+    extract::Authenticated,
+    upload::{self, Part},
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/datasets", web::get().to(list))
@@ -50,84 +53,31 @@ pub async fn upload(
     pipelines: web::Data<Pipelines>,
     Authenticated(who): Authenticated,
     name: web::Path<String>,
-    mut parts: Multipart,
+    parts: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     caravan_core::check_dataset_name(&name)?;
     caravan_core::require(&who, Scope::Publish)?;
-    let core = &pipelines.core;
-    let mut staged: Option<StagedBlob> = None;
-    let mut description: Option<String> = None;
-    while let Some(mut field) = parts.try_next().await.map_err(multipart_error)? {
-        match field.name() {
-            Some("file") if staged.is_none() => {
-                let limit = pipelines.settings.max_dataset_bytes;
-                staged = Some(core.blobs.stage(field, limit).await.map_err(|e| match e {
-                    StageError::TooLarge { limit } => ApiError::from(CoreError::TooLarge(format!(
-                        "the dataset is larger than the limit of {limit} bytes (pipelines.max_dataset_bytes)"
-                    ))),
-                    StageError::Body(m) => ApiError::bad_request(format!("the upload was cut short: {m}")),
-                    StageError::Io(e) => CoreError::internal(e).into(),
-                })?);
-            }
-            Some("description") if description.is_none() => {
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.next().await {
-                    bytes.extend_from_slice(&chunk.map_err(multipart_error)?);
-                    if bytes.len() > 4096 {
-                        return Err(ApiError::bad_request(
-                            "part 'description' is longer than 4096 bytes",
-                        ));
-                    }
-                }
-                description = Some(String::from_utf8_lossy(&bytes).trim().to_owned());
-            }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "unexpected multipart part {:?}; send 'file' and optionally 'description'",
-                    other.unwrap_or("")
-                )));
-            }
-        }
-    }
-    let staged = staged.ok_or_else(|| {
+    let expected = [
+        ("file", Part::File(pipelines.dataset_limit())),
+        ("description", Part::Small(4096)),
+    ];
+    let hint = "'file' and optionally 'description'";
+    let mut received = upload::receive(&pipelines.core, parts, &expected, hint).await?;
+    let staged = received.file("file").ok_or_else(|| {
         ApiError::bad_request("multipart part 'file' (a CSV or Parquet file) is missing")
     })?;
-    let path = staged.path().to_owned();
-    let sniffed = web::block(move || formats::sniff(&path))
-        .await
-        .map_err(CoreError::internal)?
-        .map_err(|e| match e {
-            dataset::DatasetError::Invalid(why) => {
-                ApiError::bad_request(format!("the file is not a usable dataset: {why}"))
-            }
-            dataset::DatasetError::Io(e) => CoreError::internal(e).into(),
-        })?;
-    let (format, schema) = sniffed;
-    let upload = DatasetUpload {
-        name: name.into_inner(),
-        description,
-        format: format.into(),
-        schema,
-        staged,
-    };
-    let (version, created) = core.add_dataset_version(&who, upload).await?;
-    if created
-        && let Err(e) = pipelines
-            .dataset_added(&version.dataset, version.version)
-            .await
-    {
-        tracing::error!(error = %e, "could not queue the runs a dataset version triggers");
-    }
+    let description = received
+        .small("description")
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned());
+    let (version, created) = pipelines
+        .upload_dataset(&who, &name, description, staged)
+        .await?;
     let body = dto::DatasetVersion::from(version);
     Ok(if created {
         HttpResponse::Created().json(body)
     } else {
         HttpResponse::Ok().json(body)
     })
-}
-
-fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
-    ApiError::bad_request(format!("malformed multipart body: {e}"))
 }
 
 /// All datasets.
@@ -186,22 +136,10 @@ pub async fn preview(
     query: web::Query<PreviewQuery>,
 ) -> Result<web::Json<dto::Preview>, ApiError> {
     let (name, version) = path.into_inner();
-    let record = pipelines
-        .core
-        .dataset_version(&who, &name, parse_version(&version)?)
-        .await?;
     let rows = query.rows.unwrap_or(20).clamp(1, 500);
-    let file = pipelines
-        .core
-        .blobs
-        .download_to_staging(&record.sha256)
-        .await
-        .map_err(CoreError::from)?;
-    let format = record.format.clone();
-    let (columns, rows) = web::block(move || formats::preview(&file, &format, rows))
-        .await
-        .map_err(CoreError::internal)?
-        .map_err(CoreError::internal)?;
+    let (columns, rows) = pipelines
+        .preview_dataset(&who, &name, parse_version(&version)?, rows)
+        .await?;
     Ok(web::Json(dto::Preview { columns, rows }))
 }
 

@@ -21,7 +21,7 @@ pub async fn healthz() -> HttpResponse {
 /// The database and the object store answer.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200), (status = 503)))]
 pub async fn readyz(core: web::Data<Core>) -> HttpResponse {
-    let serving_ready = core.serving.is_none() || core.serving_ready();
+    let serving_ready = !core.serves() || core.serving_ready();
     match core.ready().await {
         Ok(()) if serving_ready => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Ok(()) => HttpResponse::ServiceUnavailable()

@@ -2,7 +2,7 @@
 //! listed, inspected, cancelled, with each step's log; and the lineage of produced versions.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use caravan_core::Core;
+
 use caravan_domain::VersionRef;
 use caravan_pipelines::Pipelines;
 use uuid::Uuid;
@@ -178,29 +178,14 @@ pub async fn log(
 #[utoipa::path(get, path = "/api/v1/models/{name}/versions/{version}/lineage", tag = "versions",
     responses((status = 200, body = dto::Lineage), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn lineage(
-    core: web::Data<Core>,
+    pipelines: web::Data<Pipelines>,
     Authenticated(who): Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<dto::Lineage>, ApiError> {
     let (name, version) = path.into_inner();
-    let (model, version) = core
-        .version(
-            Some(&who),
-            &model_name(&name)?,
-            &VersionRef::parse(&version)?,
-        )
+    let (_, lineage) = pipelines
+        .lineage(&who, &model_name(&name)?, &VersionRef::parse(&version)?)
         .await?;
-    let lineage = core
-        .catalog
-        .lineage(model.id, version.version)
-        .await
-        .map_err(caravan_core::CoreError::from)?
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "{name} v{} was not produced by a pipeline",
-                version.version
-            ))
-        })?;
     Ok(web::Json(lineage.into()))
 }
 

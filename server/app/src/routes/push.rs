@@ -1,15 +1,18 @@
 //! Onboarding: `POST /api/v1/models/{name}/versions` with multipart parts `model` (the .onnx
 //! file, streamed to a staging file while it is hashed) and optionally `metadata` (JSON).
 
-use actix_multipart::{Field, Multipart};
+use actix_multipart::Multipart;
 use actix_web::{HttpResponse, web};
-use caravan_core::{Core, CoreError, Upload};
+use caravan_core::{Core, Upload};
 use caravan_domain::Scope;
-use caravan_storage::{StageError, StagedBlob};
-use futures::{StreamExt, TryStreamExt};
 
 use super::model_name;
-use crate::{dto, error::ApiError, extract::Authenticated};
+use crate::{
+    dto,
+    error::ApiError,
+    extract::Authenticated,
+    upload::{self, Part},
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/models/{name}/versions", web::post().to(push));
@@ -32,7 +35,7 @@ pub async fn push(
     core: web::Data<Core>,
     Authenticated(who): Authenticated,
     name: web::Path<String>,
-    mut parts: Multipart,
+    parts: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let name = model_name(&name)?;
     if name.is_imported() {
@@ -42,31 +45,24 @@ pub async fn push(
     }
     // Check the scope before reading a possibly huge body.
     caravan_core::require(&who, Scope::Publish)?;
-    let mut staged: Option<StagedBlob> = None;
-    let mut metadata: Option<dto::ModelMetadata> = None;
-    while let Some(field) = parts.try_next().await.map_err(multipart_error)? {
-        match field.name() {
-            Some("model") if staged.is_none() => staged = Some(stage(&core, field).await?),
-            Some("metadata") if metadata.is_none() => metadata = Some(read_metadata(field).await?),
-            Some(part @ ("model" | "metadata")) => {
-                return Err(ApiError::bad_request(format!(
-                    "part {part:?} was sent twice"
-                )));
-            }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "unexpected multipart part {:?}; send 'model' and optionally 'metadata'",
-                    other.unwrap_or("")
-                )));
-            }
-        }
-    }
-    let staged = staged.ok_or_else(|| {
+    let expected = [
+        ("model", Part::File(core.model_limit())),
+        ("metadata", Part::Small(MAX_METADATA)),
+    ];
+    let hint = "'model' and optionally 'metadata'";
+    let mut received = upload::receive(&core, parts, &expected, hint).await?;
+    let staged = received.file("model").ok_or_else(|| {
         ApiError::bad_request("multipart part 'model' (the .onnx file) is missing")
     })?;
+    let metadata: dto::ModelMetadata = match received.small("metadata") {
+        None => Default::default(),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::bad_request(format!("part 'metadata' is not valid metadata JSON: {e}"))
+        })?,
+    };
     let upload = Upload {
         name,
-        metadata: metadata.unwrap_or_default().into(),
+        metadata: metadata.into(),
         staged,
     };
     let published = core.onboard(&who, upload).await?;
@@ -79,41 +75,4 @@ pub async fn push(
         HttpResponse::Ok()
     };
     Ok(response.insert_header(("Location", location)).json(version))
-}
-
-async fn stage(core: &Core, field: Field) -> Result<StagedBlob, ApiError> {
-    let limit = core.limits.max_model_bytes;
-    let started = std::time::Instant::now();
-    let staged = core.blobs.stage(field, limit).await;
-    if let Ok(staged) = &staged {
-        let stage_ms = started.elapsed().as_millis() as u64;
-        tracing::info!(bytes = staged.size(), stage_ms, "upload staged");
-    }
-    staged.map_err(|e| match e {
-        StageError::TooLarge { limit } => CoreError::TooLarge(format!(
-            "the model is larger than the limit of {limit} bytes (onboarding.max_model_bytes)"
-        ))
-        .into(),
-        StageError::Body(m) => ApiError::bad_request(format!("the upload was cut short: {m}")),
-        StageError::Io(e) => CoreError::internal(e).into(),
-    })
-}
-
-async fn read_metadata(mut field: Field) -> Result<dto::ModelMetadata, ApiError> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = field.next().await {
-        bytes.extend_from_slice(&chunk.map_err(multipart_error)?);
-        if bytes.len() > MAX_METADATA {
-            return Err(ApiError::bad_request(format!(
-                "part 'metadata' is larger than {MAX_METADATA} bytes"
-            )));
-        }
-    }
-    serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::bad_request(format!("part 'metadata' is not valid metadata JSON: {e}"))
-    })
-}
-
-fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
-    ApiError::bad_request(format!("malformed multipart body: {e}"))
 }

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use caravan_core::{Core, CoreError};
 use caravan_domain::records::ModelPatch;
-use caravan_domain::{AliasName, Principal, Visibility};
+use caravan_domain::{AliasName, Scope, Visibility};
 use minijinja::context;
 use serde::Deserialize;
 
@@ -26,21 +26,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/models/{name}/promote", web::post().to(promote));
 }
 
-/// The model, if `who` may change it (others get the same answer as the API: 404 or 403).
-async fn managed(
-    core: &Core,
-    who: &Principal,
-    name: &caravan_domain::ModelName,
-) -> Result<caravan_domain::records::ModelRecord, UiError> {
-    let model = core.visible_model(Some(who), name).await?;
-    if !who.can_manage(model.owner_id) {
-        return Err(UiError::Forbidden(format!(
-            "Only the owner of {name} or an admin can change it."
-        )));
-    }
-    Ok(model)
-}
-
 pub async fn edit_page(
     core: web::Data<Core>,
     visitor: Visitor,
@@ -48,7 +33,7 @@ pub async fn edit_page(
 ) -> Result<HttpResponse, UiError> {
     let name = parse_name(&name)?;
     let who = visitor.require(&format!("{}/edit", model_url(&name)))?;
-    let model = managed(&core, who, &name).await?;
+    let model = core.managed_model(who, &name, Scope::Publish).await?;
     page(
         &visitor,
         "edit.html",
@@ -63,7 +48,7 @@ pub async fn edit(
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
     let (name, who) = model_form(&visitor, &core, &name, &form)?;
-    let model = managed(&core, who, &name).await?;
+    let model = core.managed_model(who, &name, Scope::Publish).await?;
     let visibility = form
         .get("visibility")
         .parse::<Visibility>()
@@ -103,7 +88,7 @@ pub async fn delete_page(
     let name = parse_name(&name)?;
     let url = model_url(&name);
     let who = visitor.require(&format!("{url}/delete"))?;
-    let model = managed(&core, who, &name).await?;
+    let model = core.managed_model(who, &name, Scope::Publish).await?;
     let versions = model.latest_version.unwrap_or(0);
     let ctx = context! {
         title => format!("Delete {name}?"),
@@ -124,7 +109,7 @@ pub async fn delete(
     form: web::Form<Fields>,
 ) -> Result<HttpResponse, UiError> {
     let (name, who) = model_form(&visitor, &core, &name, &form)?;
-    managed(&core, who, &name).await?;
+    core.managed_model(who, &name, Scope::Publish).await?;
     core.delete_model(who, &name).await?;
     Ok(redirect(&visitor, "/"))
 }
@@ -145,12 +130,8 @@ pub async fn promote_page(
     let url = model_url(&name);
     let who = visitor.require(&url)?;
     let alias = AliasName::parse(&query.alias).map_err(|e| UiError::BadRequest(e.to_string()))?;
+    core.managed_model(who, &name, Scope::Deploy).await?;
     let details = core.model_details(Some(who), &name).await?;
-    if !who.can_manage(details.model.owner_id) {
-        return Err(UiError::Forbidden(format!(
-            "Only the owner of {name} or an admin can move its aliases."
-        )));
-    }
     if !details.versions.iter().any(|v| v.version == query.version) {
         return Err(UiError::NotFound(format!(
             "{name} has no version {}",

@@ -6,11 +6,9 @@ use caravan_domain::ModelName;
 use caravan_domain::records::{
     Actor, ImportProvenance, ModelPatch, NewVersion, PeerRecord, Published, SubscriptionRecord,
 };
-use caravan_inference::ValidationError;
-use caravan_storage::StagedBlob;
 use uuid::Uuid;
 
-use crate::{Core, CoreError, Result};
+use crate::{Core, CoreError, Result, Staged};
 
 /// A remote version, as the peer described it and its manifest vouched for it.
 #[derive(Debug, Clone)]
@@ -43,7 +41,7 @@ impl Core {
         peer: &PeerRecord,
         subscription: &SubscriptionRecord,
         remote: RemoteVersion,
-        staged: StagedBlob,
+        staged: Staged,
     ) -> Result<Published> {
         let name = ModelName::imported(&peer.name, &remote.name).map_err(|e| {
             CoreError::Invalid(format!("remote model name {:?}: {}", remote.name, e.0))
@@ -52,12 +50,7 @@ impl Core {
             .validator
             .validate(staged.path(), staged.size())
             .await
-            .map_err(|e| match e {
-                ValidationError::Refused(reason) => {
-                    CoreError::Refused(format!("the peer's model was refused: {reason}"))
-                }
-                ValidationError::Failed(reason) => CoreError::internal(reason),
-            })?;
+            .map_err(|e| crate::onboard::refused(e, "the peer's model was refused"))?;
         let metadata = crate::models::check_patch(ModelPatch {
             description: Some(remote.description.chars().take(2_000).collect()),
             card: remote.card,
@@ -69,12 +62,10 @@ impl Core {
             visibility: Some(subscription.visibility),
             ..Default::default()
         });
-        let sha256 = staged.sha256().to_owned();
-        self.reserve_blob(&sha256, staged.size()).await?;
         let new = NewVersion {
             model: name,
             metadata,
-            sha256: sha256.clone(),
+            sha256: staged.sha256().to_owned(),
             size: staged.size() as i64,
             info,
             require_owner: None,
@@ -89,23 +80,11 @@ impl Core {
             }),
         };
         let owner = self.subscription_owner(subscription).await?;
-        let stored = match self.blobs.exists(&sha256).await {
-            Ok(true) => Ok(()),
-            Ok(false) => self.blobs.put_staged(&staged).await,
-            Err(e) => Err(e),
-        };
-        let published = match stored {
-            Ok(()) => self
-                .catalog
-                .publish_version(new, &owner)
-                .await
-                .map_err(CoreError::from),
-            Err(e) => Err(e.into()),
-        };
-        if published.is_err() {
-            let _ = self.catalog.release_blob(&sha256).await;
-            self.sweep_blob(&sha256).await;
-        }
+        let published = self
+            .store_then_record(&staged, || async {
+                Ok(self.catalog.publish_version(new, &owner).await?)
+            })
+            .await;
         if let (Ok(p), Some(serving)) = (&published, &self.serving) {
             serving.invalidate(p.model.name.as_str());
         }
