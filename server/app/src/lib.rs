@@ -1,22 +1,12 @@
-//! The `caravan` application: configuration, start-up, routes and the command line.
+//! The `caravan` application: configuration and start-up wiring, the HTTP surfaces (`http`),
+//! and the command line (`cli`).
 
 pub mod cli;
-pub mod commands;
 pub mod config;
-pub mod dto;
-pub mod error;
-pub mod extract;
-pub mod federation;
-pub mod federation_commands;
+pub mod http;
 pub mod jwt_keys;
-pub mod limited;
-pub mod metrics;
-pub mod routes;
 pub mod startup;
 pub mod telemetry;
-pub mod ui;
-pub mod upload;
-pub mod v2;
 
 pub use config::Settings;
 pub use startup::Application;

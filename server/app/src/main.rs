@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         argv,
     } = &cli.command
     {
-        return caravan::limited::exec_limited(*memory_mb, *cpu_secs, argv);
+        return caravan::cli::limited::exec_limited(*memory_mb, *cpu_secs, argv);
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(caravan::commands::run(cli)) {
+    match runtime.block_on(caravan::cli::commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("caravan: {e:#}");

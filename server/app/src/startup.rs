@@ -3,7 +3,7 @@
 
 use std::{net::TcpListener, path::PathBuf, sync::Arc, time::Duration};
 
-use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
+use actix_web::dev::Server;
 use anyhow::Context;
 use caravan_core::{AuthSettings, Core, Limits, Serving};
 use caravan_inference::{
@@ -12,9 +12,8 @@ use caravan_inference::{
 };
 use caravan_storage::{BlobStore, S3Options};
 use secrecy::ExposeSecret;
-use tracing_actix_web::TracingLogger;
 
-use crate::{config::Settings, error, metrics::Metrics, routes, telemetry};
+use crate::config::Settings;
 
 /// A built, not yet running, server.
 pub struct Application {
@@ -153,16 +152,18 @@ impl Application {
                     .with_context(|| format!("binding federation.bind {bind}"))?,
             ),
         };
-        let federation = crate::federation::start(&settings, &core, federation_listener).await?;
+        let federation =
+            crate::http::federation::start(&settings, &core, federation_listener).await?;
         let identity =
-            crate::federation::identity(&settings, &core, federation.as_ref().map(|f| f.1)).await?;
+            crate::http::federation::identity(&settings, &core, federation.as_ref().map(|f| f.1))
+                .await?;
         let pipelines = pipelines(&settings, &core, pipeline_store, listener.local_addr()?)?;
         if settings.pipelines.enabled {
             caravan_pipelines::spawn_workers(pipelines.clone());
             caravan_pipelines::spawn_scheduler(pipelines.clone());
             caravan_pipelines::spawn_event_delivery(pipelines.clone());
         }
-        let server = http_server(&settings, core.clone(), pipelines, identity, listener)?;
+        let server = crate::http::server(&settings, core.clone(), pipelines, identity, listener)?;
         spawn_sweeper(&core, settings.storage.sweep_interval_secs);
         spawn_preload(&core);
         Ok(Self {
@@ -246,82 +247,6 @@ fn pipelines(
         store,
         settings,
     ))
-}
-
-fn http_server(
-    settings: &Settings,
-    core: Core,
-    pipelines: caravan_pipelines::Pipelines,
-    identity: crate::dto::FederationIdentity,
-    listener: TcpListener,
-) -> anyhow::Result<Server> {
-    let core = web::Data::new(core);
-    let pipelines = web::Data::new(pipelines);
-    let identity = web::Data::new(identity);
-    let metrics = web::Data::new(Metrics::install());
-    let max_request_bytes = settings.serving.max_request_bytes;
-    let ui_config = web::Data::new(crate::ui::UiConfig {
-        secure: settings.http.public_url.starts_with("https://")
-            || !settings.http.tls_cert.is_empty(),
-        public_url: settings.http.public_url.clone(),
-    });
-    let factory = move || {
-        App::new()
-            .app_data(core.clone())
-            .app_data(metrics.clone())
-            .app_data(identity.clone())
-            .app_data(pipelines.clone())
-            .app_data(ui_config.clone())
-            .app_data(crate::ui::form_config())
-            .app_data(error::json_config())
-            .app_data(error::query_config())
-            .app_data(error::path_config())
-            .app_data(web::PayloadConfig::new(max_request_bytes))
-            .wrap(from_fn(error::json_errors))
-            .wrap(from_fn(crate::metrics::record))
-            .wrap(from_fn(telemetry::echo_request_id))
-            .wrap(TracingLogger::default())
-            .configure(routes::ops)
-            .configure(routes::api)
-            .configure(crate::v2::routes)
-            .configure(crate::ui::routes)
-            .default_service(web::to(error::no_route))
-    };
-    // Signals are handled by `caravan serve` itself (see `commands`), registered before the
-    // server announces that it listens, so an early SIGTERM is never fatal.
-    let mut server = HttpServer::new(factory)
-        .on_connect(crate::v2::disconnect::on_connect)
-        .shutdown_timeout(settings.http.shutdown_timeout_secs)
-        .disable_signals();
-    if settings.http.workers > 0 {
-        server = server.workers(settings.http.workers);
-    }
-    let server = match tls_config(settings)? {
-        Some(tls) => server.listen_rustls_0_23(listener, tls)?,
-        None => server.listen(listener)?,
-    };
-    Ok(server.run())
-}
-
-/// Optional TLS on the API port from `http.tls_cert` / `http.tls_key` (PEM).
-fn tls_config(settings: &Settings) -> anyhow::Result<Option<rustls::ServerConfig>> {
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
-    let (cert, key) = (&settings.http.tls_cert, &settings.http.tls_key);
-    match (cert.is_empty(), key.is_empty()) {
-        (true, true) => return Ok(None),
-        (false, false) => {}
-        _ => anyhow::bail!("http.tls_cert and http.tls_key must be set together"),
-    }
-    let chain = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("reading the certificate chain {cert}"))?;
-    let key = PrivateKeyDer::from_pem_file(key)
-        .with_context(|| format!("reading the private key {key}"))?;
-    let config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .context("the TLS certificate and key do not match")?;
-    Ok(Some(config))
 }
 
 /// Loads the versions aliases point to; until it is done, readiness says "not ready".

@@ -1,0 +1,105 @@
+//! Every HTTP surface, each under its own scope with its own error renderer and extractor
+//! configuration, so that one surface's conventions never leak into another's:
+//! - `api`: `/api/v1`, Caravan's REST API, errors as `{"error", "code"}`;
+//! - `v2`: the Open Inference Protocol under `/v2`, errors in the same JSON (V2 clients read
+//!   `error`);
+//! - `ops`: health, readiness and metrics;
+//! - `ui`: the web UI's pages, errors as HTML pages;
+//! - `federation`: the Acumos E5 peer protocol on its own mutual-TLS listener, errors in the
+//!   E5 envelope.
+//!
+//! Shared by the surfaces: `dto` (wire types), `error` (the JSON renderer), `extract`
+//! (credentials), `upload` (multipart), `metrics` and `request_id`.
+
+pub mod api;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod federation;
+pub mod metrics;
+pub mod ops;
+pub mod request_id;
+pub mod ui;
+pub mod upload;
+pub mod v2;
+
+use std::net::TcpListener;
+
+use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
+use anyhow::Context;
+use caravan_core::Core;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+
+/// The API listener: every surface but federation, with what they share as app data.
+pub fn server(
+    settings: &Settings,
+    core: Core,
+    pipelines: caravan_pipelines::Pipelines,
+    identity: dto::FederationIdentity,
+    listener: TcpListener,
+) -> anyhow::Result<Server> {
+    let core = web::Data::new(core);
+    let pipelines = web::Data::new(pipelines);
+    let identity = web::Data::new(identity);
+    let metrics = web::Data::new(metrics::Metrics::install());
+    let max_request_bytes = settings.serving.max_request_bytes;
+    let ui_config = web::Data::new(ui::UiConfig {
+        secure: settings.http.public_url.starts_with("https://")
+            || !settings.http.tls_cert.is_empty(),
+        public_url: settings.http.public_url.clone(),
+    });
+    let factory = move || {
+        App::new()
+            .app_data(core.clone())
+            .app_data(metrics.clone())
+            .app_data(identity.clone())
+            .app_data(pipelines.clone())
+            .app_data(ui_config.clone())
+            .app_data(web::PayloadConfig::new(max_request_bytes))
+            .wrap(from_fn(metrics::record))
+            .wrap(from_fn(request_id::echo))
+            .wrap(TracingLogger::default())
+            .configure(ops::routes)
+            .configure(api::routes)
+            .configure(v2::routes)
+            // Last: the UI's pages sit at the root, and its scope answers what nothing else did.
+            .configure(ui::routes)
+    };
+    // Signals are handled by `caravan serve` itself (see `cli`), registered before the server
+    // announces that it listens, so an early SIGTERM is never fatal.
+    let mut server = HttpServer::new(factory)
+        .on_connect(v2::disconnect::on_connect)
+        .shutdown_timeout(settings.http.shutdown_timeout_secs)
+        .disable_signals();
+    if settings.http.workers > 0 {
+        server = server.workers(settings.http.workers);
+    }
+    let server = match tls_config(settings)? {
+        Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
+}
+
+/// Optional TLS on the API port from `http.tls_cert` / `http.tls_key` (PEM).
+fn tls_config(settings: &Settings) -> anyhow::Result<Option<rustls::ServerConfig>> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let (cert, key) = (&settings.http.tls_cert, &settings.http.tls_key);
+    match (cert.is_empty(), key.is_empty()) {
+        (true, true) => return Ok(None),
+        (false, false) => {}
+        _ => anyhow::bail!("http.tls_cert and http.tls_key must be set together"),
+    }
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("reading the certificate chain {cert}"))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("reading the private key {key}"))?;
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .context("the TLS certificate and key do not match")?;
+    Ok(Some(config))
+}

@@ -1,0 +1,58 @@
+//! Liveness, readiness and Prometheus metrics.
+
+use actix_web::{HttpResponse, middleware::from_fn, web};
+use caravan_core::Core;
+use serde_json::json;
+
+use crate::http::{error, metrics::Metrics};
+
+/// At the root, each path a resource of its own with the JSON error renderer (a wrong method
+/// answers JSON like the API).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let json_errors = || from_fn(error::json_errors);
+    cfg.service(
+        web::resource("/healthz")
+            .wrap(json_errors())
+            .route(web::get().to(healthz)),
+    )
+    .service(
+        web::resource("/readyz")
+            .wrap(json_errors())
+            .route(web::get().to(readyz)),
+    )
+    .service(
+        web::resource("/metrics")
+            .wrap(json_errors())
+            .route(web::get().to(metrics)),
+    );
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// The database and the object store answer.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200), (status = 503)))]
+pub async fn readyz(core: web::Data<Core>) -> HttpResponse {
+    let serving_ready = !core.serves() || core.serving_ready();
+    match core.ready().await {
+        Ok(()) if serving_ready => HttpResponse::Ok().json(json!({ "status": "ready" })),
+        Ok(()) => HttpResponse::ServiceUnavailable()
+            .json(json!({ "error": "loading the versions aliases point to", "code": "not_ready" })),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "error": "a dependency is unavailable", "code": "not_ready" }))
+        }
+    }
+}
+
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics.render())
+}

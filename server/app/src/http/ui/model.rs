@@ -1,0 +1,279 @@
+//! A model's page: card, versions, signature, aliases, try-it, snippets, ratings and comments;
+//! and the forms that rate, comment and mark favourites.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use caravan_core::{Core, ModelDetails};
+use caravan_domain::{ModelName, Scope, TensorType};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    Fields, UiError,
+    render::{markdown, page, redirect},
+    session::Visitor,
+};
+use crate::http::dto;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/models/{name}", web::get().to(model_page))
+        .route("/models/{name}/rate", web::post().to(rate))
+        .route("/models/{name}/comments", web::post().to(comment))
+        .route(
+            "/models/{name}/comments/{id}/delete",
+            web::post().to(delete_comment),
+        )
+        .route("/models/{name}/favourite", web::post().to(favourite));
+}
+
+/// Tensors with at most this many values get a table of fields in try-it.
+const TABLE_MAX_VALUES: i64 = 64;
+
+pub(super) fn parse_name(raw: &str) -> Result<ModelName, UiError> {
+    ModelName::parse_any(raw).map_err(|_| UiError::NotFound(format!("model {raw} not found")))
+}
+
+/// A posted form about a model: its name, the signed-in user, and a valid anti-forgery token.
+pub(super) fn model_form<'a>(
+    visitor: &'a Visitor,
+    core: &Core,
+    raw_name: &str,
+    form: &Fields,
+) -> Result<(ModelName, &'a caravan_domain::Principal), UiError> {
+    let name = parse_name(raw_name)?;
+    let who = visitor.require(&model_url(&name))?;
+    visitor.check_csrf(core, form.get("csrf"))?;
+    Ok((name, who))
+}
+
+pub(super) fn model_url(name: &ModelName) -> String {
+    format!("/models/{}", super::encode(name.as_str()))
+}
+
+/// One input of the try-it form, with an example shape (dynamic dimensions as 1).
+#[derive(Serialize)]
+struct TryInput {
+    name: String,
+    datatype: TensorType,
+    shape: Vec<i64>,
+    count: i64,
+    table: bool,
+    example: String,
+}
+
+fn try_inputs(version: &dto::Version) -> Vec<TryInput> {
+    version
+        .signature
+        .inputs
+        .iter()
+        .map(|input| {
+            let shape: Vec<i64> = input.shape.iter().map(|&d| d.max(1)).collect();
+            let count = shape.iter().product::<i64>();
+            let numeric = !matches!(input.datatype, TensorType::Bytes | TensorType::Bool);
+            let zero = if numeric {
+                "0"
+            } else if input.datatype == TensorType::Bool {
+                "false"
+            } else {
+                "\"\""
+            };
+            let example = format!("[{}]", vec![zero; count.clamp(0, 4096) as usize].join(", "));
+            TryInput {
+                name: input.name.clone(),
+                datatype: input.datatype,
+                table: numeric && count <= TABLE_MAX_VALUES,
+                shape,
+                count,
+                example,
+            }
+        })
+        .collect()
+}
+
+fn base_url(req: &HttpRequest, public_url: &str) -> String {
+    if !public_url.is_empty() {
+        return public_url.trim_end_matches('/').to_owned();
+    }
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+fn snippets(base: &str, name: &str, version: &dto::Version) -> (String, String) {
+    let inputs: Vec<serde_json::Value> = try_inputs(version)
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "name": i.name, "shape": i.shape, "datatype": i.datatype,
+                "data": serde_json::from_str::<serde_json::Value>(&i.example).unwrap_or_default(),
+            })
+        })
+        .collect();
+    let body = serde_json::json!({ "inputs": inputs }).to_string();
+    let curl = format!(
+        "curl -H \"Authorization: Bearer $CARAVAN_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{body}' \\\n  {base}/v2/models/{name}/infer"
+    );
+    let mut python =
+        String::from("import os\n\nimport numpy as np\nimport tritonclient.http as httpclient\n\n");
+    let host = base.split("://").nth(1).unwrap_or(base);
+    python.push_str(&format!(
+        "client = httpclient.InferenceServerClient(\"{host}\"{})\nheaders = {{\"Authorization\": \"Bearer \" + os.environ[\"CARAVAN_TOKEN\"]}}\ninputs = []\n",
+        if base.starts_with("https") { ", ssl=True" } else { "" }
+    ));
+    for i in try_inputs(version) {
+        python.push_str(&format!(
+            "x = httpclient.InferInput(\"{}\", {:?}, \"{}\")\nx.set_data_from_numpy(np.zeros({:?}, dtype=np.{}))\ninputs.append(x)\n",
+            i.name, i.shape, serde_json::to_value(i.datatype).unwrap_or_default().as_str().unwrap_or(""),
+            i.shape, numpy_type(i.datatype)
+        ));
+    }
+    python.push_str(&format!(
+        "result = client.infer(\"{name}\", inputs, headers=headers)\nprint(result.get_response())\n"
+    ));
+    (curl, python)
+}
+
+fn numpy_type(t: TensorType) -> &'static str {
+    match t {
+        TensorType::Bool => "bool_",
+        TensorType::Uint8 => "uint8",
+        TensorType::Uint16 => "uint16",
+        TensorType::Uint32 => "uint32",
+        TensorType::Uint64 => "uint64",
+        TensorType::Int8 => "int8",
+        TensorType::Int16 => "int16",
+        TensorType::Int32 => "int32",
+        TensorType::Int64 => "int64",
+        TensorType::Fp16 => "float16",
+        TensorType::Fp64 => "float64",
+        TensorType::Bytes => "object_",
+        TensorType::Fp32 | TensorType::Bf16 => "float32",
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ModelQuery {
+    version: Option<i64>,
+}
+
+pub async fn model_page(
+    core: web::Data<Core>,
+    config: web::Data<super::UiConfig>,
+    req: HttpRequest,
+    visitor: Visitor,
+    name: web::Path<String>,
+    query: web::Query<ModelQuery>,
+) -> Result<HttpResponse, UiError> {
+    let name = parse_name(&name)?;
+    let who = visitor.who.as_ref();
+    let ModelDetails {
+        model,
+        versions,
+        aliases,
+    } = core.model_details(who, &name).await?;
+    core.record_view(model.id).await?;
+    let provenance = core.provenance(&model).await?.map(dto::Provenance::from);
+    let ratings = core.ratings(who, &name).await?;
+    let comments = core.comments(who, &name).await?;
+    let my_rating = who.and_then(|p| {
+        ratings
+            .items
+            .iter()
+            .find(|r| r.user_id == p.user_id)
+            .cloned()
+    });
+    let can_manage = who.is_some_and(|p| p.can_manage(model.owner_id));
+    let can_deploy = can_manage && who.is_some_and(|p| p.has_scope(Scope::Deploy));
+    let champion = aliases
+        .iter()
+        .find(|a| a.alias == "champion")
+        .map(|a| a.version);
+    let serving_version = champion.or(model.latest_version);
+    let versions: Vec<dto::Version> = versions
+        .into_iter()
+        .map(|v| dto::Version::new(name.as_str(), v))
+        .collect();
+    let wanted = query.version.or(serving_version);
+    let selected = versions.iter().find(|v| Some(v.version) == wanted);
+    let (curl, python) = selected
+        .map(|v| snippets(&base_url(&req, &config.public_url), name.as_str(), v))
+        .unwrap_or_default();
+    let ctx = context! {
+        model => dto::Model::from(model.clone()),
+        card => (!model.card.trim().is_empty()).then(|| markdown(&model.card)),
+        try_inputs => selected.map(try_inputs).unwrap_or_default(),
+        selected => selected,
+        versions => versions,
+        aliases => aliases.into_iter().map(dto::Alias::from).collect::<Vec<_>>(),
+        has_champion => champion.is_some(),
+        serving_version => serving_version,
+        download_url => serving_version.map(|v| format!("/api/v1/models/{}/versions/{v}/artifact", name.as_str())),
+        provenance => provenance,
+        social => dto::SocialCounts::from(ratings.summary),
+        ratings => ratings.items.into_iter().map(dto::Rating::from).collect::<Vec<_>>(),
+        my_rating => my_rating.map(dto::Rating::from),
+        comments => comments.into_iter().map(dto::Comment::from).collect::<Vec<_>>(),
+        can_manage => can_manage,
+        can_deploy => can_deploy,
+        curl_snippet => curl,
+        python_snippet => python,
+    };
+    page(&visitor, "model.html", ctx)
+}
+
+pub async fn rate(
+    core: web::Data<Core>,
+    visitor: Visitor,
+    name: web::Path<String>,
+    form: web::Form<Fields>,
+) -> Result<HttpResponse, UiError> {
+    let (name, who) = model_form(&visitor, &core, &name, &form)?;
+    let stars = form
+        .get("stars")
+        .parse::<i64>()
+        .map_err(|_| UiError::BadRequest("Choose 1 to 5 stars.".into()))?;
+    core.rate_model(who, &name, stars, form.get("review"))
+        .await?;
+    Ok(redirect(&visitor, &format!("{}#ratings", model_url(&name))))
+}
+
+pub async fn comment(
+    core: web::Data<Core>,
+    visitor: Visitor,
+    name: web::Path<String>,
+    form: web::Form<Fields>,
+) -> Result<HttpResponse, UiError> {
+    let (name, who) = model_form(&visitor, &core, &name, &form)?;
+    core.add_comment(who, &name, form.get("body")).await?;
+    Ok(redirect(
+        &visitor,
+        &format!("{}#comments", model_url(&name)),
+    ))
+}
+
+pub async fn delete_comment(
+    core: web::Data<Core>,
+    visitor: Visitor,
+    path: web::Path<(String, String)>,
+    form: web::Form<Fields>,
+) -> Result<HttpResponse, UiError> {
+    let (name, id) = path.into_inner();
+    let (name, who) = model_form(&visitor, &core, &name, &form)?;
+    let id = Uuid::parse_str(&id).map_err(|_| UiError::NotFound("no such comment".into()))?;
+    core.delete_comment(who, &name, id).await?;
+    Ok(redirect(
+        &visitor,
+        &format!("{}#comments", model_url(&name)),
+    ))
+}
+
+pub async fn favourite(
+    core: web::Data<Core>,
+    visitor: Visitor,
+    name: web::Path<String>,
+    form: web::Form<Fields>,
+) -> Result<HttpResponse, UiError> {
+    let (name, who) = model_form(&visitor, &core, &name, &form)?;
+    core.set_favourite(who, &name, form.get("favourite") == "1")
+        .await?;
+    Ok(redirect(&visitor, &model_url(&name)))
+}
