@@ -121,6 +121,19 @@ pub struct Signature {
     pub outputs: Vec<TensorSpec>,
 }
 
+impl Signature {
+    /// Whether requests can be batched: every input and output has a dynamic first dimension
+    /// (the batch axis), so requests concatenate along it and outputs split back.
+    pub fn batchable(&self) -> bool {
+        !self.inputs.is_empty()
+            && self
+                .inputs
+                .iter()
+                .chain(&self.outputs)
+                .all(|s| s.shape.first() == Some(&-1))
+    }
+}
+
 /// An operator set the model imports (`""` is the default `ai.onnx` domain).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OpsetImport {

@@ -3,11 +3,11 @@
 
 use caravan_core::{InferenceRequest, ModelDetails};
 use caravan_domain::{Principal, Signature, TensorType};
-use caravan_inference::serving::{NamedTensor, TensorData};
+use caravan_inference::serving::TensorData;
 
 use crate::{
     Pipelines, StepError,
-    formats::Numbers,
+    formats::{Numbers, columns_tensor},
     metrics::{self, Metrics, Task},
     spec::{EvaluateSpec, PipelineSpec, check_evaluation_dataset, check_signature},
     train::permanent,
@@ -19,31 +19,6 @@ struct Predictions {
     labels: Vec<i64>,
     values: Vec<f64>,
     scores: Vec<f64>,
-}
-
-fn tensor(
-    name: &str,
-    datatype: TensorType,
-    rows: usize,
-    width: usize,
-    values: &[f64],
-) -> Result<NamedTensor, StepError> {
-    let data = match datatype {
-        TensorType::Fp32 => TensorData::F32(values.iter().map(|&v| v as f32).collect()),
-        TensorType::Fp64 => TensorData::F64(values.to_vec()),
-        TensorType::Int64 => TensorData::I64(values.iter().map(|&v| v as i64).collect()),
-        TensorType::Int32 => TensorData::I32(values.iter().map(|&v| v as i32).collect()),
-        other => {
-            return Err(StepError::Permanent(format!(
-                "input {name} is {other:?}; only FP32, FP64, INT64 and INT32 inputs can be filled from columns"
-            )));
-        }
-    };
-    Ok(NamedTensor {
-        name: name.to_owned(),
-        shape: vec![rows, width],
-        data,
-    })
 }
 
 fn as_f64(data: &TensorData) -> Option<Vec<f64>> {
@@ -85,7 +60,7 @@ impl Pipelines {
                 .chunks_exact(stride)
                 .flat_map(|row| row[*offset..offset + width].to_vec())
                 .collect();
-            inputs.push(tensor(name, datatype, rows, *width, &values)?);
+            inputs.push(columns_tensor(name, datatype, rows, *width, values)?);
         }
         let mut outputs = vec![e.output.clone()];
         outputs.extend(e.scores.clone());

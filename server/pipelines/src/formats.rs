@@ -1,11 +1,16 @@
 //! Datasets of either format (CSV or Parquet) behind one interface: sniffing, previews,
-//! numeric columns in chunks (evaluation) and rows as text in chunks (scoring).
+//! numeric columns in chunks (evaluation) and rows as text in chunks (scoring), and columns
+//! as a model's input tensor.
 
 use std::path::Path;
 
-use caravan_domain::DatasetSchema;
+use caravan_domain::{DatasetSchema, TensorType};
+use caravan_inference::serving::{NamedTensor, TensorData};
 
-use crate::dataset::{DatasetError, NumericChunks, invalid, preview_csv, reader, sniff_csv};
+use crate::{
+    StepError,
+    dataset::{DatasetError, NumericChunks, invalid, preview_csv, reader, sniff_csv},
+};
 
 /// A dataset file of either format, sniffed.
 pub fn sniff(path: &Path) -> Result<(&'static str, DatasetSchema), DatasetError> {
@@ -111,4 +116,31 @@ impl TextRows {
             }
         }
     }
+}
+
+/// Numbers read from dataset columns as the model input `name` of `datatype`: `rows` rows of
+/// `width` values (evaluation and scoring fill inputs this one way).
+pub(crate) fn columns_tensor(
+    name: &str,
+    datatype: TensorType,
+    rows: usize,
+    width: usize,
+    values: Vec<f64>,
+) -> Result<NamedTensor, StepError> {
+    let data = match datatype {
+        TensorType::Fp32 => TensorData::F32(values.into_iter().map(|v| v as f32).collect()),
+        TensorType::Fp64 => TensorData::F64(values),
+        TensorType::Int64 => TensorData::I64(values.into_iter().map(|v| v as i64).collect()),
+        TensorType::Int32 => TensorData::I32(values.into_iter().map(|v| v as i32).collect()),
+        other => {
+            return Err(StepError::Permanent(format!(
+                "input {name} is {other:?}; only FP32, FP64, INT64 and INT32 inputs can be filled from columns"
+            )));
+        }
+    };
+    Ok(NamedTensor {
+        name: name.to_owned(),
+        shape: vec![rows, width],
+        data,
+    })
 }

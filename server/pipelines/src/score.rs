@@ -6,12 +6,15 @@ use std::io::Write;
 
 use caravan_core::{DatasetUpload, InferenceRequest};
 use caravan_domain::{
-    Column, ColumnKind, DatasetSchema, ModelName, Principal, Signature, TensorType, VersionRef,
+    Column, ColumnKind, DatasetSchema, ModelName, Principal, Signature, VersionRef,
 };
-use caravan_inference::serving::{NamedTensor, TensorData};
+use caravan_inference::serving::TensorData;
 use serde::Serialize;
 
-use crate::{Pipelines, StepError, runner::Heartbeat, spec::PipelineSpec, train::permanent};
+use crate::{
+    Pipelines, StepError, formats::columns_tensor, runner::Heartbeat, spec::PipelineSpec,
+    train::permanent,
+};
 
 /// What a scoring step did.
 #[derive(Debug, Serialize)]
@@ -49,31 +52,6 @@ fn column_kind(data: &TensorData) -> ColumnKind {
         }
         _ => ColumnKind::Integer,
     }
-}
-
-fn numeric_tensor(
-    name: &str,
-    datatype: TensorType,
-    rows: usize,
-    width: usize,
-    values: Vec<f64>,
-) -> Result<NamedTensor, StepError> {
-    let data = match datatype {
-        TensorType::Fp32 => TensorData::F32(values.into_iter().map(|v| v as f32).collect()),
-        TensorType::Fp64 => TensorData::F64(values),
-        TensorType::Int64 => TensorData::I64(values.into_iter().map(|v| v as i64).collect()),
-        TensorType::Int32 => TensorData::I32(values.into_iter().map(|v| v as i32).collect()),
-        other => {
-            return Err(StepError::Permanent(format!(
-                "input {name} is {other:?}; only FP32, FP64, INT64 and INT32 inputs can be filled from columns"
-            )));
-        }
-    };
-    Ok(NamedTensor {
-        name: name.to_owned(),
-        shape: vec![rows, width],
-        data,
-    })
 }
 
 impl Pipelines {
@@ -166,7 +144,7 @@ impl Pipelines {
                         })?);
                     }
                 }
-                inputs.push(numeric_tensor(
+                inputs.push(columns_tensor(
                     input_name,
                     *datatype,
                     n,

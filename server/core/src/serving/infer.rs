@@ -303,13 +303,7 @@ impl Core {
         versions.sort_unstable();
         let settings = self.serving()?.registry.settings();
         let signature = &record.info.signature;
-        let batchable = !signature.inputs.is_empty()
-            && signature
-                .inputs
-                .iter()
-                .chain(&signature.outputs)
-                .all(|s| s.shape.first() == Some(&-1));
-        let batching = settings.batching.filter(|_| batchable);
+        let batching = settings.batching.filter(|_| signature.batchable());
         Ok(VersionMetadata {
             model,
             version: record,

@@ -120,13 +120,7 @@ impl LoadedModel {
         drop(bytes);
         let signature = crate::inspect::signature_of(&sessions[0]).map_err(|r| r.0)?;
         refuse_fixed_outputs_over(&signature, settings.inference_memory)?;
-        let batchable = !signature.inputs.is_empty()
-            && signature
-                .inputs
-                .iter()
-                .chain(&signature.outputs)
-                .all(|s| s.shape.first() == Some(&-1));
-        let batching = settings.batching.filter(|_| batchable);
+        let batching = settings.batching.filter(|_| signature.batchable());
         let warmup = signature
             .inputs
             .iter()
