@@ -32,6 +32,13 @@ fi
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== no unused dependencies (cargo machete)"
+MACHETE_VERSION=0.9.1
+if ! cargo machete --version 2>/dev/null | grep -qx "$MACHETE_VERSION"; then
+  cargo install --locked --quiet cargo-machete --version "$MACHETE_VERSION"
+fi
+cargo machete
+
 echo "== tests (SQLite and PostgreSQL, local disk and S3)"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

@@ -8,9 +8,8 @@ mod ops;
 mod refusals;
 mod session_keys;
 mod social;
-#[path = "../support/mod.rs"]
-#[macro_use]
-mod support;
+use caravan_tests as support;
+use caravan_tests::on_both_backends;
 mod ui;
 mod ui_client;
 

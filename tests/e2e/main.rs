@@ -5,9 +5,8 @@ mod harness;
 mod journey;
 mod refusals;
 mod smoke;
-#[path = "../support/mod.rs"]
-#[macro_use]
-mod support;
+use caravan_tests as support;
+use caravan_tests::on_both_backends;
 
 on_both_backends!(
     smoke::the_home_page_opens_with_the_caravan_title_and_is_not_blank,

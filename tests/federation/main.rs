@@ -7,9 +7,8 @@ mod instance;
 mod listener;
 mod malicious;
 mod pki;
-#[path = "../support/mod.rs"]
-#[macro_use]
-mod support;
+use caravan_tests as support;
+use caravan_tests::on_both_backends;
 mod sync;
 
 on_both_backends!(

@@ -12,9 +12,8 @@ mod specs;
 mod triggers;
 #[path = "../api/ui_client.rs"]
 mod ui_client;
-#[path = "../support/mod.rs"]
-#[macro_use]
-mod support;
+use caravan_tests as support;
+use caravan_tests::on_both_backends;
 
 on_both_backends!(
     datasets::a_csv_becomes_a_version_with_its_schema_preview_and_identical_bytes,

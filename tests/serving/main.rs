@@ -6,33 +6,14 @@ mod bombs;
 mod golden;
 mod protocol;
 mod refusals;
-#[path = "../support/mod.rs"]
-mod support;
 mod swap;
 
-/// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)`.
-macro_rules! on_both_backends {
-    ($($module:ident :: $test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$module::$test(super::support::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$module::$test(super::support::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
+use caravan_tests as support;
+use caravan_tests::on_both_backends;
 
+// The serving suite's clients and servers share one runtime: more worker threads.
 on_both_backends!(
+    threads = 4;
     golden::json_inference_matches_python_onnxruntime,
     golden::binary_inference_matches_python_onnxruntime,
     golden::the_cloud_forensics_model_matches_its_golden_vectors,

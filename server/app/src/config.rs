@@ -33,8 +33,32 @@ pub struct HttpSettings {
     pub public_url: String,
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    pub tls: HttpTls,
+    /// The older spelling of `tls.cert`, still read.
+    #[serde(default)]
     pub tls_cert: String,
+    /// The older spelling of `tls.key`, still read.
+    #[serde(default)]
     pub tls_key: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpTls {
+    pub cert: String,
+    pub key: String,
+}
+
+impl HttpSettings {
+    /// The API port's certificate chain and key files (`http.tls.{cert,key}`, else the older
+    /// `http.tls_cert` / `http.tls_key`); empty when the port has no TLS.
+    pub fn tls_files(&self) -> (&str, &str) {
+        if self.tls.cert.is_empty() && self.tls.key.is_empty() {
+            (&self.tls_cert, &self.tls_key)
+        } else {
+            (&self.tls.cert, &self.tls.key)
+        }
+    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -252,6 +276,20 @@ mod tests {
         assert_eq!(s.database_url(), "sqlite://caravan-data/caravan.db");
         assert_eq!(s.storage_url(), "caravan-data/objects");
         assert_eq!(s.onboarding.max_model_bytes, 2 << 30);
+    }
+
+    #[test]
+    fn the_api_port_takes_tls_files_in_the_documented_form_and_the_older_one() {
+        let load = |toml: &str| {
+            let file = tempfile::NamedTempFile::with_suffix(".toml").unwrap();
+            std::fs::write(file.path(), toml).unwrap();
+            Settings::load(Some(file.path())).unwrap()
+        };
+        let documented = load("[http.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n");
+        assert_eq!(documented.http.tls_files(), ("c.pem", "k.pem"));
+        let older = load("[http]\ntls_cert = \"old.pem\"\ntls_key = \"old.key\"\n");
+        assert_eq!(older.http.tls_files(), ("old.pem", "old.key"));
+        assert_eq!(Settings::defaults().http.tls_files(), ("", ""));
     }
 
     #[test]

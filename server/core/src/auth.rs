@@ -12,7 +12,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Core, CoreError, Result, passwords, tokens::TOKEN_PREFIX};
+use crate::{Core, CoreError, Result, passwords};
+
+/// Every API token starts with this (a bearer credential that does not is a session JWT).
+pub const TOKEN_PREFIX: &str = "cvn_";
 
 /// How sessions are signed and how long they last.
 #[derive(Clone)]

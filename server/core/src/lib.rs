@@ -28,7 +28,7 @@ use caravan_catalog::Catalog;
 use caravan_inference::Validator;
 use caravan_storage::BlobStore;
 
-pub use auth::{AuthSettings, Session, actor, require, require_admin};
+pub use auth::{AuthSettings, Session, TOKEN_PREFIX, actor, require, require_admin};
 pub use datasets::{DatasetUpload, check_dataset_name};
 pub use error::{
     ConflictKind, CoreError, ErrorClass, INTERNAL_MESSAGE, Result, Subject, chain as error_chain,
@@ -40,7 +40,7 @@ pub use rate_limit::LoginLimiter;
 pub use serving::IndexEntry;
 pub use serving::{Inference, InferenceRequest, ServedModel, Serving, VersionMetadata};
 pub use social::{MAX_TEXT_CHARS, Ratings};
-pub use tokens::{CreatedToken, TOKEN_PREFIX};
+pub use tokens::CreatedToken;
 pub use uploads::{Staged, UploadLimit};
 pub use users::is_valid_username;
 

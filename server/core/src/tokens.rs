@@ -13,11 +13,8 @@ use uuid::Uuid;
 
 use crate::{
     Core, CoreError, Result,
-    auth::{actor, principal},
+    auth::{TOKEN_PREFIX, actor, principal},
 };
-
-/// Every API token starts with this.
-pub const TOKEN_PREFIX: &str = "cvn_";
 
 /// A token just created: the record and the secret, which is never shown again.
 #[derive(Debug, Clone)]

@@ -9,8 +9,8 @@ use crate::{
     Pipelines, StepError,
     formats::{Numbers, columns_tensor},
     metrics::{self, Metrics, Task},
+    permanent,
     spec::{EvaluateSpec, PipelineSpec, check_evaluation_dataset, check_signature},
-    train::permanent,
 };
 
 /// Predictions of one version over the whole dataset.

@@ -13,10 +13,6 @@ pub const MAX_ATTEMPTS: i64 = 8;
 /// Deliveries claimed at once by a worker.
 const BATCH: i64 = 16;
 
-fn after(delay: Duration) -> Timestamp {
-    Timestamp(Timestamp::now().0 + chrono::Duration::from_std(delay).unwrap_or_default())
-}
-
 async fn deliver(http: &reqwest::Client, record: &OutboxRecord) -> Result<(), String> {
     let body = serde_json::to_vec(&record.event).map_err(|e| e.to_string())?;
     let timestamp = chrono::Utc::now().timestamp().to_string();
@@ -42,7 +38,7 @@ async fn deliver(http: &reqwest::Client, record: &OutboxRecord) -> Result<(), St
 impl Pipelines {
     /// Delivers what is due; returns how many deliveries were attempted.
     pub async fn deliver_events(&self, http: &reqwest::Client) -> usize {
-        let lease = after(Duration::from_secs(60));
+        let lease = Timestamp::after(Duration::from_secs(60));
         let claimed = match self
             .store
             .catalog
@@ -61,7 +57,9 @@ impl Pipelines {
                 Err(why) => {
                     let retry = (record.attempts < MAX_ATTEMPTS).then(|| {
                         let doubling = 2u32.saturating_pow(record.attempts.clamp(1, 12) as u32 - 1);
-                        after((self.settings.retry_base * doubling).min(Duration::from_secs(3600)))
+                        Timestamp::after(
+                            (self.settings.retry_base * doubling).min(Duration::from_secs(3600)),
+                        )
                     });
                     tracing::warn!(url = %record.url, attempt = record.attempts, %why, "an event delivery failed");
                     self.store

@@ -8,6 +8,7 @@ mod datasets;
 mod evaluate;
 mod events;
 pub mod formats;
+mod heartbeat;
 pub mod metrics;
 mod promote;
 mod remote;
@@ -23,7 +24,7 @@ mod triggers;
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use caravan_catalog::PipelineCatalog;
-use caravan_core::{Core, UploadLimit};
+use caravan_core::{Core, CoreError, UploadLimit};
 use caravan_storage::BlobStore;
 
 pub use events::{MAX_ATTEMPTS, spawn_event_delivery};
@@ -80,6 +81,18 @@ pub struct PipelineStore {
 impl PipelineStore {
     pub fn new(catalog: Arc<dyn PipelineCatalog>, blobs: BlobStore) -> Self {
         Self { catalog, blobs }
+    }
+}
+
+/// A core refusal a retry would not change.
+pub(crate) fn permanent(e: CoreError) -> StepError {
+    match e {
+        // What failed inside is logged; the run's record says only that it did.
+        CoreError::Internal(_) => {
+            e.log();
+            StepError::Retryable(e.public_message())
+        }
+        other => StepError::Permanent(other.public_message()),
     }
 }
 

@@ -7,9 +7,9 @@ use caravan_domain::{AliasName, ModelName, Principal};
 use crate::{
     Pipelines, StepError,
     metrics::higher_is_better,
+    permanent,
     spec::PipelineSpec,
     state::{Decision, RunState},
-    train::permanent,
 };
 
 impl Pipelines {

@@ -12,7 +12,7 @@ use caravan_domain::{ModelName, Principal, Scope, VersionRef};
 
 use crate::{
     Pipelines, StepError,
-    runner::Heartbeat,
+    heartbeat::Heartbeat,
     spec::{PipelineSpec, WebhookTrainer},
     webhook_signature,
 };

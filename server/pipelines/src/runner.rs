@@ -2,72 +2,16 @@
 //! twice), keeps its lease alive while it works, runs the steps that have not succeeded yet,
 //! and ends the run, retrying with backoff what may pass on another attempt.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
-
 use caravan_domain::records::{RunEnd, RunRecord, RunStatus, Timestamp};
 use caravan_domain::{ModelName, Principal};
 
 use crate::{
     Pipelines, StepError,
+    heartbeat::Heartbeat,
+    permanent,
     spec::{self, PipelineSpec},
     state::{RunState, StepKind, StepStatus},
-    train::permanent,
 };
-
-fn after(delay: std::time::Duration) -> Timestamp {
-    Timestamp(Timestamp::now().0 + chrono::Duration::from_std(delay).unwrap_or_default())
-}
-
-/// How often a running step looks for a cancellation.
-const CANCEL_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Keeps a run's lease alive and notices a cancellation, until dropped.
-pub(crate) struct Heartbeat {
-    cancelled: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Heartbeat {
-    fn start(p: &Pipelines, run: uuid::Uuid, state: serde_json::Value) -> Heartbeat {
-        let cancelled = Arc::new(AtomicBool::new(false));
-        let (flag, catalog, lease) = (cancelled.clone(), p.store.catalog.clone(), p.settings.lease);
-        // A cancellation is noticed within a second; the lease is renewed every third of it.
-        let task = tokio::spawn(async move {
-            let mut renewed = tokio::time::Instant::now();
-            loop {
-                tokio::time::sleep(CANCEL_CHECK.min(lease / 3)).await;
-                let alive = if renewed.elapsed() >= lease / 3 {
-                    renewed = tokio::time::Instant::now();
-                    catalog.save_run(run, &state, after(lease)).await
-                } else {
-                    catalog
-                        .run(run)
-                        .await
-                        .map(|r| r.is_some_and(|r| !r.cancel_requested))
-                };
-                match alive {
-                    Ok(true) => {}
-                    Ok(false) => flag.store(true, Ordering::SeqCst),
-                    Err(e) => tracing::warn!(error = %e, %run, "could not check on a run"),
-                }
-            }
-        });
-        Heartbeat { cancelled, task }
-    }
-
-    pub fn cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
 
 /// Starts `max_concurrent_runs` workers.
 pub fn spawn_workers(p: Pipelines) {
@@ -78,7 +22,7 @@ pub fn spawn_workers(p: Pipelines) {
                 let claimed = p
                     .store
                     .catalog
-                    .claim_run(Timestamp::now(), after(p.settings.lease))
+                    .claim_run(Timestamp::now(), Timestamp::after(p.settings.lease))
                     .await;
                 match claimed {
                     Ok(Some(run)) => p.execute(run).await,
@@ -172,7 +116,7 @@ impl Pipelines {
                     steps: state.to_json(),
                     outcome,
                     error: Some(why),
-                    retry_at: Some(after(delay)),
+                    retry_at: Some(Timestamp::after(delay)),
                 }
             }
             Err(StepError::Retryable(why) | StepError::Permanent(why)) => {
@@ -224,7 +168,11 @@ impl Pipelines {
             let saved = self
                 .store
                 .catalog
-                .save_run(run.id, &state.to_json(), after(self.settings.lease))
+                .save_run(
+                    run.id,
+                    &state.to_json(),
+                    Timestamp::after(self.settings.lease),
+                )
                 .await
                 .map_err(|e| StepError::Retryable(e.to_string()))?;
             let heartbeat = Heartbeat::start(self, run.id, state.to_json());
@@ -271,7 +219,7 @@ impl Pipelines {
         state: &mut RunState,
         kind: StepKind,
         log_key: &str,
-        heartbeat: &crate::runner::Heartbeat,
+        heartbeat: &Heartbeat,
     ) -> Result<serde_json::Value, StepError> {
         match kind {
             StepKind::Train => {

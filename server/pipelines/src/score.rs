@@ -12,8 +12,8 @@ use caravan_inference::serving::TensorData;
 use serde::Serialize;
 
 use crate::{
-    Pipelines, StepError, formats::columns_tensor, runner::Heartbeat, spec::PipelineSpec,
-    train::permanent,
+    Pipelines, StepError, formats::columns_tensor, heartbeat::Heartbeat, permanent,
+    spec::PipelineSpec,
 };
 
 /// What a scoring step did.

@@ -10,8 +10,8 @@ use caravan_domain::{ModelName, Principal};
 
 use crate::{
     Pipelines, StepError,
-    runner::Heartbeat,
-    sandbox,
+    heartbeat::Heartbeat,
+    permanent, sandbox,
     spec::{CommandSpec, PipelineSpec},
 };
 
@@ -246,18 +246,6 @@ impl Pipelines {
             .record_lineage(lineage)
             .await
             .map_err(|e| StepError::Retryable(e.to_string()))
-    }
-}
-
-/// A core refusal a retry would not change.
-pub(crate) fn permanent(e: CoreError) -> StepError {
-    match e {
-        // What failed inside is logged; the run's record says only that it did.
-        CoreError::Internal(_) => {
-            e.log();
-            StepError::Retryable(e.public_message())
-        }
-        other => StepError::Permanent(other.public_message()),
     }
 }
 

@@ -47,7 +47,7 @@ pub fn server(
     let max_request_bytes = settings.serving.max_request_bytes;
     let ui_config = web::Data::new(ui::UiConfig {
         secure: settings.http.public_url.starts_with("https://")
-            || !settings.http.tls_cert.is_empty(),
+            || !settings.http.tls_files().0.is_empty(),
         public_url: settings.http.public_url.clone(),
     });
     let factory = move || {
@@ -83,14 +83,14 @@ pub fn server(
     Ok(server.run())
 }
 
-/// Optional TLS on the API port from `http.tls_cert` / `http.tls_key` (PEM).
+/// Optional TLS on the API port from `http.tls.cert` / `http.tls.key` (PEM).
 fn tls_config(settings: &Settings) -> anyhow::Result<Option<rustls::ServerConfig>> {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
-    let (cert, key) = (&settings.http.tls_cert, &settings.http.tls_key);
+    let (cert, key) = settings.http.tls_files();
     match (cert.is_empty(), key.is_empty()) {
         (true, true) => return Ok(None),
         (false, false) => {}
-        _ => anyhow::bail!("http.tls_cert and http.tls_key must be set together"),
+        _ => anyhow::bail!("http.tls.cert and http.tls.key must be set together"),
     }
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())

@@ -16,6 +16,11 @@ impl Timestamp {
         Self(Utc::now().trunc_subsecs(6))
     }
 
+    /// `delay` from now.
+    pub fn after(delay: std::time::Duration) -> Self {
+        Self::from_datetime(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default())
+    }
+
     pub fn from_datetime(at: DateTime<Utc>) -> Self {
         Self(at.trunc_subsecs(6))
     }

@@ -1,32 +1,35 @@
 //! `spawn_app`: the real application on 127.0.0.1:0 with a fresh SQLite file or a fresh
 //! PostgreSQL database, a local object store in a temporary directory, the real `caravan`
-//! binary as validator, and typed helpers for the calls tests make.
-
-// Shared by several test binaries, each of which uses only part of it.
-#![allow(dead_code)]
+//! binary as validator, and typed helpers for the calls tests make; the ONNX model builders,
+//! hostile models and V2 helpers every suite shares.
 
 pub mod browser;
-/// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)`.
-// The serving suite declares its own, with more worker threads for its concurrent clients.
-#[allow(unused_macros)]
+
+/// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)` of the
+/// suite that invokes it (`threads = N;` first sets the runtime's worker threads, 2 by
+/// default).
+#[macro_export]
 macro_rules! on_both_backends {
-    ($($module:ident :: $test:ident),* $(,)?) => {
+    (threads = $threads:literal; $($module:ident :: $test:ident),* $(,)?) => {
         mod sqlite {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
                 async fn $test() {
-                    super::$module::$test(super::support::Backend::Sqlite).await;
+                    super::$module::$test($crate::Backend::Sqlite).await;
                 }
             )*
         }
         mod postgres {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
                 async fn $test() {
-                    super::$module::$test(super::support::Backend::Postgres).await;
+                    super::$module::$test($crate::Backend::Postgres).await;
                 }
             )*
         }
+    };
+    ($($module:ident :: $test:ident),* $(,)?) => {
+        $crate::on_both_backends!(threads = 2; $($module :: $test),*);
     };
 }
 
