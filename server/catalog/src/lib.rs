@@ -20,8 +20,9 @@ use std::sync::Arc;
 pub use caravan_domain::records::*;
 pub use error::CatalogError;
 pub use repo::{
-    AuditRepo, BlobRepo, Catalog, EventRepo, FederationRepo, InstanceRepo, ModelRepo,
-    PipelineCatalog, PipelineRepo, SocialRepo, TokenRepo, TriggerRepo, UserRepo,
+    AuditRepo, BlobRepo, Catalog, DatasetRepo, EventRepo, FederationRepo, InstanceRepo, ModelRepo,
+    PipelineCatalog, PipelineRepo, SearchRepo, SocialRepo, SubscriptionRepo, TokenRepo,
+    TriggerRepo, UserRepo, VersionRepo,
 };
 
 /// Result of catalog operations.

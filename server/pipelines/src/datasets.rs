@@ -24,10 +24,12 @@ impl Pipelines {
     ) -> Result<(DatasetVersionRecord, bool)> {
         check_dataset_name(name)?;
         let path = staged.path().to_owned();
-        let (format, schema) = tokio::task::spawn_blocking(move || formats::sniff(&path))
-            .await
-            .map_err(CoreError::internal)?
-            .map_err(unusable)?;
+        let span = tracing::Span::current();
+        let (format, schema) =
+            tokio::task::spawn_blocking(move || span.in_scope(|| formats::sniff(&path)))
+                .await
+                .map_err(CoreError::internal)?
+                .map_err(unusable)?;
         let upload = DatasetUpload {
             name: name.to_owned(),
             description,
@@ -57,7 +59,9 @@ impl Pipelines {
             StepError::Cancelled => CoreError::internal("cancelled"),
         })?;
         let format = record.format.clone();
-        tokio::task::spawn_blocking(move || formats::preview(file.path(), &format, rows))
+        let span = tracing::Span::current();
+        let preview = move || formats::preview(file.path(), &format, rows);
+        tokio::task::spawn_blocking(move || span.in_scope(preview))
             .await
             .map_err(CoreError::internal)?
             .map_err(|e| match e {

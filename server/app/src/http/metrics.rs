@@ -51,7 +51,7 @@ pub async fn record(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = super::spans::method_label(req.method()).to_owned();
     let response = next.call(req).await?;
     let route = response
         .request()

@@ -9,7 +9,7 @@
 //!   E5 envelope.
 //!
 //! Shared by the surfaces: `dto` (wire types), `error` (the JSON renderer), `extract`
-//! (credentials), `upload` (multipart), `metrics` and `request_id`.
+//! (credentials), `upload` (multipart), `metrics` and `spans` (request spans and ids).
 
 pub mod api;
 pub mod dto;
@@ -18,7 +18,7 @@ pub mod extract;
 pub mod federation;
 pub mod metrics;
 pub mod ops;
-pub mod request_id;
+pub mod spans;
 pub mod ui;
 pub mod upload;
 pub mod v2;
@@ -59,8 +59,8 @@ pub fn server(
             .app_data(ui_config.clone())
             .app_data(web::PayloadConfig::new(max_request_bytes))
             .wrap(from_fn(metrics::record))
-            .wrap(from_fn(request_id::echo))
-            .wrap(TracingLogger::default())
+            .wrap(from_fn(spans::echo))
+            .wrap(TracingLogger::<spans::RequestSpan>::new())
             .configure(ops::routes)
             .configure(api::routes)
             .configure(v2::routes)

@@ -69,10 +69,11 @@ pub(crate) const VERSION_SELECT: &str = "SELECT v.dataset_id, d.name AS dataset,
      v.sha256, v.size, v.format, v.schema, v.created_by, v.created_at \
      FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id";
 
-macro_rules! impl_dataset_writes {
+macro_rules! impl_datasets {
     ($catalog:ty) => {
-        impl $catalog {
-            pub(crate) async fn insert_dataset_version(
+        #[async_trait::async_trait]
+        impl $crate::DatasetRepo for $catalog {
+            async fn create_dataset_version(
                 &self,
                 new: $crate::NewDatasetVersion,
                 actor: &$crate::Actor,
@@ -157,7 +158,26 @@ macro_rules! impl_dataset_writes {
                 Ok((row.into(), true))
             }
 
-            pub(crate) async fn select_datasets(
+            async fn datasets(&self) -> $crate::Result<Vec<$crate::DatasetRecord>> {
+                self.select_datasets(None).await
+            }
+
+            async fn dataset_by_name(&self, name: &str) -> $crate::Result<Option<$crate::DatasetRecord>> {
+                Ok(self.select_datasets(Some(name)).await?.pop())
+            }
+
+            async fn dataset_versions(&self, dataset_id: uuid::Uuid) -> $crate::Result<Vec<$crate::DatasetVersionRecord>> {
+                self.select_dataset_versions(dataset_id, None).await
+            }
+
+            async fn dataset_version(&self, dataset_id: uuid::Uuid, version: i64) -> $crate::Result<Option<$crate::DatasetVersionRecord>> {
+                Ok(self.select_dataset_versions(dataset_id, Some(version)).await?.pop())
+            }
+        }
+
+        /// One query each for one or all datasets, one or all versions.
+        impl $catalog {
+            async fn select_datasets(
                 &self,
                 name: Option<&str>,
             ) -> $crate::Result<Vec<$crate::DatasetRecord>> {
@@ -174,7 +194,7 @@ macro_rules! impl_dataset_writes {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
-            pub(crate) async fn select_dataset_versions(
+            async fn select_dataset_versions(
                 &self,
                 dataset_id: uuid::Uuid,
                 version: Option<i64>,
@@ -194,4 +214,4 @@ macro_rules! impl_dataset_writes {
     };
 }
 
-pub(crate) use impl_dataset_writes;
+pub(crate) use impl_datasets;

@@ -28,7 +28,7 @@ mod versions;
 
 pub(crate) use audit::impl_audit;
 pub(crate) use blobs::impl_blobs;
-pub(crate) use datasets::impl_dataset_writes;
+pub(crate) use datasets::impl_datasets;
 pub(crate) use events::impl_events;
 pub(crate) use models::impl_models;
 pub(crate) use peers::impl_peers;
@@ -39,7 +39,7 @@ pub(crate) use subscriptions::impl_subscriptions;
 pub(crate) use tokens::impl_tokens;
 pub(crate) use triggers::impl_triggers;
 pub(crate) use users::impl_users;
-pub(crate) use versions::impl_version_writes;
+pub(crate) use versions::impl_versions;
 
 /// Columns of a model row with its owner's name and newest version, for `rows::ModelRow`.
 pub(crate) const MODEL_COLUMNS: &str = "m.seq, m.id, m.name, m.owner_id, u.username AS owner, \

@@ -1,5 +1,5 @@
-//! `ModelRepo` over SQL: publishing, metadata, deletion and downloads. Version and alias
-//! bodies live in `versions.rs`, search in `search.rs`.
+//! `ModelRepo` over SQL: publishing, metadata, deletion and downloads (versions and aliases
+//! are `versions.rs`, search `search.rs`).
 
 macro_rules! impl_models {
     ($catalog:ty, $db:ty) => {
@@ -273,13 +273,6 @@ macro_rules! impl_models {
                 row.map(TryInto::try_into).transpose()
             }
 
-            async fn search_models(
-                &self,
-                query: &$crate::ModelQuery,
-            ) -> $crate::Result<$crate::Page<$crate::ModelRecord>> {
-                self.search(query).await
-            }
-
             async fn update_model(
                 &self,
                 name: &caravan_domain::ModelName,
@@ -322,56 +315,6 @@ macro_rules! impl_models {
                 Self::append_audit(&mut tx, &audit).await?;
                 tx.commit().await?;
                 Ok(shas.into_iter().map(|(s,)| s).collect())
-            }
-
-            async fn versions(&self, model_id: uuid::Uuid) -> $crate::Result<Vec<$crate::VersionRecord>> {
-                self.list_versions(model_id).await
-            }
-
-            async fn version(
-                &self,
-                model_id: uuid::Uuid,
-                version: i64,
-            ) -> $crate::Result<Option<$crate::VersionRecord>> {
-                self.find_version(model_id, version).await
-            }
-
-            async fn delete_version(
-                &self,
-                model_id: uuid::Uuid,
-                version: i64,
-                actor: &$crate::Actor,
-            ) -> $crate::Result<String> {
-                self.remove_version(model_id, version, actor).await
-            }
-
-            async fn aliases(&self, model_id: uuid::Uuid) -> $crate::Result<Vec<$crate::AliasRecord>> {
-                self.list_aliases(model_id).await
-            }
-
-            async fn set_alias(
-                &self,
-                model_id: uuid::Uuid,
-                alias: &str,
-                version: i64,
-                actor: &$crate::Actor,
-            ) -> $crate::Result<$crate::AliasRecord> {
-                self.point_alias(model_id, alias, version, actor).await
-            }
-
-            async fn delete_alias(
-                &self,
-                model_id: uuid::Uuid,
-                alias: &str,
-                actor: &$crate::Actor,
-            ) -> $crate::Result<()> {
-                self.remove_alias(model_id, alias, actor).await
-            }
-
-            async fn all_aliases(&self) -> $crate::Result<Vec<(uuid::Uuid, String, i64)>> {
-                Ok(sqlx::query_as("SELECT model_id, alias, version FROM aliases ORDER BY model_id, alias")
-                    .fetch_all(self.reader())
-                    .await?)
             }
 
             async fn record_download(&self, model_id: uuid::Uuid) -> $crate::Result<()> {

@@ -1,5 +1,5 @@
-//! Peers, shares and what peers may see (the `FederationRepo` impl; subscriptions and
-//! provenance are in `subscriptions.rs`).
+//! Peers, shares, what peers may see and imports' provenance (the `FederationRepo` impl;
+//! subscriptions are in `subscriptions.rs`).
 
 /// A model a peer may see in the public catalog: public, local (imported models are never
 /// re-exported), not withdrawn, with at least one version.
@@ -229,39 +229,6 @@ macro_rules! impl_peers {
                     .bind(artifact_id)
                     .fetch_optional(self.reader())
                     .await?)
-            }
-
-            async fn create_subscription(&self, new: $crate::NewSubscription, actor: &$crate::Actor) -> $crate::Result<$crate::SubscriptionRecord> {
-                self.insert_subscription(new, actor).await
-            }
-
-            async fn subscriptions(&self) -> $crate::Result<Vec<$crate::SubscriptionRecord>> {
-                self.list_subscriptions(None).await
-            }
-
-            async fn subscription(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::SubscriptionRecord>> {
-                Ok(self.list_subscriptions(Some(id)).await?.pop())
-            }
-
-            async fn delete_subscription(&self, id: uuid::Uuid, actor: &$crate::Actor) -> $crate::Result<()> {
-                self.remove_subscription(id, actor).await
-            }
-
-            async fn schedule_subscription(&self, id: uuid::Uuid, at: $crate::Timestamp) -> $crate::Result<()> {
-                sqlx::query("UPDATE subscriptions SET next_run_at = $1 WHERE id = $2")
-                    .bind(at)
-                    .bind(id)
-                    .execute(self.writer())
-                    .await?;
-                Ok(())
-            }
-
-            async fn claim_due_subscription(&self, now: $crate::Timestamp, lease_until: $crate::Timestamp) -> $crate::Result<Option<$crate::SubscriptionRecord>> {
-                self.claim_subscription(now, lease_until).await
-            }
-
-            async fn finish_subscription(&self, id: uuid::Uuid, outcome: $crate::SyncOutcome) -> $crate::Result<()> {
-                self.end_subscription_run(id, outcome).await
             }
 
             async fn provenance(&self, model_id: uuid::Uuid) -> $crate::Result<Option<$crate::ProvenanceRecord>> {

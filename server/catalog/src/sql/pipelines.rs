@@ -1,5 +1,5 @@
-//! `PipelineRepo` over SQL: pipelines, runs as a leased job queue, lineage; datasets come from
-//! `datasets.rs`.
+//! `PipelineRepo` over SQL: pipelines, runs as a leased job queue, lineage (datasets are
+//! `datasets.rs`).
 
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -141,26 +141,6 @@ macro_rules! impl_pipelines {
 
         #[async_trait::async_trait]
         impl $crate::PipelineRepo for $catalog {
-            async fn create_dataset_version(&self, new: $crate::NewDatasetVersion, actor: &$crate::Actor) -> $crate::Result<($crate::DatasetVersionRecord, bool)> {
-                self.insert_dataset_version(new, actor).await
-            }
-
-            async fn datasets(&self) -> $crate::Result<Vec<$crate::DatasetRecord>> {
-                self.select_datasets(None).await
-            }
-
-            async fn dataset_by_name(&self, name: &str) -> $crate::Result<Option<$crate::DatasetRecord>> {
-                Ok(self.select_datasets(Some(name)).await?.pop())
-            }
-
-            async fn dataset_versions(&self, dataset_id: uuid::Uuid) -> $crate::Result<Vec<$crate::DatasetVersionRecord>> {
-                self.select_dataset_versions(dataset_id, None).await
-            }
-
-            async fn dataset_version(&self, dataset_id: uuid::Uuid, version: i64) -> $crate::Result<Option<$crate::DatasetVersionRecord>> {
-                Ok(self.select_dataset_versions(dataset_id, Some(version)).await?.pop())
-            }
-
             async fn create_pipeline(&self, new: $crate::NewPipeline, actor: &$crate::Actor) -> $crate::Result<$crate::PipelineRecord> {
                 let mut tx = self.begin_write().await?;
                 let id = uuid::Uuid::new_v4();

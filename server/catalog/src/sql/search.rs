@@ -1,10 +1,11 @@
-//! Catalog search over SQL: filters, full-text match and keyset pagination. The backend
+//! `SearchRepo` over SQL: filters, full-text match and keyset pagination. The backend
 //! supplies the full-text pieces (`FTS_JOIN`, `push_fts_match`, `push_fts_rank`, `fts_query`).
 
 macro_rules! impl_search {
     ($catalog:ty, $db:ty) => {
-        impl $catalog {
-            async fn search(
+        #[async_trait::async_trait]
+        impl $crate::SearchRepo for $catalog {
+            async fn search_models(
                 &self,
                 q: &$crate::ModelQuery,
             ) -> $crate::Result<$crate::Page<$crate::ModelRecord>> {

@@ -1,4 +1,4 @@
-//! Subscriptions over SQL (called by the `FederationRepo` impl in `peers.rs`). A replica claims
+//! `SubscriptionRepo` over SQL. A replica claims
 //! a due subscription with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite writes are
 //! serialized anyway), so several replicas never sync one subscription at the same time.
 
@@ -22,8 +22,28 @@ macro_rules! impl_subscriptions {
                 }
                 $crate::sql::rows::convert(query.fetch_all(self.reader()).await?)
             }
+        }
 
-            async fn insert_subscription(&self, new: $crate::NewSubscription, actor: &$crate::Actor) -> $crate::Result<$crate::SubscriptionRecord> {
+        #[async_trait::async_trait]
+        impl $crate::SubscriptionRepo for $catalog {
+            async fn subscriptions(&self) -> $crate::Result<Vec<$crate::SubscriptionRecord>> {
+                self.list_subscriptions(None).await
+            }
+
+            async fn subscription(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::SubscriptionRecord>> {
+                Ok(self.list_subscriptions(Some(id)).await?.pop())
+            }
+
+            async fn schedule_subscription(&self, id: uuid::Uuid, at: $crate::Timestamp) -> $crate::Result<()> {
+                sqlx::query("UPDATE subscriptions SET next_run_at = $1 WHERE id = $2")
+                    .bind(at)
+                    .bind(id)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
+            }
+
+            async fn create_subscription(&self, new: $crate::NewSubscription, actor: &$crate::Actor) -> $crate::Result<$crate::SubscriptionRecord> {
                 let now = $crate::Timestamp::now();
                 let id = uuid::Uuid::new_v4();
                 let mut tx = self.begin_write().await?;
@@ -51,7 +71,7 @@ macro_rules! impl_subscriptions {
                     .ok_or_else(|| $crate::CatalogError::NotFound("subscription".into()))
             }
 
-            async fn remove_subscription(&self, id: uuid::Uuid, actor: &$crate::Actor) -> $crate::Result<()> {
+            async fn delete_subscription(&self, id: uuid::Uuid, actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.begin_write().await?;
                 let removed = sqlx::query("DELETE FROM subscriptions WHERE id = $1").bind(id).execute(&mut *tx).await?;
                 if removed.rows_affected() == 0 {
@@ -63,7 +83,7 @@ macro_rules! impl_subscriptions {
                 Ok(())
             }
 
-            async fn claim_subscription(&self, now: $crate::Timestamp, lease_until: $crate::Timestamp) -> $crate::Result<Option<$crate::SubscriptionRecord>> {
+            async fn claim_due_subscription(&self, now: $crate::Timestamp, lease_until: $crate::Timestamp) -> $crate::Result<Option<$crate::SubscriptionRecord>> {
                 let sql = format!(
                     "UPDATE subscriptions SET claimed_until = $2 WHERE id = (SELECT id FROM subscriptions \
                      WHERE next_run_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
@@ -79,7 +99,7 @@ macro_rules! impl_subscriptions {
                 }
             }
 
-            async fn end_subscription_run(&self, id: uuid::Uuid, outcome: $crate::SyncOutcome) -> $crate::Result<()> {
+            async fn finish_subscription(&self, id: uuid::Uuid, outcome: $crate::SyncOutcome) -> $crate::Result<()> {
                 let now = $crate::Timestamp::now();
                 match outcome {
                     $crate::SyncOutcome::Success { cursor, imported, withdrawn, next_run_at, refused } => {

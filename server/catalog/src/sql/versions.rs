@@ -1,6 +1,6 @@
-//! Version and alias queries over SQL (called by the `ModelRepo` impl in `models.rs`).
+//! `VersionRepo` over SQL: versions and the aliases that point to them.
 
-macro_rules! impl_version_writes {
+macro_rules! impl_versions {
     ($catalog:ty, $db:ty) => {
         impl $catalog {
             async fn model_name_in_tx(
@@ -13,8 +13,12 @@ macro_rules! impl_version_writes {
                 row.map(|(n,)| n)
                     .ok_or_else(|| $crate::CatalogError::NotFound("model".into()))
             }
+        }
 
-            async fn list_versions(
+        #[async_trait::async_trait]
+        impl $crate::VersionRepo for $catalog {
+
+            async fn versions(
                 &self,
                 model_id: uuid::Uuid,
             ) -> $crate::Result<Vec<$crate::VersionRecord>> {
@@ -27,7 +31,7 @@ macro_rules! impl_version_writes {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
-            async fn find_version(
+            async fn version(
                 &self,
                 model_id: uuid::Uuid,
                 version: i64,
@@ -41,7 +45,7 @@ macro_rules! impl_version_writes {
                 Ok(row.map(Into::into))
             }
 
-            async fn remove_version(
+            async fn delete_version(
                 &self,
                 model_id: uuid::Uuid,
                 version: i64,
@@ -88,7 +92,7 @@ macro_rules! impl_version_writes {
                 Ok(sha)
             }
 
-            async fn list_aliases(
+            async fn aliases(
                 &self,
                 model_id: uuid::Uuid,
             ) -> $crate::Result<Vec<$crate::AliasRecord>> {
@@ -102,7 +106,7 @@ macro_rules! impl_version_writes {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
-            async fn point_alias(
+            async fn set_alias(
                 &self,
                 model_id: uuid::Uuid,
                 alias: &str,
@@ -152,7 +156,7 @@ macro_rules! impl_version_writes {
                 Ok(row.into())
             }
 
-            async fn remove_alias(
+            async fn delete_alias(
                 &self,
                 model_id: uuid::Uuid,
                 alias: &str,
@@ -175,8 +179,16 @@ macro_rules! impl_version_writes {
                 tx.commit().await?;
                 Ok(())
             }
+
+            async fn all_aliases(&self) -> $crate::Result<Vec<(uuid::Uuid, String, i64)>> {
+                Ok(sqlx::query_as(
+                    "SELECT model_id, alias, version FROM aliases ORDER BY model_id, alias",
+                )
+                .fetch_all(self.reader())
+                .await?)
+            }
         }
     };
 }
 
-pub(crate) use impl_version_writes;
+pub(crate) use impl_versions;

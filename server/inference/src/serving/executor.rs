@@ -49,6 +49,8 @@ pub struct Job {
     enqueued: Instant,
     /// Set when the caller stops waiting.
     abandoned: Abandoned,
+    /// The request's span: the run's log lines belong to it.
+    span: tracing::Span,
     reply: oneshot::Sender<Result<JobOutput, InferError>>,
 }
 
@@ -146,6 +148,7 @@ impl Executor {
             rows,
             enqueued: Instant::now(),
             abandoned,
+            span: tracing::Span::current(),
             reply,
         };
         match self.queue.try_send(job) {
@@ -218,6 +221,7 @@ fn run_batch(runner: &mut Runner, mut batch: Vec<Job>) {
     let started = Instant::now();
     if batch.len() == 1 {
         let job = batch.pop().expect("one job");
+        let _entered = job.span.enter();
         let callers = vec![job.abandoned.clone()];
         let result = runner.run(job.inputs, &job.outputs, callers);
         reply(job.reply, job.enqueued, started, job.rows, result);
@@ -244,6 +248,12 @@ fn run_batch(runner: &mut Runner, mut batch: Vec<Job>) {
         .collect();
     let outputs = batch[0].outputs.clone();
     let callers = batch.iter().map(|j| j.abandoned.clone()).collect();
+    // One run for several requests: its span follows from each of theirs.
+    let span = tracing::info_span!("batch", jobs = batch.len(), rows = total);
+    for job in &batch {
+        span.follows_from(&job.span);
+    }
+    let _entered = span.enter();
     match runner.run(merged, &outputs, callers) {
         Ok(results) if results.iter().all(|t| t.shape.first() == Some(&total)) => {
             let mut offset = 0;

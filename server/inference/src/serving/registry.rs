@@ -133,7 +133,9 @@ impl Registry {
                 let file = fetch().await.map_err(LoadError::Fetch)?;
                 let (env, settings, label) = (self.env, self.settings.clone(), label.to_owned());
                 let started = std::time::Instant::now();
+                let span = tracing::Span::current();
                 let model = tokio::task::spawn_blocking(move || {
+                    let _entered = span.enter();
                     let loaded = LoadedModel::load(env, &file.path, key, label, &settings);
                     drop(file);
                     loaded

@@ -7,6 +7,7 @@ use std::{any::Any, net::TcpListener, path::PathBuf, sync::Arc, time::Duration};
 use actix_web::{
     App, HttpServer,
     dev::{Extensions, Server},
+    middleware::from_fn,
     web,
 };
 use anyhow::Context;
@@ -138,11 +139,15 @@ pub async fn start(
         key,
     });
     let core = web::Data::new(core.clone());
+    crate::http::metrics::Metrics::install();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(core.clone())
             .app_data(instance.clone())
-            .wrap(TracingLogger::default())
+            // Counted in the same request metrics as the API listener (its routes are its own).
+            .wrap(from_fn(crate::http::metrics::record))
+            .wrap(from_fn(crate::http::spans::echo))
+            .wrap(TracingLogger::<crate::http::spans::RequestSpan>::new())
             .configure(routes::routes)
     })
     .on_connect(on_connect)

@@ -11,11 +11,11 @@ use crate::{
     PeerStatus, ProvenanceRecord, Published, Result, SubscriptionRecord, SyncOutcome, Timestamp,
     TokenRecord, UserRecord, VersionRecord,
 };
-use crate::{CommentRecord, HookRecord, OutboxRecord, RatingRecord, RunReport, SocialSummary};
-use crate::{
-    DatasetRecord, DatasetVersionRecord, LineageRecord, NewDatasetVersion, NewPipeline,
-    PipelineRecord, RunEnd, RunRecord,
-};
+use crate::{CommentRecord, RatingRecord, SocialSummary};
+
+mod pipelines;
+
+pub use pipelines::{DatasetRepo, EventRepo, PipelineCatalog, PipelineRepo, TriggerRepo};
 
 /// Users and their passwords.
 #[async_trait]
@@ -41,7 +41,7 @@ pub trait TokenRepo: Send + Sync {
     async fn touch_token(&self, token_id: Uuid, at: Timestamp) -> Result<()>;
 }
 
-/// Models, their versions and aliases.
+/// Models: publishing, metadata, deletion and downloads.
 #[async_trait]
 pub trait ModelRepo: Send + Sync {
     /// Adds a version (creating the model on its first one) in one transaction. Identical bytes
@@ -50,7 +50,6 @@ pub trait ModelRepo: Send + Sync {
     async fn publish_version(&self, new: NewVersion, actor: &Actor) -> Result<Published>;
     async fn model_by_name(&self, name: &ModelName) -> Result<Option<ModelRecord>>;
     async fn model_by_id(&self, id: Uuid) -> Result<Option<ModelRecord>>;
-    async fn search_models(&self, query: &ModelQuery) -> Result<Page<ModelRecord>>;
     async fn update_model(
         &self,
         name: &ModelName,
@@ -59,6 +58,12 @@ pub trait ModelRepo: Send + Sync {
     ) -> Result<ModelRecord>;
     /// Deletes a model with its versions and aliases; returns the blobs it referenced.
     async fn delete_model(&self, name: &ModelName, actor: &Actor) -> Result<Vec<String>>;
+    async fn record_download(&self, model_id: Uuid) -> Result<()>;
+}
+
+/// The versions of a model and the aliases that point to them.
+#[async_trait]
+pub trait VersionRepo: Send + Sync {
     async fn versions(&self, model_id: Uuid) -> Result<Vec<VersionRecord>>;
     async fn version(&self, model_id: Uuid, version: i64) -> Result<Option<VersionRecord>>;
     /// Deletes a version; `Conflict` naming the alias when an alias points to it. Returns the
@@ -74,10 +79,15 @@ pub trait ModelRepo: Send + Sync {
         actor: &Actor,
     ) -> Result<AliasRecord>;
     async fn delete_alias(&self, model_id: Uuid, alias: &str, actor: &Actor) -> Result<()>;
-    async fn record_download(&self, model_id: Uuid) -> Result<()>;
     /// Every alias of every model, as (model id, alias, version): the versions to keep
     /// loaded for serving.
     async fn all_aliases(&self) -> Result<Vec<(Uuid, String, i64)>>;
+}
+
+/// Full-text search over models (each engine's own index).
+#[async_trait]
+pub trait SearchRepo: Send + Sync {
+    async fn search_models(&self, query: &ModelQuery) -> Result<Page<ModelRecord>>;
 }
 
 /// Reference tracking for content-addressed blobs, so that a blob is deleted only when no
@@ -123,7 +133,7 @@ pub trait InstanceRepo: Send + Sync {
     async fn ping(&self) -> Result<()>;
 }
 
-/// Federation: peers, shares, what peers may see, subscriptions and provenance.
+/// Federation: peers, shares, what peers may see, and provenance of imports.
 #[async_trait]
 pub trait FederationRepo: Send + Sync {
     async fn create_peer(&self, peer: NewPeer, actor: &Actor) -> Result<PeerRecord>;
@@ -163,6 +173,24 @@ pub trait FederationRepo: Send + Sync {
     /// The model and version of an artifact id.
     async fn version_by_artifact(&self, artifact_id: Uuid) -> Result<Option<(Uuid, i64)>>;
 
+    async fn provenance(&self, model_id: Uuid) -> Result<Option<ProvenanceRecord>>;
+    /// The local version imported from a remote revision, if any.
+    async fn imported_revision(
+        &self,
+        peer_id: Uuid,
+        remote_revision_id: Uuid,
+    ) -> Result<Option<(Uuid, i64)>>;
+    /// The local model imported from a remote solution, if any.
+    async fn imported_model(&self, peer_id: Uuid, remote_solution_id: Uuid)
+    -> Result<Option<Uuid>>;
+    /// Marks an imported model withdrawn by its peer (it stays, and is no longer served
+    /// except through an alias).
+    async fn withdraw_model(&self, model_id: Uuid, actor: &Actor) -> Result<bool>;
+}
+
+/// Subscriptions to peers' catalogs, claimed by one replica at a time.
+#[async_trait]
+pub trait SubscriptionRepo: Send + Sync {
     async fn create_subscription(
         &self,
         new: NewSubscription,
@@ -180,20 +208,6 @@ pub trait FederationRepo: Send + Sync {
         lease_until: Timestamp,
     ) -> Result<Option<SubscriptionRecord>>;
     async fn finish_subscription(&self, id: Uuid, outcome: SyncOutcome) -> Result<()>;
-
-    async fn provenance(&self, model_id: Uuid) -> Result<Option<ProvenanceRecord>>;
-    /// The local version imported from a remote revision, if any.
-    async fn imported_revision(
-        &self,
-        peer_id: Uuid,
-        remote_revision_id: Uuid,
-    ) -> Result<Option<(Uuid, i64)>>;
-    /// The local model imported from a remote solution, if any.
-    async fn imported_model(&self, peer_id: Uuid, remote_solution_id: Uuid)
-    -> Result<Option<Uuid>>;
-    /// Marks an imported model withdrawn by its peer (it stays, and is no longer served
-    /// except through an alias).
-    async fn withdraw_model(&self, model_id: Uuid, actor: &Actor) -> Result<bool>;
 }
 
 /// Ratings, comments, favourites and view counts.
@@ -230,144 +244,18 @@ pub trait SocialRepo: Send + Sync {
     async fn social_summary(&self, model_id: Uuid, viewer: Option<Uuid>) -> Result<SocialSummary>;
 }
 
-/// Datasets, pipelines, runs (claimed with a lease, `SKIP LOCKED` on PostgreSQL) and lineage.
-#[async_trait]
-pub trait PipelineRepo: Send + Sync {
-    /// Adds a dataset version (creating the dataset on its first one); identical bytes return
-    /// the existing version and `false`. Takes over the blob's reservation.
-    async fn create_dataset_version(
-        &self,
-        new: NewDatasetVersion,
-        actor: &Actor,
-    ) -> Result<(DatasetVersionRecord, bool)>;
-    async fn datasets(&self) -> Result<Vec<DatasetRecord>>;
-    async fn dataset_by_name(&self, name: &str) -> Result<Option<DatasetRecord>>;
-    /// Newest first.
-    async fn dataset_versions(&self, dataset_id: Uuid) -> Result<Vec<DatasetVersionRecord>>;
-    async fn dataset_version(
-        &self,
-        dataset_id: Uuid,
-        version: i64,
-    ) -> Result<Option<DatasetVersionRecord>>;
-
-    /// `Conflict` when the name is taken.
-    async fn create_pipeline(&self, new: NewPipeline, actor: &Actor) -> Result<PipelineRecord>;
-    async fn replace_pipeline(
-        &self,
-        id: Uuid,
-        spec: serde_json::Value,
-        trigger_dataset: Option<String>,
-        actor: &Actor,
-    ) -> Result<PipelineRecord>;
-    async fn delete_pipeline(&self, id: Uuid, actor: &Actor) -> Result<()>;
-    async fn pipelines(&self) -> Result<Vec<PipelineRecord>>;
-    async fn pipeline_by_name(&self, name: &str) -> Result<Option<PipelineRecord>>;
-    async fn pipeline_by_id(&self, id: Uuid) -> Result<Option<PipelineRecord>>;
-    async fn pipelines_triggered_by(&self, dataset: &str) -> Result<Vec<PipelineRecord>>;
-
-    async fn enqueue_run(
-        &self,
-        pipeline_id: Uuid,
-        trigger: &str,
-        dataset_version: Option<i64>,
-    ) -> Result<RunRecord>;
-    /// Claims the oldest due queued run, or a running one whose lease expired (its worker
-    /// died), until `lease_until`; bumps its attempt.
-    async fn claim_run(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<RunRecord>>;
-    /// Saves progress and extends the lease; `false` if the run was cancelled meanwhile.
-    async fn save_run(
-        &self,
-        id: Uuid,
-        steps: &serde_json::Value,
-        lease_until: Timestamp,
-    ) -> Result<bool>;
-    async fn end_run(&self, id: Uuid, end: RunEnd) -> Result<()>;
-    /// Newest first.
-    async fn runs(&self, pipeline_id: Uuid, limit: i64) -> Result<Vec<RunRecord>>;
-    async fn run(&self, id: Uuid) -> Result<Option<RunRecord>>;
-    /// Cancels a queued run at once, or asks a running one to stop; `None` if unknown.
-    async fn cancel_run(&self, id: Uuid, actor: &Actor) -> Result<Option<RunRecord>>;
-
-    async fn record_lineage(&self, lineage: LineageRecord) -> Result<()>;
-    async fn lineage(&self, model_id: Uuid, version: i64) -> Result<Option<LineageRecord>>;
-}
-
-/// Cron schedules and the incoming webhook trigger of pipelines.
-#[async_trait]
-pub trait TriggerRepo: Send + Sync {
-    async fn set_schedule(&self, pipeline_id: Uuid, next: Option<Timestamp>) -> Result<()>;
-    /// Pipelines whose schedule fired by `now`, with the time it fired.
-    async fn due_schedules(&self, now: Timestamp) -> Result<Vec<(Uuid, Timestamp)>>;
-    /// Moves a schedule from `from` to `to`; `false` if another replica already did.
-    async fn advance_schedule(
-        &self,
-        pipeline_id: Uuid,
-        from: Timestamp,
-        to: Option<Timestamp>,
-    ) -> Result<bool>;
-    async fn webhook_secrets(&self, pipeline_id: Uuid) -> Result<Vec<String>>;
-    async fn set_webhook_secrets(
-        &self,
-        pipeline_id: Uuid,
-        secrets: &[String],
-        actor: &Actor,
-    ) -> Result<()>;
-    /// Remembers an accepted signature; `false` when it was seen before (a replay).
-    async fn record_delivery(
-        &self,
-        pipeline_id: Uuid,
-        signature: &str,
-        at: Timestamp,
-    ) -> Result<bool>;
-    async fn prune_deliveries(&self, before: Timestamp) -> Result<()>;
-    /// Records an external trainer's report; `false` if the run already has one.
-    async fn report_run(&self, run_id: Uuid, report: &RunReport) -> Result<bool>;
-    async fn run_report(&self, run_id: Uuid) -> Result<Option<RunReport>>;
-}
-
-/// Outgoing events: hooks and the outbox they are delivered from.
-#[async_trait]
-pub trait EventRepo: Send + Sync {
-    async fn create_hook(
-        &self,
-        url: &str,
-        events: &[String],
-        secret: &str,
-        actor: &Actor,
-    ) -> Result<HookRecord>;
-    async fn hooks(&self) -> Result<Vec<HookRecord>>;
-    async fn delete_hook(&self, id: Uuid, actor: &Actor) -> Result<()>;
-    /// Puts the event in the outbox of every hook that wants its type; returns how many.
-    async fn enqueue_event(&self, event_type: &str, event: &serde_json::Value) -> Result<usize>;
-    /// Claims due deliveries until `lease_until` (bumping their attempt count).
-    async fn claim_outbox(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: i64,
-    ) -> Result<Vec<OutboxRecord>>;
-    async fn outbox_delivered(&self, id: i64) -> Result<()>;
-    /// Records a failed attempt: retried at `retry_at`, or given up when `None`.
-    async fn outbox_failed(&self, id: i64, error: &str, retry_at: Option<Timestamp>) -> Result<()>;
-    /// Newest first.
-    async fn hook_deliveries(&self, hook_id: Uuid, limit: i64) -> Result<Vec<OutboxRecord>>;
-}
-
-/// What the pipelines service reaches directly: its own tables (datasets, pipelines, runs,
-/// triggers) and the event outbox it delivers. Everything else it asks of the use cases.
-pub trait PipelineCatalog: PipelineRepo + TriggerRepo + EventRepo + Send + Sync {}
-
-impl<T: PipelineRepo + TriggerRepo + EventRepo + Send + Sync + ?Sized> PipelineCatalog for T {}
-
 /// Everything the catalog offers; both backends implement it.
 pub trait Catalog:
     UserRepo
     + TokenRepo
     + ModelRepo
+    + VersionRepo
+    + SearchRepo
     + BlobRepo
     + AuditRepo
     + InstanceRepo
     + FederationRepo
+    + SubscriptionRepo
     + SocialRepo
     + PipelineCatalog
     + Send
