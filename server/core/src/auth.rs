@@ -51,6 +51,7 @@ struct Claims {
 
 impl Core {
     /// Logs a user in; rate-limited per username and client address.
+    #[tracing::instrument(skip_all)]
     pub async fn login(&self, username: &str, password: &str, client: &str) -> Result<Session> {
         let key = format!("{}|{client}", username.to_lowercase());
         self.login_limiter.check(&key)?;
@@ -98,6 +99,7 @@ impl Core {
     }
 
     /// Resolves an `Authorization: Bearer` credential.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal> {
         let key = crate::auth_cache::key(bearer);
         if let Some(principal) = self.auth_cache.get(&key) {
@@ -160,6 +162,7 @@ impl Core {
     }
 
     /// The user behind a credential, if it still exists and is not disabled.
+    #[tracing::instrument(skip_all)]
     pub(crate) async fn active_user(&self, id: Uuid) -> Result<UserRecord> {
         match self.catalog.user_by_id(id).await? {
             Some(user) if !user.disabled => Ok(user),
@@ -171,6 +174,7 @@ impl Core {
     }
 
     /// Changes the caller's own password (the current one is required).
+    #[tracing::instrument(skip_all)]
     pub async fn change_password(&self, who: &Principal, current: &str, new: &str) -> Result<()> {
         let user = self.active_user(who.user_id).await?;
         if !passwords::verify(current.to_owned(), Some(user.password_hash.clone())).await? {

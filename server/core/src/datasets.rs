@@ -31,6 +31,7 @@ pub fn check_dataset_name(name: &str) -> Result<()> {
 impl Core {
     /// Adds a version to a dataset, creating it on its first version; identical bytes return the
     /// existing version with `false`. Nothing is stored when anything fails.
+    #[tracing::instrument(skip_all, fields(dataset = %upload.name, user = %who.username))]
     pub async fn add_dataset_version(
         &self,
         who: &Principal,
@@ -65,12 +66,14 @@ impl Core {
         .await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn datasets(&self, who: &Principal) -> Result<Vec<DatasetRecord>> {
         require(who, Scope::Read)?;
         Ok(self.catalog.datasets().await?)
     }
 
     /// A dataset with its versions, newest first.
+    #[tracing::instrument(skip_all)]
     pub async fn dataset(
         &self,
         who: &Principal,
@@ -85,6 +88,7 @@ impl Core {
     }
 
     /// A version by number, or the newest with `None`.
+    #[tracing::instrument(skip_all)]
     pub async fn dataset_version(
         &self,
         who: &Principal,
@@ -108,6 +112,7 @@ impl Core {
     }
 
     /// Opens a dataset version's file.
+    #[tracing::instrument(skip_all)]
     pub async fn open_dataset(&self, version: &DatasetVersionRecord) -> Result<BlobRead> {
         Ok(self.blobs.read(&version.sha256, None).await?)
     }

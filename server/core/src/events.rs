@@ -13,6 +13,7 @@ pub const EVENT_TYPES: [&str; 3] = [VERSION_CREATED, ALIAS_CHANGED, RUN_FINISHED
 impl Core {
     /// Queues an event about `subject`. The change it reports is already committed, so a
     /// failure here is logged rather than undoing it.
+    #[tracing::instrument(skip_all)]
     pub async fn emit(&self, kind: &str, subject: &str, data: serde_json::Value) {
         let event = serde_json::json!({
             "specversion": "1.0",
@@ -38,6 +39,7 @@ use crate::{CoreError, Result, actor, require_admin};
 
 impl Core {
     /// Registers a receiver of events (admins). Its signing secret is returned once, here.
+    #[tracing::instrument(skip_all)]
     pub async fn create_hook(
         &self,
         who: &Principal,
@@ -75,11 +77,13 @@ impl Core {
             .await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn hooks(&self, who: &Principal) -> Result<Vec<HookRecord>> {
         require_admin(who)?;
         Ok(self.catalog.hooks().await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn delete_hook(&self, who: &Principal, id: uuid::Uuid) -> Result<()> {
         require_admin(who)?;
         self.catalog
@@ -94,6 +98,7 @@ impl Core {
     }
 
     /// A hook's recent deliveries, newest first.
+    #[tracing::instrument(skip_all)]
     pub async fn hook_deliveries(
         &self,
         who: &Principal,

@@ -94,6 +94,7 @@ impl Core {
     }
 
     /// Resolves when a subscription was created or a sync asked for since the last call.
+    #[tracing::instrument(skip_all)]
     pub async fn sync_requested(&self) {
         self.sync_wakeup.notified().await;
     }
@@ -122,6 +123,7 @@ impl Core {
 
     /// An instance-wide value kept in the database, made by `generate` the first time (and
     /// the same for every replica sharing the database): the federation signing key.
+    #[tracing::instrument(skip_all)]
     pub async fn instance_value(
         &self,
         key: &str,
@@ -131,6 +133,7 @@ impl Core {
     }
 
     /// Checks that the database and the object store answer.
+    #[tracing::instrument(skip_all)]
     pub async fn ready(&self) -> Result<()> {
         self.catalog.ping().await?;
         self.blobs.ping().await?;

@@ -50,6 +50,7 @@ impl ModelDetails {
 pub const MAX_LIMIT: u32 = 500;
 
 impl Core {
+    #[tracing::instrument(skip_all)]
     pub async fn search(
         &self,
         who: Option<&Principal>,
@@ -83,6 +84,7 @@ impl Core {
     }
 
     /// A model the caller may read; others' private models are "not found".
+    #[tracing::instrument(skip_all)]
     pub async fn visible_model(
         &self,
         who: Option<&Principal>,
@@ -102,6 +104,7 @@ impl Core {
 
     /// A model the caller may change with `scope` (owners and admins): the one access rule
     /// for changing a model, whatever the surface.
+    #[tracing::instrument(skip_all)]
     pub async fn managed_model(
         &self,
         who: &Principal,
@@ -126,6 +129,7 @@ impl Core {
         Ok(model)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn model_details(
         &self,
         who: Option<&Principal>,
@@ -142,6 +146,7 @@ impl Core {
     }
 
     /// Resolves a version number, alias or `latest`.
+    #[tracing::instrument(skip_all)]
     pub async fn resolve_version(
         &self,
         model: &ModelRecord,
@@ -180,6 +185,7 @@ impl Core {
             })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn version(
         &self,
         who: Option<&Principal>,
@@ -193,6 +199,7 @@ impl Core {
 
     /// Opens a version's ONNX file (from `version`, which the caller resolved with access
     /// checks). A read that starts at byte 0 counts as a download.
+    #[tracing::instrument(skip_all)]
     pub async fn open_artifact(
         &self,
         model: &ModelRecord,
@@ -207,6 +214,7 @@ impl Core {
         Ok(read)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn update_model(
         &self,
         who: &Principal,
@@ -219,6 +227,7 @@ impl Core {
     }
 
     /// Deletes a model and every version; blobs nothing else uses are deleted too.
+    #[tracing::instrument(skip_all, fields(model = %name, user = %who.username))]
     pub async fn delete_model(&self, who: &Principal, name: &ModelName) -> Result<()> {
         self.managed_model(who, name, Scope::Publish).await?;
         let blobs = self.catalog.delete_model(name, &actor(who)).await?;
@@ -229,6 +238,7 @@ impl Core {
     }
 
     /// Deletes one version (refused while an alias points to it).
+    #[tracing::instrument(skip_all, fields(model = %name, version))]
     pub async fn delete_version(
         &self,
         who: &Principal,
@@ -251,6 +261,7 @@ impl Core {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn audit_log(
         &self,
         who: &Principal,

@@ -22,6 +22,7 @@ impl Core {
     /// Adds a version to a model (creating the model on its first version). Identical bytes
     /// return the existing version with `created: false`; a refused model leaves no row and no
     /// blob behind.
+    #[tracing::instrument(skip_all, fields(model = %upload.name, user = %who.username))]
     pub async fn onboard(&self, who: &Principal, upload: Upload) -> Result<Published> {
         require(who, Scope::Publish)?;
         let metadata = check_patch(upload.metadata)?;

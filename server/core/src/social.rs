@@ -46,6 +46,7 @@ fn check_text(what: &str, text: &str, required: bool) -> Result<String> {
 }
 
 impl Core {
+    #[tracing::instrument(skip_all)]
     pub async fn rate_model(
         &self,
         who: &Principal,
@@ -63,6 +64,7 @@ impl Core {
             .await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn delete_rating(&self, who: &Principal, name: &ModelName) -> Result<()> {
         require(who, Scope::Read)?;
         let model = self.visible_model(Some(who), name).await?;
@@ -77,6 +79,7 @@ impl Core {
             })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn ratings(&self, who: Option<&Principal>, name: &ModelName) -> Result<Ratings> {
         let model = self.visible_model(who, name).await?;
         let summary = self
@@ -87,6 +90,7 @@ impl Core {
         Ok(Ratings { summary, items })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn add_comment(
         &self,
         who: &Principal,
@@ -102,6 +106,7 @@ impl Core {
             .await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn comments(
         &self,
         who: Option<&Principal>,
@@ -112,6 +117,7 @@ impl Core {
     }
 
     /// Deletes a comment: its author, the model's owner or an admin may.
+    #[tracing::instrument(skip_all)]
     pub async fn delete_comment(&self, who: &Principal, name: &ModelName, id: Uuid) -> Result<()> {
         require(who, Scope::Read)?;
         let model = self.visible_model(Some(who), name).await?;
@@ -133,6 +139,7 @@ impl Core {
     }
 
     /// Marks or unmarks a favourite and returns the model's counts after it.
+    #[tracing::instrument(skip_all)]
     pub async fn set_favourite(
         &self,
         who: &Principal,
@@ -151,10 +158,12 @@ impl Core {
     }
 
     /// Counts one view of a model's page.
+    #[tracing::instrument(skip_all)]
     pub async fn record_view(&self, model_id: Uuid) -> Result<()> {
         Ok(self.catalog.record_view(model_id).await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn social_summary(
         &self,
         who: Option<&Principal>,

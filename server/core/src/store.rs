@@ -12,6 +12,7 @@ use crate::{Core, CoreError, Result, uploads::Staged};
 
 impl Core {
     /// Stores `staged`, then runs `record` (the catalog write that references it).
+    #[tracing::instrument(skip_all)]
     pub(crate) async fn store_then_record<T, Fut>(
         &self,
         staged: &Staged,

@@ -7,6 +7,7 @@ use crate::{Core, Result, STALE_RESERVATION};
 impl Core {
     /// Deletes a blob if nothing references or reserves it; logs instead of failing, because
     /// a leftover blob is only wasted space and the periodic sweep retries.
+    #[tracing::instrument(skip_all)]
     pub async fn sweep_blob(&self, sha256: &str) {
         if let Err(e) = self.try_sweep_blob(sha256).await {
             tracing::warn!(sha256, error = %e, "blob sweep failed; it will be retried");
@@ -30,6 +31,7 @@ impl Core {
     }
 
     /// Sweeps every unreferenced blob the catalog knows of; returns how many were deleted.
+    #[tracing::instrument(skip_all)]
     pub async fn sweep_orphans(&self) -> Result<usize> {
         let mut deleted = 0;
         for sha256 in self.catalog.orphan_blobs(1000).await? {

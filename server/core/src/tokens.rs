@@ -32,6 +32,7 @@ fn secret_sha256(secret: &str) -> String {
 
 impl Core {
     /// Creates a token for the caller, with at most the caller's own scopes.
+    #[tracing::instrument(skip_all)]
     pub async fn create_token(
         &self,
         who: &Principal,
@@ -51,6 +52,7 @@ impl Core {
     }
 
     /// Creates a token for a named user (the `caravan token create` command).
+    #[tracing::instrument(skip_all)]
     pub async fn create_token_for_user(
         &self,
         username: &str,
@@ -112,10 +114,12 @@ impl Core {
         Ok(CreatedToken { record, secret })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_tokens(&self, who: &Principal) -> Result<Vec<TokenRecord>> {
         Ok(self.catalog.list_tokens(who.user_id).await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn revoke_token(&self, who: &Principal, token_id: Uuid) -> Result<()> {
         self.auth_cache.clear();
         self.catalog
@@ -129,6 +133,7 @@ impl Core {
             })
     }
 
+    #[tracing::instrument(skip_all)]
     pub(crate) async fn authenticate_token(
         &self,
         secret: &str,

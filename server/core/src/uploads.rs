@@ -35,6 +35,7 @@ impl Core {
     }
 
     /// Stages a body stream (a multipart part, a peer's download).
+    #[tracing::instrument(skip_all)]
     pub async fn stage<S, E>(&self, body: S, limit: UploadLimit) -> Result<Staged>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
@@ -52,6 +53,7 @@ impl Core {
     }
 
     /// Stages a file this process wrote (a trainer's output, a scored dataset).
+    #[tracing::instrument(skip_all)]
     pub async fn stage_file(&self, path: &Path, limit: UploadLimit) -> Result<Staged> {
         self.blobs
             .stage_file(path, limit.max_bytes)

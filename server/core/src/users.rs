@@ -24,6 +24,7 @@ pub fn is_valid_username(name: &str) -> bool {
 impl Core {
     /// On an empty database, creates the user `admin` with `password` or a generated one.
     /// Returns the generated password, which the caller prints once.
+    #[tracing::instrument(skip_all)]
     pub async fn bootstrap_admin(&self, password: Option<String>) -> Result<Option<String>> {
         if self.catalog.count_users().await? > 0 {
             return Ok(None);
@@ -45,6 +46,7 @@ impl Core {
     }
 
     /// Creates a user. `who` is `None` for the CLI, which acts with the server's own authority.
+    #[tracing::instrument(skip_all)]
     pub async fn create_user(
         &self,
         who: Option<&Principal>,
@@ -72,11 +74,13 @@ impl Core {
         Ok(self.catalog.create_user(new, actor.as_ref()).await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_users(&self, who: &Principal) -> Result<Vec<UserRecord>> {
         require_admin(who)?;
         Ok(self.catalog.list_users().await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn set_user_disabled(&self, who: &Principal, id: Uuid, disabled: bool) -> Result<()> {
         require_admin(who)?;
         if id == who.user_id && disabled {
@@ -92,6 +96,7 @@ impl Core {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn current_user(&self, who: &Principal) -> Result<UserRecord> {
         self.active_user(who.user_id).await
     }
@@ -107,6 +112,7 @@ fn generate_password() -> String {
 impl Core {
     /// Acts as `user_id` with their role's scopes: for work done on a user's behalf, such as
     /// the runs of a pipeline they own. A disabled or missing user cannot be acted for.
+    #[tracing::instrument(skip_all)]
     pub async fn principal_of(&self, user_id: uuid::Uuid) -> Result<caravan_domain::Principal> {
         match self.catalog.user_by_id(user_id).await? {
             Some(user) if !user.disabled => Ok(crate::auth::principal(&user, user.role.scopes())),

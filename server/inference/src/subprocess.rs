@@ -56,16 +56,26 @@ pub struct Validator {
     pub exe: PathBuf,
     pub ort_library: PathBuf,
     pub timeout: Duration,
-    /// Address-space limit in bytes; `None` allows 1 GiB plus 4x the model's size.
+    /// Address-space limit in bytes, on top of the files of the program and of ONNX Runtime
+    /// (which are mapped whole); `None` allows 1 GiB plus 4x the model's size.
     pub memory_limit: Option<u64>,
 }
 
 impl Validator {
     /// Validates the model file at `model` (of `size` bytes).
     pub async fn validate(&self, model: &Path, size: u64) -> Result<ModelInfo, ValidationError> {
-        let memory_limit = self
+        let allowance = self
             .memory_limit
             .unwrap_or((1 << 30) + size.saturating_mul(4));
+        // The executable and the runtime library are mapped whole into the address space the
+        // limit counts (a debug build's executable alone is over 100 MiB), so they are added
+        // rather than taken out of the model's share.
+        let mapped = [&self.exe, &self.ort_library]
+            .iter()
+            .filter_map(|path| std::fs::metadata(path).ok())
+            .map(|m| m.len())
+            .sum::<u64>();
+        let memory_limit = allowance.saturating_add(mapped);
         let failed =
             |what: &str, e: std::io::Error| ValidationError::Failed(format!("{what}: {e}"));
         let model = File::open(model).map_err(|e| failed("cannot open the staged model", e))?;
@@ -98,7 +108,7 @@ impl Validator {
         };
         let stdout = String::from_utf8_lossy(&output.stdout);
         let Ok(report) = serde_json::from_str::<Report>(stdout.trim()) else {
-            return Err(explain_crash(&output, memory_limit));
+            return Err(explain_crash(&output, allowance));
         };
         if let Some(confinement) = report.confinement {
             note_confinement(confinement);

@@ -83,6 +83,7 @@ impl BlobStore {
     }
 
     /// Copies a staged upload to its content address (in parts when large).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn put_staged(&self, staged: &StagedBlob) -> Result<()> {
         let path = Self::blob_path(staged.sha256());
         if let Some(root) = &self.local_root
@@ -121,6 +122,7 @@ impl BlobStore {
 
     /// Copies a blob into a staging file (deleted when the returned path is dropped), for
     /// readers that need a local file, such as ONNX Runtime.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn download_to_staging(&self, sha256: &str) -> Result<tempfile::TempPath> {
         use futures::StreamExt;
         use tokio::io::AsyncWriteExt;
@@ -139,6 +141,7 @@ impl BlobStore {
     }
 
     /// Does a blob exist?
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn exists(&self, sha256: &str) -> Result<bool> {
         match self.store.head(&Self::blob_path(sha256)).await {
             Ok(_) => Ok(true),
@@ -148,6 +151,7 @@ impl BlobStore {
     }
 
     /// Deletes a blob; deleting a missing blob is not an error.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete(&self, sha256: &str) -> Result<()> {
         match self.store.delete(&Self::blob_path(sha256)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -174,6 +178,7 @@ impl BlobStore {
     }
 
     /// Checks that the store answers (a missing probe object is fine, an error is not).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ping(&self) -> Result<()> {
         match self
             .store

@@ -7,6 +7,7 @@ use crate::{BlobStore, Result};
 
 impl BlobStore {
     /// Stores a log under `logs/<key>`, replacing an earlier one.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn put_log(&self, key: &str, text: Vec<u8>) -> Result<()> {
         let path = Path::from(format!("logs/{key}"));
         self.store.put(&path, PutPayload::from(text)).await?;
@@ -14,6 +15,7 @@ impl BlobStore {
     }
 
     /// The log stored under `logs/<key>`, or `None`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_log(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let path = Path::from(format!("logs/{key}"));
         match self.store.get(&path).await {

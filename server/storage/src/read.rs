@@ -25,6 +25,7 @@ pub struct BlobRead {
 
 impl BlobStore {
     /// Opens a blob for reading, optionally only `range` (end exclusive, clamped to the size).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn read(&self, sha256: &str, range: Option<Range<u64>>) -> Result<BlobRead> {
         let path = Self::blob_path(sha256);
         let meta = match self.store.head(&path).await {

@@ -49,6 +49,7 @@ impl StagedBlob {
 impl BlobStore {
     /// Streams `body` to a staging file, hashing as it goes; refuses it as soon as it passes
     /// `max_bytes`. Memory use is one write buffer, whatever the upload's size.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn stage<S, E>(&self, mut body: S, max_bytes: u64) -> Result<StagedBlob, StageError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -86,6 +87,7 @@ impl BlobStore {
 
 impl BlobStore {
     /// Stages a local file (a trainer's output, say) the way an upload is staged.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn stage_file(&self, path: &Path, max_bytes: u64) -> Result<StagedBlob, StageError> {
         let file = tokio::fs::File::open(path).await?;
         self.stage(tokio_util::io::ReaderStream::new(file), max_bytes)

@@ -4,6 +4,7 @@ macro_rules! impl_audit {
     ($catalog:ty, $db:ty) => {
         impl $catalog {
             /// Appends an audit entry inside the caller's transaction.
+            #[tracing::instrument(level = "debug", skip_all)]
             pub(crate) async fn append_audit(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 entry: &$crate::NewAudit,
@@ -25,6 +26,7 @@ macro_rules! impl_audit {
 
         #[async_trait::async_trait]
         impl $crate::AuditRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn list_audit(
                 &self,
                 limit: i64,
@@ -43,6 +45,7 @@ macro_rules! impl_audit {
 
         #[async_trait::async_trait]
         impl $crate::InstanceRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn setting_or_init(&self, key: &str, init: &str) -> $crate::Result<String> {
                 sqlx::query(
                     "INSERT INTO instance_settings (key, value) VALUES ($1, $2) \
@@ -60,6 +63,7 @@ macro_rules! impl_audit {
                 Ok(value)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn remove_setting(&self, key: &str) -> $crate::Result<Option<String>> {
                 let removed: Option<(String,)> =
                     sqlx::query_as("DELETE FROM instance_settings WHERE key = $1 RETURNING value")
@@ -69,6 +73,7 @@ macro_rules! impl_audit {
                 Ok(removed.map(|(value,)| value))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn ping(&self) -> $crate::Result<()> {
                 sqlx::query("SELECT 1").execute(self.reader()).await?;
                 Ok(())

@@ -4,6 +4,7 @@ macro_rules! impl_blobs {
     ($catalog:ty) => {
         #[async_trait::async_trait]
         impl $crate::BlobRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn reserve_blob(&self, sha256: &str, size: i64) -> $crate::Result<bool> {
                 let row: Option<(String,)> = sqlx::query_as(
                     "INSERT INTO blobs (sha256, size, pending, deleting, updated_at) \
@@ -20,6 +21,7 @@ macro_rules! impl_blobs {
                 Ok(row.is_some())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn release_blob(&self, sha256: &str) -> $crate::Result<()> {
                 sqlx::query(
                     "UPDATE blobs SET pending = pending - 1 WHERE sha256 = $1 AND pending > 0",
@@ -30,6 +32,7 @@ macro_rules! impl_blobs {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn claim_orphan_blob(
                 &self,
                 sha256: &str,
@@ -69,6 +72,7 @@ macro_rules! impl_blobs {
                 Ok(true)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn forget_blob(&self, sha256: &str) -> $crate::Result<()> {
                 sqlx::query("DELETE FROM blobs WHERE sha256 = $1 AND deleting")
                     .bind(sha256)
@@ -77,6 +81,7 @@ macro_rules! impl_blobs {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn orphan_blobs(&self, limit: i64) -> $crate::Result<Vec<String>> {
                 let rows: Vec<(String,)> = sqlx::query_as(
                     "SELECT b.sha256 FROM blobs b WHERE NOT EXISTS \
@@ -90,6 +95,7 @@ macro_rules! impl_blobs {
                 Ok(rows.into_iter().map(|(s,)| s).collect())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn blob_known(&self, sha256: &str) -> $crate::Result<bool> {
                 let (known,): (bool,) =
                     sqlx::query_as("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = $1)")

@@ -73,6 +73,7 @@ macro_rules! impl_datasets {
     ($catalog:ty) => {
         #[async_trait::async_trait]
         impl $crate::DatasetRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn create_dataset_version(
                 &self,
                 new: $crate::NewDatasetVersion,
@@ -158,18 +159,22 @@ macro_rules! impl_datasets {
                 Ok((row.into(), true))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn datasets(&self) -> $crate::Result<Vec<$crate::DatasetRecord>> {
                 self.select_datasets(None).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn dataset_by_name(&self, name: &str) -> $crate::Result<Option<$crate::DatasetRecord>> {
                 Ok(self.select_datasets(Some(name)).await?.pop())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn dataset_versions(&self, dataset_id: uuid::Uuid) -> $crate::Result<Vec<$crate::DatasetVersionRecord>> {
                 self.select_dataset_versions(dataset_id, None).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn dataset_version(&self, dataset_id: uuid::Uuid, version: i64) -> $crate::Result<Option<$crate::DatasetVersionRecord>> {
                 Ok(self.select_dataset_versions(dataset_id, Some(version)).await?.pop())
             }
@@ -177,6 +182,7 @@ macro_rules! impl_datasets {
 
         /// One query each for one or all datasets, one or all versions.
         impl $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn select_datasets(
                 &self,
                 name: Option<&str>,
@@ -194,6 +200,7 @@ macro_rules! impl_datasets {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn select_dataset_versions(
                 &self,
                 dataset_id: uuid::Uuid,

@@ -66,6 +66,7 @@ macro_rules! impl_events {
     ($catalog:ty) => {
         #[async_trait::async_trait]
         impl $crate::EventRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn create_hook(&self, url: &str, events: &[String], secret: &str, actor: &$crate::Actor) -> $crate::Result<$crate::HookRecord> {
                 let mut tx = self.begin_write().await?;
                 let id = uuid::Uuid::new_v4();
@@ -81,12 +82,14 @@ macro_rules! impl_events {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn hooks(&self) -> $crate::Result<Vec<$crate::HookRecord>> {
                 let rows: Vec<$crate::sql::events::HookRow> =
                     sqlx::query_as("SELECT * FROM event_hooks ORDER BY created_at").fetch_all(self.reader()).await?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn delete_hook(&self, id: uuid::Uuid, actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.begin_write().await?;
                 let done = sqlx::query("DELETE FROM event_hooks WHERE id = $1").bind(id).execute(&mut *tx).await?;
@@ -99,6 +102,7 @@ macro_rules! impl_events {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn enqueue_event(&self, event_type: &str, event: &serde_json::Value) -> $crate::Result<usize> {
                 let mut tx = self.begin_write().await?;
                 let hooks: Vec<$crate::sql::events::HookRow> =
@@ -119,6 +123,7 @@ macro_rules! impl_events {
                 Ok(queued)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn claim_outbox(&self, now: $crate::Timestamp, lease_until: $crate::Timestamp, limit: i64) -> $crate::Result<Vec<$crate::OutboxRecord>> {
                 let sql = format!(
                     "UPDATE event_outbox SET next_attempt_at = $2, attempts = attempts + 1 WHERE id IN \
@@ -136,12 +141,14 @@ macro_rules! impl_events {
                 Ok(claimed)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn outbox_delivered(&self, id: i64) -> $crate::Result<()> {
                 sqlx::query("UPDATE event_outbox SET delivered_at = $1, last_error = NULL WHERE id = $2")
                     .bind($crate::Timestamp::now()).bind(id).execute(self.writer()).await?;
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn outbox_failed(&self, id: i64, error: &str, retry_at: Option<$crate::Timestamp>) -> $crate::Result<()> {
                 let now = $crate::Timestamp::now();
                 sqlx::query(
@@ -153,6 +160,7 @@ macro_rules! impl_events {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn hook_deliveries(&self, hook_id: uuid::Uuid, limit: i64) -> $crate::Result<Vec<$crate::OutboxRecord>> {
                 let rows: Vec<$crate::sql::events::OutboxRow> = sqlx::query_as(&format!(
                     "{} WHERE o.hook_id = $1 ORDER BY o.id DESC LIMIT $2", $crate::sql::events::OUTBOX_SELECT

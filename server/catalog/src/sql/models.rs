@@ -5,6 +5,7 @@ macro_rules! impl_models {
     ($catalog:ty, $db:ty) => {
         impl $catalog {
             /// The model row with its owner and newest version, inside a transaction.
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn model_in_tx(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 id: uuid::Uuid,
@@ -20,6 +21,7 @@ macro_rules! impl_models {
             }
 
             /// Locks a model by name and returns its id and owner.
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn lock_model(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 name: &str,
@@ -35,6 +37,7 @@ macro_rules! impl_models {
                     .ok_or_else(|| $crate::CatalogError::NotFound(format!("model {name}")))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn set_tags(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 id: uuid::Uuid,
@@ -57,6 +60,7 @@ macro_rules! impl_models {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn apply_patch(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 id: uuid::Uuid,
@@ -86,6 +90,7 @@ macro_rules! impl_models {
 
                         /// Records where an imported version came from, in the importing transaction; a
             /// model the peer offers again is no longer withdrawn.
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn record_import(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 model_id: uuid::Uuid,
@@ -126,6 +131,7 @@ macro_rules! impl_models {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn try_publish(
                 &self,
                 new: &$crate::NewVersion,
@@ -229,6 +235,7 @@ macro_rules! impl_models {
 
         #[async_trait::async_trait]
         impl $crate::ModelRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn publish_version(
                 &self,
                 new: $crate::NewVersion,
@@ -245,6 +252,7 @@ macro_rules! impl_models {
                 }
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn model_by_name(
                 &self,
                 name: &caravan_domain::ModelName,
@@ -259,6 +267,7 @@ macro_rules! impl_models {
                 row.map(TryInto::try_into).transpose()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn model_by_id(
                 &self,
                 id: uuid::Uuid,
@@ -273,6 +282,7 @@ macro_rules! impl_models {
                 row.map(TryInto::try_into).transpose()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn update_model(
                 &self,
                 name: &caravan_domain::ModelName,
@@ -297,6 +307,7 @@ macro_rules! impl_models {
                 Ok(model)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn delete_model(
                 &self,
                 name: &caravan_domain::ModelName,
@@ -317,6 +328,7 @@ macro_rules! impl_models {
                 Ok(shas.into_iter().map(|(s,)| s).collect())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn record_download(&self, model_id: uuid::Uuid) -> $crate::Result<()> {
                 sqlx::query("UPDATE models SET downloads = downloads + 1 WHERE id = $1")
                     .bind(model_id)

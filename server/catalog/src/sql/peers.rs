@@ -25,6 +25,7 @@ pub(crate) fn visible_filter() -> String {
 macro_rules! impl_peers {
     ($catalog:ty) => {
         impl $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn peer_where(&self, clause: &str, value: &str) -> $crate::Result<Option<$crate::PeerRecord>> {
                 let sql = format!("SELECT * FROM peers WHERE {clause} = $1");
                 let row: Option<$crate::sql::rows::PeerRow> =
@@ -35,6 +36,7 @@ macro_rules! impl_peers {
             /// Models matching `filter`, which may refer to the peer as `$1` and, with
             /// `model_id`, to that model as `$2` (unused parameters are not bound: PostgreSQL
             /// refuses them).
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn models_where(
                 &self,
                 filter: &str,
@@ -61,6 +63,7 @@ macro_rules! impl_peers {
 
         #[async_trait::async_trait]
         impl $crate::FederationRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn create_peer(&self, peer: $crate::NewPeer, actor: &$crate::Actor) -> $crate::Result<$crate::PeerRecord> {
                 let now = $crate::Timestamp::now();
                 let mut tx = self.begin_write().await?;
@@ -91,22 +94,26 @@ macro_rules! impl_peers {
                 row.try_into()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn peers(&self) -> $crate::Result<Vec<$crate::PeerRecord>> {
                 let rows: Vec<$crate::sql::rows::PeerRow> =
                     sqlx::query_as("SELECT * FROM peers ORDER BY name").fetch_all(self.reader()).await?;
                 $crate::sql::rows::convert(rows)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn peer_by_name(&self, name: &str) -> $crate::Result<Option<$crate::PeerRecord>> {
                 self.peer_where("name", name).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn peer_by_id(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::PeerRecord>> {
                 let row: Option<$crate::sql::rows::PeerRow> =
                     sqlx::query_as("SELECT * FROM peers WHERE id = $1").bind(id).fetch_optional(self.reader()).await?;
                 row.map(TryInto::try_into).transpose()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn peer_by_identity(&self, fingerprint: &str, subject: &str) -> $crate::Result<Option<$crate::PeerRecord>> {
                 let rows: Vec<$crate::sql::rows::PeerRow> = sqlx::query_as(
                     "SELECT * FROM peers WHERE status = 'active' \
@@ -122,6 +129,7 @@ macro_rules! impl_peers {
                 }
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn set_peer_status(&self, id: uuid::Uuid, status: $crate::PeerStatus, actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.begin_write().await?;
                 let name: Option<(String,)> =
@@ -138,6 +146,7 @@ macro_rules! impl_peers {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn share_model(&self, model_id: uuid::Uuid, peer_id: uuid::Uuid, actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.begin_write().await?;
                 let name = Self::model_name_in_tx(&mut tx, model_id).await?;
@@ -154,6 +163,7 @@ macro_rules! impl_peers {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn unshare_model(&self, model_id: uuid::Uuid, peer_id: uuid::Uuid, actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.begin_write().await?;
                 let name = Self::model_name_in_tx(&mut tx, model_id).await?;
@@ -172,6 +182,7 @@ macro_rules! impl_peers {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn model_shares(&self, model_id: uuid::Uuid) -> $crate::Result<Vec<$crate::PeerRecord>> {
                 let rows: Vec<$crate::sql::rows::PeerRow> = sqlx::query_as(
                     "SELECT p.* FROM peers p JOIN model_shares s ON s.peer_id = p.id WHERE s.model_id = $1 ORDER BY p.name",
@@ -182,15 +193,18 @@ macro_rules! impl_peers {
                 $crate::sql::rows::convert(rows)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn federated_models(&self, peer_id: uuid::Uuid, catalog: $crate::FederatedCatalog) -> $crate::Result<Vec<$crate::ModelRecord>> {
                 self.models_where(&$crate::sql::peers::catalog_filter(catalog), peer_id, None, "").await
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn federated_model(&self, peer_id: uuid::Uuid, model_id: uuid::Uuid) -> $crate::Result<Option<$crate::ModelRecord>> {
                 let filter = $crate::sql::peers::visible_filter();
                 Ok(self.models_where(&filter, peer_id, Some(model_id), "").await?.pop())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn record_exports(&self, peer_id: uuid::Uuid, model_ids: &[uuid::Uuid]) -> $crate::Result<()> {
                 let mut tx = self.begin_write().await?;
                 for id in model_ids {
@@ -204,6 +218,7 @@ macro_rules! impl_peers {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn changes_since(&self, peer_id: uuid::Uuid, catalog: $crate::FederatedCatalog, cursor: i64) -> $crate::Result<$crate::ChangeSet> {
                 let (latest,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM federation_changes")
                     .fetch_one(self.reader())
@@ -224,6 +239,7 @@ macro_rules! impl_peers {
                 Ok($crate::ChangeSet { models, withdrawn: withdrawn.into_iter().map(|(id,)| id).collect(), cursor: latest })
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn version_by_artifact(&self, artifact_id: uuid::Uuid) -> $crate::Result<Option<(uuid::Uuid, i64)>> {
                 Ok(sqlx::query_as("SELECT model_id, version FROM versions WHERE artifact_id = $1")
                     .bind(artifact_id)
@@ -231,6 +247,7 @@ macro_rules! impl_peers {
                     .await?)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn provenance(&self, model_id: uuid::Uuid) -> $crate::Result<Option<$crate::ProvenanceRecord>> {
                 let row: Option<$crate::sql::rows::ProvenanceRow> = sqlx::query_as(
                     "SELECT pr.peer_id, p.name AS peer_name, pr.remote_solution_id, pr.remote_name, pr.fetched_at \
@@ -242,6 +259,7 @@ macro_rules! impl_peers {
                 Ok(row.map(Into::into))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn imported_revision(&self, peer_id: uuid::Uuid, remote_revision_id: uuid::Uuid) -> $crate::Result<Option<(uuid::Uuid, i64)>> {
                 Ok(sqlx::query_as(
                     "SELECT vp.model_id, vp.version FROM version_provenance vp JOIN provenance pr \
@@ -253,6 +271,7 @@ macro_rules! impl_peers {
                 .await?)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn imported_model(&self, peer_id: uuid::Uuid, remote_solution_id: uuid::Uuid) -> $crate::Result<Option<uuid::Uuid>> {
                 let row: Option<(uuid::Uuid,)> =
                     sqlx::query_as("SELECT model_id FROM provenance WHERE peer_id = $1 AND remote_solution_id = $2")
@@ -263,6 +282,7 @@ macro_rules! impl_peers {
                 Ok(row.map(|(id,)| id))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn withdraw_model(&self, model_id: uuid::Uuid, actor: &$crate::Actor) -> $crate::Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let name: Option<(String,)> = sqlx::query_as(

@@ -122,6 +122,7 @@ pub(crate) const RUN_SELECT: &str = "SELECT r.id, r.seq, r.pipeline_id, p.name A
 macro_rules! impl_pipelines {
     ($catalog:ty) => {
         impl $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn select_pipelines(&self, filter: &str, value: Option<String>) -> $crate::Result<Vec<$crate::PipelineRecord>> {
                 let sql = format!("{} {filter} ORDER BY p.name", $crate::sql::pipelines::PIPELINE_SELECT);
                 let mut query = sqlx::query_as::<_, $crate::sql::pipelines::PipelineRow>(&sql);
@@ -131,6 +132,7 @@ macro_rules! impl_pipelines {
                 query.fetch_all(self.reader()).await?.into_iter().map(TryInto::try_into).collect()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn select_runs(&self, filter: &str, id: uuid::Uuid, limit: i64) -> $crate::Result<Vec<$crate::RunRecord>> {
                 let sql = format!("{} {filter} ORDER BY r.seq DESC LIMIT $2", $crate::sql::pipelines::RUN_SELECT);
                 let rows: Vec<$crate::sql::pipelines::RunRow> =
@@ -141,6 +143,7 @@ macro_rules! impl_pipelines {
 
         #[async_trait::async_trait]
         impl $crate::PipelineRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn create_pipeline(&self, new: $crate::NewPipeline, actor: &$crate::Actor) -> $crate::Result<$crate::PipelineRecord> {
                 let mut tx = self.begin_write().await?;
                 let id = uuid::Uuid::new_v4();
@@ -158,6 +161,7 @@ macro_rules! impl_pipelines {
                 self.pipeline_by_id(id).await?.ok_or_else(|| $crate::CatalogError::NotFound("pipeline".into()))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn replace_pipeline(&self, id: uuid::Uuid, spec: serde_json::Value, trigger_dataset: Option<String>, actor: &$crate::Actor) -> $crate::Result<$crate::PipelineRecord> {
                 let mut tx = self.begin_write().await?;
                 let done = sqlx::query("UPDATE pipelines SET spec = $1, trigger_dataset = $2, updated_at = $3 WHERE id = $4")
@@ -172,6 +176,7 @@ macro_rules! impl_pipelines {
                 self.pipeline_by_id(id).await?.ok_or_else(|| $crate::CatalogError::NotFound("pipeline".into()))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn delete_pipeline(&self, id: uuid::Uuid, actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.begin_write().await?;
                 let name: Option<(String,)> = sqlx::query_as("DELETE FROM pipelines WHERE id = $1 RETURNING name")
@@ -183,14 +188,17 @@ macro_rules! impl_pipelines {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn pipelines(&self) -> $crate::Result<Vec<$crate::PipelineRecord>> {
                 self.select_pipelines("", None).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn pipeline_by_name(&self, name: &str) -> $crate::Result<Option<$crate::PipelineRecord>> {
                 Ok(self.select_pipelines("WHERE p.name = $1", Some(name.to_owned())).await?.pop())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn pipeline_by_id(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::PipelineRecord>> {
                 let sql = format!("{} WHERE p.id = $1", $crate::sql::pipelines::PIPELINE_SELECT);
                 let row: Option<$crate::sql::pipelines::PipelineRow> =
@@ -198,10 +206,12 @@ macro_rules! impl_pipelines {
                 row.map(TryInto::try_into).transpose()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn pipelines_triggered_by(&self, dataset: &str) -> $crate::Result<Vec<$crate::PipelineRecord>> {
                 self.select_pipelines("WHERE p.trigger_dataset = $1", Some(dataset.to_owned())).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn enqueue_run(&self, pipeline_id: uuid::Uuid, trigger: &str, dataset_version: Option<i64>) -> $crate::Result<$crate::RunRecord> {
                 let mut tx = self.begin_write().await?;
                 let id = uuid::Uuid::new_v4();
@@ -217,6 +227,7 @@ macro_rules! impl_pipelines {
                 self.run(id).await?.ok_or_else(|| $crate::CatalogError::NotFound("run".into()))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn claim_run(&self, now: $crate::Timestamp, lease_until: $crate::Timestamp) -> $crate::Result<Option<$crate::RunRecord>> {
                 let sql = format!(
                     "UPDATE pipeline_runs SET status = 'running', lease_until = $2, attempt = attempt + 1, \
@@ -233,6 +244,7 @@ macro_rules! impl_pipelines {
                 }
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn save_run(&self, id: uuid::Uuid, steps: &serde_json::Value, lease_until: $crate::Timestamp) -> $crate::Result<bool> {
                 let done = sqlx::query(
                     "UPDATE pipeline_runs SET steps = $1, lease_until = $2 WHERE id = $3 AND status = 'running'",
@@ -244,6 +256,7 @@ macro_rules! impl_pipelines {
                 Ok(done.rows_affected() == 1 && !cancelled.is_some_and(|(c,)| c))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn end_run(&self, id: uuid::Uuid, end: $crate::RunEnd) -> $crate::Result<()> {
                 let now = $crate::Timestamp::now();
                 let finished = end.status.is_finished().then_some(now);
@@ -257,14 +270,17 @@ macro_rules! impl_pipelines {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn runs(&self, pipeline_id: uuid::Uuid, limit: i64) -> $crate::Result<Vec<$crate::RunRecord>> {
                 self.select_runs("WHERE r.pipeline_id = $1", pipeline_id, limit).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn run(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::RunRecord>> {
                 Ok(self.select_runs("WHERE r.id = $1", id, 1).await?.pop())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn cancel_run(&self, id: uuid::Uuid, actor: &$crate::Actor) -> $crate::Result<Option<$crate::RunRecord>> {
                 let mut tx = self.begin_write().await?;
                 let now = $crate::Timestamp::now();
@@ -281,6 +297,7 @@ macro_rules! impl_pipelines {
                 self.run(id).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn record_lineage(&self, l: $crate::LineageRecord) -> $crate::Result<()> {
                 sqlx::query(
                     "INSERT INTO version_lineage (model_id, version, run_id, pipeline, dataset, dataset_version, \
@@ -294,6 +311,7 @@ macro_rules! impl_pipelines {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn lineage(&self, model_id: uuid::Uuid, version: i64) -> $crate::Result<Option<$crate::LineageRecord>> {
                 let row: Option<$crate::sql::pipelines::LineageRow> = sqlx::query_as(
                     "SELECT * FROM version_lineage WHERE model_id = $1 AND version = $2",

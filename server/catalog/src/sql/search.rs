@@ -5,6 +5,7 @@ macro_rules! impl_search {
     ($catalog:ty, $db:ty) => {
         #[async_trait::async_trait]
         impl $crate::SearchRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn search_models(
                 &self,
                 q: &$crate::ModelQuery,

@@ -58,6 +58,7 @@ macro_rules! impl_social {
     ($catalog:ty) => {
         #[async_trait::async_trait]
         impl $crate::SocialRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn rate_model(
                 &self,
                 model_id: uuid::Uuid,
@@ -96,6 +97,7 @@ macro_rules! impl_social {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn delete_rating(
                 &self,
                 model_id: uuid::Uuid,
@@ -118,6 +120,7 @@ macro_rules! impl_social {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn ratings(
                 &self,
                 model_id: uuid::Uuid,
@@ -134,6 +137,7 @@ macro_rules! impl_social {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn rating_by(
                 &self,
                 model_id: uuid::Uuid,
@@ -150,6 +154,7 @@ macro_rules! impl_social {
                 Ok(row.map(Into::into))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn add_comment(
                 &self,
                 model_id: uuid::Uuid,
@@ -185,6 +190,7 @@ macro_rules! impl_social {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn comments(
                 &self,
                 model_id: uuid::Uuid,
@@ -201,6 +207,7 @@ macro_rules! impl_social {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn comment(
                 &self,
                 id: uuid::Uuid,
@@ -215,6 +222,7 @@ macro_rules! impl_social {
                 Ok(row.map(Into::into))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn delete_comment(
                 &self,
                 id: uuid::Uuid,
@@ -236,6 +244,7 @@ macro_rules! impl_social {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn set_favourite(
                 &self,
                 model_id: uuid::Uuid,
@@ -257,6 +266,7 @@ macro_rules! impl_social {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn record_view(&self, model_id: uuid::Uuid) -> $crate::Result<()> {
                 sqlx::query("UPDATE models SET views = views + 1 WHERE id = $1")
                     .bind(model_id)
@@ -265,6 +275,7 @@ macro_rules! impl_social {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn social_summary(
                 &self,
                 model_id: uuid::Uuid,

@@ -14,6 +14,7 @@ pub(crate) fn select(filter: &str) -> String {
 macro_rules! impl_subscriptions {
     ($catalog:ty) => {
         impl $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn list_subscriptions(&self, id: Option<uuid::Uuid>) -> $crate::Result<Vec<$crate::SubscriptionRecord>> {
                 let sql = $crate::sql::subscriptions::select(if id.is_some() { " WHERE s.id = $1" } else { "" });
                 let mut query = sqlx::query_as::<_, $crate::sql::rows::SubscriptionRow>(&sql);
@@ -26,14 +27,17 @@ macro_rules! impl_subscriptions {
 
         #[async_trait::async_trait]
         impl $crate::SubscriptionRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn subscriptions(&self) -> $crate::Result<Vec<$crate::SubscriptionRecord>> {
                 self.list_subscriptions(None).await
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn subscription(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::SubscriptionRecord>> {
                 Ok(self.list_subscriptions(Some(id)).await?.pop())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn schedule_subscription(&self, id: uuid::Uuid, at: $crate::Timestamp) -> $crate::Result<()> {
                 sqlx::query("UPDATE subscriptions SET next_run_at = $1 WHERE id = $2")
                     .bind(at)
@@ -43,6 +47,7 @@ macro_rules! impl_subscriptions {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn create_subscription(&self, new: $crate::NewSubscription, actor: &$crate::Actor) -> $crate::Result<$crate::SubscriptionRecord> {
                 let now = $crate::Timestamp::now();
                 let id = uuid::Uuid::new_v4();
@@ -71,6 +76,7 @@ macro_rules! impl_subscriptions {
                     .ok_or_else(|| $crate::CatalogError::NotFound("subscription".into()))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn delete_subscription(&self, id: uuid::Uuid, actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.begin_write().await?;
                 let removed = sqlx::query("DELETE FROM subscriptions WHERE id = $1").bind(id).execute(&mut *tx).await?;
@@ -83,6 +89,7 @@ macro_rules! impl_subscriptions {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn claim_due_subscription(&self, now: $crate::Timestamp, lease_until: $crate::Timestamp) -> $crate::Result<Option<$crate::SubscriptionRecord>> {
                 let sql = format!(
                     "UPDATE subscriptions SET claimed_until = $2 WHERE id = (SELECT id FROM subscriptions \
@@ -99,6 +106,7 @@ macro_rules! impl_subscriptions {
                 }
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn finish_subscription(&self, id: uuid::Uuid, outcome: $crate::SyncOutcome) -> $crate::Result<()> {
                 let now = $crate::Timestamp::now();
                 match outcome {

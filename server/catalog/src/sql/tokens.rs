@@ -4,6 +4,7 @@ macro_rules! impl_tokens {
     ($catalog:ty) => {
         #[async_trait::async_trait]
         impl $crate::TokenRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn create_token(
                 &self,
                 token: $crate::NewToken,
@@ -31,6 +32,7 @@ macro_rules! impl_tokens {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn token_by_secret(
                 &self,
                 secret_sha256: &str,
@@ -43,6 +45,7 @@ macro_rules! impl_tokens {
                 Ok(row.map(Into::into))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn list_tokens(&self, user_id: uuid::Uuid) -> $crate::Result<Vec<$crate::TokenRecord>> {
                 let rows: Vec<$crate::sql::rows::TokenRow> = sqlx::query_as(
                     "SELECT * FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id",
@@ -53,6 +56,7 @@ macro_rules! impl_tokens {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn revoke_token(
                 &self,
                 user_id: uuid::Uuid,
@@ -77,6 +81,7 @@ macro_rules! impl_tokens {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn touch_token(
                 &self,
                 token_id: uuid::Uuid,

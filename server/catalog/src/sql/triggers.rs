@@ -5,12 +5,14 @@ macro_rules! impl_triggers {
     ($catalog:ty) => {
         #[async_trait::async_trait]
         impl $crate::TriggerRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn set_schedule(&self, pipeline_id: uuid::Uuid, next: Option<$crate::Timestamp>) -> $crate::Result<()> {
                 sqlx::query("UPDATE pipelines SET next_scheduled_at = $1 WHERE id = $2")
                     .bind(next).bind(pipeline_id).execute(self.writer()).await?;
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn due_schedules(&self, now: $crate::Timestamp) -> $crate::Result<Vec<(uuid::Uuid, $crate::Timestamp)>> {
                 Ok(sqlx::query_as(
                     "SELECT id, next_scheduled_at FROM pipelines WHERE next_scheduled_at <= $1 ORDER BY next_scheduled_at",
@@ -18,12 +20,14 @@ macro_rules! impl_triggers {
                 .bind(now).fetch_all(self.reader()).await?)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn advance_schedule(&self, pipeline_id: uuid::Uuid, from: $crate::Timestamp, to: Option<$crate::Timestamp>) -> $crate::Result<bool> {
                 let done = sqlx::query("UPDATE pipelines SET next_scheduled_at = $1 WHERE id = $2 AND next_scheduled_at = $3")
                     .bind(to).bind(pipeline_id).bind(from).execute(self.writer()).await?;
                 Ok(done.rows_affected() == 1)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn webhook_secrets(&self, pipeline_id: uuid::Uuid) -> $crate::Result<Vec<String>> {
                 let row: Option<(sqlx::types::Json<Vec<String>>,)> =
                     sqlx::query_as("SELECT webhook_secrets FROM pipelines WHERE id = $1")
@@ -31,6 +35,7 @@ macro_rules! impl_triggers {
                 Ok(row.map(|(s,)| s.0).unwrap_or_default())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn set_webhook_secrets(&self, pipeline_id: uuid::Uuid, secrets: &[String], actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query("UPDATE pipelines SET webhook_secrets = $1 WHERE id = $2")
@@ -41,6 +46,7 @@ macro_rules! impl_triggers {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn record_delivery(&self, pipeline_id: uuid::Uuid, signature: &str, at: $crate::Timestamp) -> $crate::Result<bool> {
                 let done = sqlx::query(
                     "INSERT INTO webhook_deliveries (pipeline_id, signature, received_at) VALUES ($1, $2, $3) \
@@ -50,6 +56,7 @@ macro_rules! impl_triggers {
                 Ok(done.rows_affected() == 1)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn report_run(&self, run_id: uuid::Uuid, r: &$crate::RunReport) -> $crate::Result<bool> {
                 let done = sqlx::query(
                     "INSERT INTO run_reports (run_id, succeeded, version, error, reported_by, reported_at) \
@@ -60,6 +67,7 @@ macro_rules! impl_triggers {
                 Ok(done.rows_affected() == 1)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn run_report(&self, run_id: uuid::Uuid) -> $crate::Result<Option<$crate::RunReport>> {
                 let row: Option<(bool, Option<i64>, Option<String>, String, $crate::Timestamp)> = sqlx::query_as(
                     "SELECT succeeded, version, error, reported_by, reported_at FROM run_reports WHERE run_id = $1",
@@ -70,6 +78,7 @@ macro_rules! impl_triggers {
                 }))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn prune_deliveries(&self, before: $crate::Timestamp) -> $crate::Result<()> {
                 sqlx::query("DELETE FROM webhook_deliveries WHERE received_at < $1")
                     .bind(before).execute(self.writer()).await?;

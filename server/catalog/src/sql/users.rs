@@ -4,6 +4,7 @@ macro_rules! impl_users {
     ($catalog:ty) => {
         #[async_trait::async_trait]
         impl $crate::UserRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn create_user(
                 &self,
                 user: $crate::NewUser,
@@ -40,6 +41,7 @@ macro_rules! impl_users {
                 row.try_into()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn user_by_name(&self, username: &str) -> $crate::Result<Option<$crate::UserRecord>> {
                 let row: Option<$crate::sql::rows::UserRow> =
                     sqlx::query_as("SELECT * FROM users WHERE username = $1")
@@ -49,6 +51,7 @@ macro_rules! impl_users {
                 row.map(TryInto::try_into).transpose()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn user_by_id(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::UserRecord>> {
                 let row: Option<$crate::sql::rows::UserRow> =
                     sqlx::query_as("SELECT * FROM users WHERE id = $1")
@@ -58,6 +61,7 @@ macro_rules! impl_users {
                 row.map(TryInto::try_into).transpose()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn list_users(&self) -> $crate::Result<Vec<$crate::UserRecord>> {
                 let rows: Vec<$crate::sql::rows::UserRow> =
                     sqlx::query_as("SELECT * FROM users ORDER BY username")
@@ -66,6 +70,7 @@ macro_rules! impl_users {
                 $crate::sql::rows::convert(rows)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn count_users(&self) -> $crate::Result<i64> {
                 let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
                     .fetch_one(self.reader())
@@ -73,6 +78,7 @@ macro_rules! impl_users {
                 Ok(n)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn set_user_disabled(
                 &self,
                 id: uuid::Uuid,
@@ -95,6 +101,7 @@ macro_rules! impl_users {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn set_password(
                 &self,
                 id: uuid::Uuid,

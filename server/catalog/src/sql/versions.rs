@@ -3,6 +3,7 @@
 macro_rules! impl_versions {
     ($catalog:ty, $db:ty) => {
         impl $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn model_name_in_tx(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 model_id: uuid::Uuid,
@@ -18,6 +19,7 @@ macro_rules! impl_versions {
         #[async_trait::async_trait]
         impl $crate::VersionRepo for $catalog {
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn versions(
                 &self,
                 model_id: uuid::Uuid,
@@ -31,6 +33,7 @@ macro_rules! impl_versions {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn version(
                 &self,
                 model_id: uuid::Uuid,
@@ -45,6 +48,7 @@ macro_rules! impl_versions {
                 Ok(row.map(Into::into))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn delete_version(
                 &self,
                 model_id: uuid::Uuid,
@@ -92,6 +96,7 @@ macro_rules! impl_versions {
                 Ok(sha)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn aliases(
                 &self,
                 model_id: uuid::Uuid,
@@ -106,6 +111,7 @@ macro_rules! impl_versions {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn set_alias(
                 &self,
                 model_id: uuid::Uuid,
@@ -156,6 +162,7 @@ macro_rules! impl_versions {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn delete_alias(
                 &self,
                 model_id: uuid::Uuid,
@@ -180,6 +187,7 @@ macro_rules! impl_versions {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn all_aliases(&self) -> $crate::Result<Vec<(uuid::Uuid, String, i64)>> {
                 Ok(sqlx::query_as(
                     "SELECT model_id, alias, version FROM aliases ORDER BY model_id, alias",

@@ -36,6 +36,7 @@ impl Core {
     }
 
     /// Imports a verified version as `<peer>:<remote name>`.
+    #[tracing::instrument(skip_all, fields(peer = %peer.name, remote = %remote.name))]
     pub async fn import_version(
         &self,
         peer: &PeerRecord,
@@ -93,6 +94,7 @@ impl Core {
 
     /// Marks the local copy of a remote model withdrawn; `false` if there is none or it
     /// already was. It stays, and is no longer served except through an alias.
+    #[tracing::instrument(skip_all)]
     pub async fn withdraw_imported(
         &self,
         peer: &PeerRecord,
@@ -119,6 +121,7 @@ impl Core {
     }
 
     /// Has this remote revision been imported already?
+    #[tracing::instrument(skip_all)]
     pub async fn imported_revision(
         &self,
         peer: &PeerRecord,

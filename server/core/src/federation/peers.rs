@@ -82,6 +82,7 @@ fn check_peer(request: PeerRequest) -> Result<NewPeer> {
 
 impl Core {
     /// Registers a peer (admins; `None` is the command line).
+    #[tracing::instrument(skip_all)]
     pub async fn add_peer(
         &self,
         who: Option<&Principal>,
@@ -95,6 +96,7 @@ impl Core {
         Ok(self.catalog.create_peer(peer, &actor).await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn peers(&self, who: Option<&Principal>) -> Result<Vec<PeerRecord>> {
         if let Some(who) = who {
             require_admin(who)?;
@@ -110,6 +112,7 @@ impl Core {
     }
 
     /// Enables, disables or removes a peer. Disabling cuts it off at its next request.
+    #[tracing::instrument(skip_all)]
     pub async fn set_peer_status(
         &self,
         who: Option<&Principal>,
@@ -135,6 +138,7 @@ impl Core {
 
     /// The active, registered peer presenting this certificate (the federation listener's
     /// check on every request).
+    #[tracing::instrument(skip_all)]
     pub async fn peer_for_identity(&self, fingerprint: &str, subject: &str) -> Result<PeerRecord> {
         self.catalog
             .peer_by_identity(fingerprint, subject)
@@ -145,6 +149,7 @@ impl Core {
     }
 
     /// Shares a model with a peer (the model's owner or an admin).
+    #[tracing::instrument(skip_all)]
     pub async fn share_model(&self, who: &Principal, model: &ModelName, peer: &str) -> Result<()> {
         let model = self.managed_model(who, model, Scope::Publish).await?;
         let peer = self.peer_named(peer).await?;
@@ -159,6 +164,7 @@ impl Core {
             .await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn unshare_model(
         &self,
         who: &Principal,
@@ -179,6 +185,7 @@ impl Core {
             })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn model_shares(
         &self,
         who: &Principal,
@@ -191,6 +198,7 @@ impl Core {
     /// Subscribes to a peer's catalog (admins): its models are imported as `<peer>:<name>`,
     /// owned by `who` (or by the admin the command line names), with `visibility`.
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip_all)]
     pub async fn subscribe(
         &self,
         who: Option<&Principal>,
@@ -243,6 +251,7 @@ impl Core {
         Ok(created)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn subscriptions(&self, who: Option<&Principal>) -> Result<Vec<SubscriptionRecord>> {
         if let Some(who) = who {
             require_admin(who)?;
@@ -250,6 +259,7 @@ impl Core {
         Ok(self.catalog.subscriptions().await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn unsubscribe(&self, who: Option<&Principal>, id: Uuid) -> Result<()> {
         if let Some(who) = who {
             require_admin(who)?;
@@ -267,6 +277,7 @@ impl Core {
     }
 
     /// Makes a subscription due at once and wakes this process's sync worker.
+    #[tracing::instrument(skip_all)]
     pub async fn sync_now(&self, who: &Principal, id: Uuid) -> Result<SubscriptionRecord> {
         require_admin(who)?;
         let subscription =
@@ -283,6 +294,7 @@ impl Core {
 
 impl Core {
     /// Claims the next due subscription for `lease` (the sync worker).
+    #[tracing::instrument(skip_all)]
     pub async fn next_due_subscription(
         &self,
         lease: std::time::Duration,
@@ -298,6 +310,7 @@ impl Core {
             .await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn finish_sync(
         &self,
         id: Uuid,
@@ -306,6 +319,7 @@ impl Core {
         Ok(self.catalog.finish_subscription(id, outcome).await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn peer_by_id(&self, id: Uuid) -> Result<PeerRecord> {
         self.catalog
             .peer_by_id(id)
@@ -313,6 +327,7 @@ impl Core {
             .ok_or_else(|| CoreError::not_found(Subject::Peer, "no such peer"))
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn provenance(
         &self,
         model: &caravan_domain::records::ModelRecord,

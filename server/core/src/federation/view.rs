@@ -23,6 +23,7 @@ impl Core {
     }
 
     /// The models of one of this instance's catalogs, as `peer` sees it.
+    #[tracing::instrument(skip_all)]
     pub async fn peer_catalog(
         &self,
         peer: &PeerRecord,
@@ -34,6 +35,7 @@ impl Core {
     }
 
     /// What changed in a catalog for `peer` after `cursor`.
+    #[tracing::instrument(skip_all)]
     pub async fn peer_changes(
         &self,
         peer: &PeerRecord,
@@ -46,6 +48,7 @@ impl Core {
     }
 
     /// A model and its versions (newest first), if `peer` may see it.
+    #[tracing::instrument(skip_all)]
     pub async fn peer_model(
         &self,
         peer: &PeerRecord,
@@ -62,6 +65,7 @@ impl Core {
     }
 
     /// An artifact (a version's ONNX file), if `peer` may see its model.
+    #[tracing::instrument(skip_all)]
     pub async fn peer_artifact(
         &self,
         peer: &PeerRecord,

@@ -22,6 +22,7 @@ impl Core {
     /// Points an alias at a version: loads and warms the version first, then moves the alias
     /// in the catalog (audited), then lets requests see it. If the version cannot be loaded,
     /// nothing changes and the error says why.
+    #[tracing::instrument(skip_all, fields(model = %name, alias = %alias, version))]
     pub async fn set_alias(
         &self,
         who: &Principal,
@@ -65,6 +66,7 @@ impl Core {
         Ok(record)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn delete_alias(
         &self,
         who: &Principal,
@@ -110,6 +112,7 @@ impl Core {
 
     /// Loads every aliased version (after start-up), then marks serving ready. Versions that
     /// fail to load are logged and skipped: their requests get the error when they come.
+    #[tracing::instrument(skip_all)]
     pub async fn preload_aliased(&self) -> Result<usize> {
         let serving = self.serving()?.clone();
         let mut loaded = 0;
@@ -131,6 +134,7 @@ impl Core {
     }
 
     /// Loads a version (Triton's repository `load`; loading again is a no-op).
+    #[tracing::instrument(skip_all)]
     pub async fn load_model(
         &self,
         who: &Principal,
@@ -150,6 +154,7 @@ impl Core {
     }
 
     /// Unloads a version; refused while an alias points to it.
+    #[tracing::instrument(skip_all)]
     pub async fn unload_model(
         &self,
         who: &Principal,
@@ -190,6 +195,7 @@ impl Core {
     }
 
     /// The versions of the models the caller can see, and whether each is loaded.
+    #[tracing::instrument(skip_all)]
     pub async fn repository_index(
         &self,
         who: Option<&Principal>,

@@ -36,6 +36,7 @@ impl Core {
     }
 
     /// A model the caller may run, from the cache or the catalog.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub(crate) async fn served_model(
         &self,
         who: Option<&Principal>,
@@ -126,6 +127,7 @@ impl Core {
     }
 
     /// The loaded version, loading it from its blob if needed.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub(crate) async fn loaded_version(
         &self,
         model: &ModelRecord,
@@ -185,6 +187,7 @@ impl Core {
     }
 
     /// Runs a request against a model version the caller may read.
+    #[tracing::instrument(level = "debug", skip_all, fields(model = name, version))]
     pub async fn infer(
         &self,
         who: Option<&Principal>,
@@ -247,6 +250,7 @@ impl Core {
     }
 
     /// The version a V2 metadata, readiness or config request names, with its record.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn served_version_record(
         &self,
         who: Option<&Principal>,
@@ -286,6 +290,7 @@ pub struct VersionMetadata {
 }
 
 impl Core {
+    #[tracing::instrument(skip_all)]
     pub async fn serving_metadata(
         &self,
         who: Option<&Principal>,
@@ -314,6 +319,7 @@ impl Core {
     }
 
     /// Loaded versions the caller may see, optionally of one model (and one version).
+    #[tracing::instrument(skip_all)]
     pub async fn serving_stats(
         &self,
         who: Option<&Principal>,
