@@ -2,10 +2,16 @@
 //! Each check is written once, against `&dyn Catalog`, and instantiated for both backends.
 
 mod blobs;
+mod datasets;
+mod events;
 mod federation;
 mod models;
+mod pipelines;
+mod runs;
 mod search;
+mod social;
 mod support;
+mod triggers;
 mod users;
 
 use support::Harness;
@@ -64,4 +70,36 @@ on_both_backends!(
     federation::the_change_feed_reports_updates_and_withdrawals_to_peers_that_saw_them,
     federation::subscriptions_are_claimed_once_and_record_their_outcome,
     federation::imports_record_provenance_and_withdrawal,
+    social::ratings_are_one_per_user_and_replace_the_previous_one,
+    social::a_removed_rating_is_not_found_the_second_time,
+    social::ratings_outside_one_to_five_stars_or_of_unknown_models_are_refused,
+    social::comments_read_oldest_first_and_are_deleted_once,
+    social::favourites_are_idempotent_and_the_summary_shows_the_viewers_own,
+    social::views_are_counted_per_model_and_are_not_updates,
+    social::deleting_a_model_removes_its_ratings_comments_and_favourites,
+    datasets::dataset_versions_are_numbered_and_the_first_creates_the_dataset,
+    datasets::identical_bytes_return_the_existing_dataset_version,
+    datasets::a_dataset_version_needs_its_blob_a_known_format_and_a_real_owner,
+    datasets::blobs_of_dataset_versions_are_neither_orphans_nor_claimable,
+    datasets::concurrent_versions_of_a_dataset_all_get_numbers,
+    pipelines::pipelines_are_created_found_listed_and_replaced,
+    pipelines::a_taken_pipeline_name_or_an_unknown_owner_is_refused,
+    pipelines::deleting_a_pipeline_removes_its_runs_reports_schedule_and_deliveries,
+    pipelines::lineage_is_kept_once_per_version_and_goes_with_it,
+    runs::runs_are_numbered_per_pipeline_and_listed_newest_first,
+    runs::runs_are_claimed_oldest_first_once_until_their_lease_expires,
+    runs::saving_progress_extends_the_lease_until_the_run_is_cancelled,
+    runs::ending_a_run_records_its_outcome_or_queues_a_retry,
+    runs::cancelling_stops_a_queued_run_at_once_and_leaves_finished_ones,
+    runs::concurrent_claims_hand_out_each_run_once,
+    triggers::schedules_fire_in_time_order_and_only_when_due,
+    triggers::advancing_a_schedule_succeeds_once_per_firing,
+    triggers::webhook_secrets_are_replaced_in_order_and_logged,
+    triggers::replayed_webhook_deliveries_are_refused_until_pruned,
+    triggers::a_run_keeps_its_first_external_report,
+    events::hooks_are_created_listed_and_deleted_once,
+    events::events_are_queued_for_every_hook_that_wants_their_type,
+    events::deliveries_are_leased_retried_and_given_up,
+    events::concurrent_outbox_claims_hand_out_each_delivery_once,
+    events::deleting_a_hook_drops_its_pending_deliveries,
 );

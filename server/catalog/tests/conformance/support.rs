@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use caravan_catalog::{
-    Actor, Catalog, ModelPatch, NewUser, NewVersion, Published, postgres::PgCatalog,
-    sqlite::SqliteCatalog, testing::TestPostgres,
+    Actor, AuditRecord, Catalog, ModelPatch, NewPipeline, NewUser, NewVersion, PipelineRecord,
+    Published, Timestamp, postgres::PgCatalog, sqlite::SqliteCatalog, testing::TestPostgres,
 };
 use caravan_domain::{ModelInfo, ModelName, Role, Signature, TensorSpec, TensorType};
 
@@ -93,6 +93,58 @@ impl Harness {
             .publish_version(new_version(model, sha, metadata), actor)
             .await
             .unwrap()
+    }
+
+    /// The newest `n` audit entries, newest first.
+    pub async fn audit(&self, n: i64) -> Vec<AuditRecord> {
+        self.c().list_audit(n, None).await.unwrap()
+    }
+
+    /// The newest audit entry.
+    pub async fn last_audit(&self) -> AuditRecord {
+        self.audit(1).await.remove(0)
+    }
+
+    /// Creates a pipeline owned by `actor` with a small spec naming it.
+    pub async fn pipeline(
+        &self,
+        actor: &Actor,
+        name: &str,
+        trigger_dataset: Option<&str>,
+    ) -> PipelineRecord {
+        self.c()
+            .create_pipeline(
+                NewPipeline {
+                    name: name.into(),
+                    owner_id: actor.user_id,
+                    spec: serde_json::json!({ "name": name, "steps": ["train"] }),
+                    trigger_dataset: trigger_dataset.map(Into::into),
+                },
+                actor,
+            )
+            .await
+            .unwrap()
+    }
+}
+
+/// `seconds` from now (negative: in the past), with the precision both engines keep.
+pub fn at(seconds: i64) -> Timestamp {
+    Clock::start().at(seconds)
+}
+
+/// Instants at offsets from one start, so that the same offset always names the same time.
+/// Rows the catalog stamps itself (a run's `not_before`, an event's first attempt) get the
+/// real time, so a check starts its clock after writing them and passes times from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock(chrono::DateTime<chrono::Utc>);
+
+impl Clock {
+    pub fn start() -> Self {
+        Self(chrono::Utc::now())
+    }
+
+    pub fn at(self, seconds: i64) -> Timestamp {
+        Timestamp::from_datetime(self.0 + chrono::Duration::seconds(seconds))
     }
 }
 
