@@ -33,7 +33,7 @@ pub trait DatasetRepo: Send + Sync {
 /// Pipelines, runs (claimed with a lease, `SKIP LOCKED` on PostgreSQL) and lineage.
 #[async_trait]
 pub trait PipelineRepo: Send + Sync {
-    /// `Conflict` when the name is taken.
+    /// `Duplicate` when the name is taken.
     async fn create_pipeline(&self, new: NewPipeline, actor: &Actor) -> Result<PipelineRecord>;
     async fn replace_pipeline(
         &self,

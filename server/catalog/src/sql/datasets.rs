@@ -82,6 +82,19 @@ macro_rules! impl_datasets {
                 use $crate::sql::datasets::VERSION_SELECT;
                 let mut tx = self.begin_write().await?;
                 let now = $crate::Timestamp::now();
+                // Create the dataset unless it exists (a concurrent first upload may have just
+                // done so), then lock its row: versions are numbered one after the other.
+                sqlx::query(
+                    "INSERT INTO datasets (id, name, owner_id, description, created_at, \
+                     updated_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(uuid::Uuid::new_v4())
+                .bind(&new.name)
+                .bind(new.owner_id)
+                .bind(new.description.clone().unwrap_or_default())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
                 let found: Option<(uuid::Uuid, i64)> = sqlx::query_as(&format!(
                     "SELECT id, next_version FROM datasets WHERE name = $1{}",
                     Self::FOR_UPDATE
@@ -89,24 +102,8 @@ macro_rules! impl_datasets {
                 .bind(&new.name)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let (dataset_id, version) = match found {
-                    Some(found) => found,
-                    None => {
-                        let id = uuid::Uuid::new_v4();
-                        sqlx::query(
-                            "INSERT INTO datasets (id, name, owner_id, description, created_at, \
-                             updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
-                        )
-                        .bind(id)
-                        .bind(&new.name)
-                        .bind(new.owner_id)
-                        .bind(new.description.clone().unwrap_or_default())
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                        (id, 1)
-                    }
-                };
+                let (dataset_id, version) = found
+                    .ok_or_else(|| $crate::CatalogError::NotFound("dataset".into()))?;
                 let release = "UPDATE blobs SET pending = pending - 1 WHERE sha256 = $1 AND pending > 0";
                 let same: Option<$crate::sql::datasets::DatasetVersionRow> = sqlx::query_as(
                     &format!("{VERSION_SELECT} WHERE v.dataset_id = $1 AND v.sha256 = $2"),

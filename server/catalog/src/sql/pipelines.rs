@@ -216,6 +216,15 @@ macro_rules! impl_pipelines {
                 let mut tx = self.begin_write().await?;
                 let id = uuid::Uuid::new_v4();
                 let now = $crate::Timestamp::now();
+                // Runs are numbered per pipeline: lock the pipeline first, so concurrent
+                // enqueues take the next number one after the other (on PostgreSQL; SQLite
+                // writes one at a time anyway). An unknown pipeline is refused here.
+                let lock = format!("SELECT id FROM pipelines WHERE id = $1{}", Self::FOR_UPDATE);
+                let locked: Option<(uuid::Uuid,)> =
+                    sqlx::query_as(&lock).bind(pipeline_id).fetch_optional(&mut *tx).await?;
+                if locked.is_none() {
+                    return Err($crate::CatalogError::NotFound("pipeline".into()));
+                }
                 sqlx::query(
                     "INSERT INTO pipeline_runs (id, seq, pipeline_id, trigger, dataset_version, status, \
                      not_before, created_at) VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM \
@@ -284,15 +293,18 @@ macro_rules! impl_pipelines {
             async fn cancel_run(&self, id: uuid::Uuid, actor: &$crate::Actor) -> $crate::Result<Option<$crate::RunRecord>> {
                 let mut tx = self.begin_write().await?;
                 let now = $crate::Timestamp::now();
-                sqlx::query(
+                let cancelled = sqlx::query(
                     "UPDATE pipeline_runs SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, \
                      finished_at = CASE WHEN status = 'queued' THEN $1 ELSE finished_at END, \
                      cancel_requested = CASE WHEN status IN ('queued', 'running') THEN TRUE ELSE cancel_requested END \
-                     WHERE id = $2",
+                     WHERE id = $2 AND status IN ('queued', 'running')",
                 )
                 .bind(now).bind(id).execute(&mut *tx).await?;
-                let audit = $crate::NewAudit::new(actor, "pipeline.run.cancel", format!("run:{id}"));
-                Self::append_audit(&mut tx, &audit).await?;
+                // Only a cancellation that changed something is worth an audit entry.
+                if cancelled.rows_affected() > 0 {
+                    let audit = $crate::NewAudit::new(actor, "pipeline.run.cancel", format!("run:{id}"));
+                    Self::append_audit(&mut tx, &audit).await?;
+                }
                 tx.commit().await?;
                 self.run(id).await
             }

@@ -293,7 +293,7 @@ macro_rules! impl_social {
                      (SELECT COUNT(*) FROM ratings WHERE model_id = $1), \
                      (SELECT COALESCE(SUM(stars), 0) FROM ratings WHERE model_id = $1), \
                      (SELECT COUNT(*) FROM favourites WHERE model_id = $1), \
-                     (SELECT views FROM models WHERE id = $1), \
+                     (SELECT COALESCE((SELECT views FROM models WHERE id = $1), 0)), \
                      (SELECT COUNT(*) FROM comments WHERE model_id = $1), \
                      (SELECT COUNT(*) FROM favourites WHERE model_id = $1 AND user_id = $2)",
                 )

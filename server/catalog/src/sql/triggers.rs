@@ -38,8 +38,11 @@ macro_rules! impl_triggers {
             #[tracing::instrument(level = "debug", skip_all)]
             async fn set_webhook_secrets(&self, pipeline_id: uuid::Uuid, secrets: &[String], actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query("UPDATE pipelines SET webhook_secrets = $1 WHERE id = $2")
+                let updated = sqlx::query("UPDATE pipelines SET webhook_secrets = $1 WHERE id = $2")
                     .bind(sqlx::types::Json(secrets)).bind(pipeline_id).execute(&mut *tx).await?;
+                if updated.rows_affected() == 0 {
+                    return Err($crate::CatalogError::NotFound("pipeline".into()));
+                }
                 let audit = $crate::NewAudit::new(actor, "pipeline.webhook.rotate", format!("pipeline:{pipeline_id}"));
                 Self::append_audit(&mut tx, &audit).await?;
                 tx.commit().await?;

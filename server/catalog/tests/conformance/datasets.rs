@@ -268,3 +268,28 @@ pub async fn concurrent_versions_of_a_dataset_all_get_numbers(h: &Harness) {
     }
     assert_eq!(numbers, (2..=9).collect());
 }
+
+pub async fn concurrent_first_uploads_create_the_dataset_once(h: &Harness) {
+    let alice = h.user("alice", Role::User).await;
+    // Nothing exists yet: every push may be the one that creates the dataset.
+    let pushes: Vec<_> = (0..8)
+        .map(|n| {
+            let catalog = h.catalog.clone();
+            let alice = alice.clone();
+            tokio::spawn(async move {
+                let new = new("fresh", &alice, n, None);
+                assert!(catalog.reserve_blob(&new.sha256, new.size).await.unwrap());
+                catalog.create_dataset_version(new, &alice).await
+            })
+        })
+        .collect();
+    let mut numbers = BTreeSet::new();
+    for push in pushes {
+        let (version, created) = push.await.unwrap().expect("every first upload succeeds");
+        assert!(created);
+        numbers.insert(version.version);
+    }
+    assert_eq!(numbers, (1..=8).collect());
+    let datasets = h.c().datasets().await.unwrap();
+    assert_eq!(datasets.iter().filter(|d| d.name == "fresh").count(), 1);
+}

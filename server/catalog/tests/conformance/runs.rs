@@ -69,7 +69,7 @@ pub async fn runs_are_numbered_per_pipeline_and_listed_newest_first(h: &Harness)
 
     let unknown = h.c().enqueue_run(Uuid::new_v4(), "manual", None).await;
     assert!(
-        matches!(unknown, Err(CatalogError::Referenced(_))),
+        matches!(unknown, Err(CatalogError::NotFound(_))),
         "{unknown:?}"
     );
 }
@@ -305,6 +305,7 @@ pub async fn cancelling_stops_a_queued_run_at_once_and_leaves_finished_ones(h: &
         "a cancelled run is not claimed"
     );
 
+    let audited = h.audit(100).await.len();
     let untouched = h
         .c()
         .cancel_run(finished.id, &alice)
@@ -316,6 +317,27 @@ pub async fn cancelling_stops_a_queued_run_at_once_and_leaves_finished_ones(h: &
         h.c().cancel_run(Uuid::new_v4(), &alice).await.unwrap(),
         None
     );
+    assert_eq!(
+        h.audit(100).await.len(),
+        audited,
+        "a cancellation that changed nothing is not audited"
+    );
+}
+
+pub async fn concurrent_enqueues_number_a_pipelines_runs_one_after_the_other(h: &Harness) {
+    let alice = h.user("alice", Role::User).await;
+    let p = h.pipeline(&alice, "p", None).await;
+    let enqueues: Vec<_> = (0..8)
+        .map(|_| {
+            let catalog = h.catalog.clone();
+            tokio::spawn(async move { catalog.enqueue_run(p.id, "manual", None).await })
+        })
+        .collect();
+    let mut numbers = BTreeSet::new();
+    for enqueue in enqueues {
+        numbers.insert(enqueue.await.unwrap().expect("every enqueue succeeds").seq);
+    }
+    assert_eq!(numbers, (1..=8).collect());
 }
 
 pub async fn concurrent_claims_hand_out_each_run_once(h: &Harness) {

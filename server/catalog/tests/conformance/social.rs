@@ -290,6 +290,11 @@ pub async fn views_are_counted_per_model_and_are_not_updates(h: &Harness) {
         }
     );
     assert_eq!(h.c().social_summary(other, None).await.unwrap().views, 1);
+    // A model that does not exist has nothing, the same on both engines.
+    assert_eq!(
+        h.c().social_summary(Uuid::new_v4(), None).await.unwrap(),
+        SocialSummary::default()
+    );
     let model = h
         .c()
         .model_by_name(&ModelName::parse("fraud").unwrap())

@@ -131,6 +131,16 @@ pub async fn webhook_secrets_are_replaced_in_order_and_logged(h: &Harness) {
     assert_eq!(h.c().webhook_secrets(p).await.unwrap(), again);
     h.c().set_webhook_secrets(p, &[], &alice).await.unwrap();
     assert!(h.c().webhook_secrets(p).await.unwrap().is_empty());
+    let audited = h.audit(100).await.len();
+    let unknown = h
+        .c()
+        .set_webhook_secrets(Uuid::new_v4(), &again, &alice)
+        .await;
+    assert!(
+        matches!(unknown, Err(CatalogError::NotFound(_))),
+        "{unknown:?}"
+    );
+    assert_eq!(h.audit(100).await.len(), audited, "nothing audited");
     assert!(
         h.c()
             .webhook_secrets(Uuid::new_v4())

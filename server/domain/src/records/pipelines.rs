@@ -36,7 +36,8 @@ pub struct DatasetVersionRecord {
 pub struct NewDatasetVersion {
     pub name: String,
     pub owner_id: Uuid,
-    /// Replaces the description when set.
+    /// Replaces the dataset's description when set and a new version is recorded (identical
+    /// bytes change nothing).
     pub description: Option<String>,
     pub sha256: String,
     pub size: i64,
