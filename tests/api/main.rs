@@ -3,6 +3,7 @@
 mod auth;
 mod catalog;
 mod downloads;
+mod leaks;
 mod onboarding;
 mod ops;
 mod refusals;
@@ -14,6 +15,8 @@ mod ui;
 mod ui_client;
 
 on_both_backends!(
+    leaks::a_constraint_violation_answers_a_generic_conflict_on_the_api_and_the_ui,
+    leaks::a_missing_blob_answers_a_generic_server_error_on_the_api_and_v2,
     ui::script_in_descriptions_cards_comments_and_reviews_is_rendered_inert,
     ui::forms_without_or_with_a_wrong_csrf_token_are_refused_and_change_nothing,
     ui::a_non_owner_cannot_edit_or_delete_through_the_pages,

@@ -250,3 +250,30 @@ pub async fn a_peer_gets_nothing_of_private_models_by_any_endpoint(backend: Back
         .unwrap();
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+pub async fn a_missing_blob_answers_a_peer_in_the_envelope_without_internals(backend: Backend) {
+    let pki = Pki::new("Federation test CA");
+    let a = spawn(backend, &pki, "org-a").await;
+    let token = a.app.admin_token.clone();
+    let public = json!({ "visibility": "public" }).to_string();
+    a.app
+        .push_ok(&token, "lost", "affine.onnx", Some(&public))
+        .await;
+    let b = pki.issue("org-b");
+    let key = caravan_federation::InstanceKey::generate().public_key();
+    a.add_peer("org-b", "https://127.0.0.1:1", &b.identity, &key)
+        .await;
+    let peer = client_with(&pki, &b, &pki);
+    for blob in a.app.stored_blobs() {
+        std::fs::remove_file(blob).unwrap();
+    }
+    let (_, _, artifact) = ids(&a, "lost").await;
+    let (status, body) = get(&peer, &format!("{}/artifacts/{artifact}/content", a.url))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        body,
+        json!({ "error": caravan_core::INTERNAL_MESSAGE, "message": null, "content": null })
+    );
+}

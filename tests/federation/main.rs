@@ -17,6 +17,7 @@ on_both_backends!(
     listener::only_active_registered_peers_with_valid_certificates_get_answers,
     listener::a_revoked_certificate_is_refused_without_a_restart,
     listener::a_peer_gets_nothing_of_private_models_by_any_endpoint,
+    listener::a_missing_blob_answers_a_peer_in_the_envelope_without_internals,
     malicious::every_bad_item_is_refused_and_the_good_one_still_imports,
     malicious::a_hanging_peer_times_out_and_a_later_sync_recovers,
 );

@@ -12,6 +12,7 @@
 //! (credentials), `upload` (multipart), `metrics` and `spans` (request spans and ids).
 
 pub mod api;
+pub mod artifact;
 pub mod dto;
 pub mod error;
 pub mod extract;

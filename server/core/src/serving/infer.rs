@@ -172,7 +172,11 @@ impl Core {
     /// A local file holding a version's ONNX bytes (the blob itself on local disk, a download
     /// into the staging directory otherwise).
     async fn model_file(&self, version: VersionRecord) -> Result<ModelFile, String> {
-        if let Some(path) = self.blobs.local_path(&version.sha256) {
+        // A blob the store has lost is a fetch failure (the server's), not a model that fails
+        // to load: only a file that is there is handed over.
+        if let Some(path) = self.blobs.local_path(&version.sha256)
+            && path.is_file()
+        {
             return Ok(ModelFile { path, keep: None });
         }
         let temp = self

@@ -3,7 +3,6 @@
 mod admin;
 mod auth;
 mod datasets;
-pub(crate) mod download;
 mod hooks;
 mod models;
 pub mod openapi;

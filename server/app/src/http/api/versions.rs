@@ -4,7 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use caravan_core::Core;
 use caravan_domain::{VersionRef, parse_version_number};
 
-use super::{download, model_name};
+use super::model_name;
+use crate::http::artifact;
 use crate::http::{
     dto,
     error::ApiError,
@@ -106,5 +107,5 @@ pub async fn artifact(
             &VersionRef::parse(&version)?,
         )
         .await?;
-    download::respond(&core, &req, &model, &version).await
+    Ok(artifact::respond(&core, &req, &model, &version).await?)
 }

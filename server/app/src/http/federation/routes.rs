@@ -264,10 +264,5 @@ async fn content(
     req: HttpRequest,
 ) -> Result<HttpResponse, E5Error> {
     let (model, version) = core.peer_artifact(&peer, uuid(&id, "artifact")?).await?;
-    crate::http::api::download::respond(&core, &req, &model, &version)
-        .await
-        .map_err(|e| E5Error {
-            status: ResponseError::status_code(&e),
-            message: e.to_string(),
-        })
+    Ok(crate::http::artifact::respond(&core, &req, &model, &version).await?)
 }

@@ -1,5 +1,6 @@
-//! Artifact downloads: one byte range at most (a multi-range request gets the whole file, as
-//! RFC 9110 allows), a strong ETag that is the content's SHA-256, and `If-None-Match`.
+//! Artifact downloads, shared by the API and the federation listener (each renders errors its
+//! own way): one byte range at most (a multi-range request gets the whole file, as RFC 9110
+//! allows), a strong ETag that is the content's SHA-256, and `If-None-Match`.
 
 use std::ops::Range;
 
@@ -10,14 +11,12 @@ use actix_web::{
 use caravan_core::{Core, CoreError};
 use caravan_domain::records::{ModelRecord, VersionRecord};
 
-use crate::http::error::ApiError;
-
 pub async fn respond(
     core: &Core,
     req: &HttpRequest,
     model: &ModelRecord,
     version: &VersionRecord,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, CoreError> {
     let etag = format!("\"{}\"", version.sha256);
     let size = version.size as u64;
     if if_none_match(req, &etag) {
@@ -78,12 +77,9 @@ fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
 
 /// Parses `bytes=a-b`, `bytes=a-` or `bytes=-n` against a file of `size` bytes into an
 /// end-exclusive range. `None` means "send everything".
-fn parse_range(spec: &str, size: u64) -> Result<Option<Range<u64>>, ApiError> {
-    let unsatisfiable = || {
-        ApiError::from(CoreError::RangeNotSatisfiable(format!(
-            "the file has {size} bytes"
-        )))
-    };
+fn parse_range(spec: &str, size: u64) -> Result<Option<Range<u64>>, CoreError> {
+    let unsatisfiable = || CoreError::RangeNotSatisfiable(format!("the file has {size} bytes"));
+    let malformed = || CoreError::Invalid("malformed Range header".into());
     let Some(ranges) = spec.trim().strip_prefix("bytes=") else {
         return Ok(None);
     };
@@ -91,15 +87,11 @@ fn parse_range(spec: &str, size: u64) -> Result<Option<Range<u64>>, ApiError> {
         return Ok(None);
     }
     let Some((start, end)) = ranges.trim().split_once('-') else {
-        return Err(ApiError::bad_request("malformed Range header"));
+        return Err(malformed());
     };
-    let number = |s: &str| {
-        s.trim()
-            .parse::<u64>()
-            .map_err(|_| ApiError::bad_request("malformed Range header"))
-    };
+    let number = |s: &str| s.trim().parse::<u64>().map_err(|_| malformed());
     let range = match (start.trim(), end.trim()) {
-        ("", "") => return Err(ApiError::bad_request("malformed Range header")),
+        ("", "") => return Err(malformed()),
         ("", suffix) => {
             let n = number(suffix)?;
             if n == 0 {
@@ -111,7 +103,7 @@ fn parse_range(spec: &str, size: u64) -> Result<Option<Range<u64>>, ApiError> {
         (start, end) => {
             let (start, end) = (number(start)?, number(end)?);
             if end < start {
-                return Err(ApiError::bad_request("malformed Range header"));
+                return Err(malformed());
             }
             start..end.saturating_add(1).min(size)
         }
