@@ -13,8 +13,10 @@ use caravan_tests as support;
 use caravan_tests::on_both_backends;
 mod ui;
 mod ui_client;
+mod wire;
 
 on_both_backends!(
+    wire::the_wire_types_read_back_exactly_what_the_server_writes,
     leaks::a_constraint_violation_answers_a_generic_conflict_on_the_api_and_the_ui,
     leaks::a_missing_blob_answers_a_generic_server_error_on_the_api_and_v2,
     ui::script_in_descriptions_cards_comments_and_reviews_is_rendered_inert,

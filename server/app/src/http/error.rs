@@ -19,7 +19,7 @@ pub struct ApiError {
     retry_after: Option<u64>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// What went wrong, for people.
     pub error: String,

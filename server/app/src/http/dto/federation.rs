@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// What peers need to register this instance: `caravan peer add` takes these.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FederationIdentity {
     /// This instance's name, as peers know it.
     pub name: String,
@@ -21,7 +21,7 @@ pub struct FederationIdentity {
     pub signing_key: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Peer {
     pub id: Uuid,
     pub name: String,
@@ -76,7 +76,7 @@ pub struct NewShare {
     pub peer: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Subscription {
     pub id: Uuid,
     pub peer: String,
@@ -133,7 +133,7 @@ pub struct NewSubscription {
 }
 
 /// Where an imported model came from.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Provenance {
     pub peer: String,
     pub remote_solution_id: Uuid,

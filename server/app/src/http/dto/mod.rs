@@ -20,7 +20,7 @@ pub use pipelines::*;
 pub use social::*;
 
 /// One page of a collection.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Page<T: ToSchema> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
@@ -37,7 +37,7 @@ impl<T: ToSchema> Page<T> {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Model {
     pub id: Uuid,
     pub name: String,
@@ -78,7 +78,7 @@ impl From<ModelRecord> for Model {
 }
 
 /// A model with its versions (newest first) and aliases.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ModelDetails {
     #[serde(flatten)]
     pub model: Model,
@@ -88,13 +88,13 @@ pub struct ModelDetails {
     pub provenance: Option<Provenance>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Producer {
     pub name: String,
     pub version: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Version {
     pub model: String,
     pub version: i64,
@@ -139,7 +139,7 @@ impl Version {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Alias {
     pub alias: String,
     pub version: i64,
@@ -199,7 +199,7 @@ pub struct SetAlias {
     pub version: serde_json::Value,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub id: Uuid,
     pub username: String,
@@ -227,7 +227,7 @@ pub struct Login {
     pub password: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LoginResult {
     /// A JWT for `Authorization: Bearer`.
     pub token: String,
@@ -264,7 +264,7 @@ pub struct NewToken {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Token {
     pub id: Uuid,
     pub name: String,
@@ -293,14 +293,14 @@ impl From<TokenRecord> for Token {
 }
 
 /// A token just created; `token` is the secret, shown only this once.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CreatedToken {
     #[serde(flatten)]
     pub info: Token,
     pub token: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,

@@ -5,11 +5,11 @@ use caravan_domain::records::{
     DatasetRecord, DatasetVersionRecord, LineageRecord, PipelineRecord, RunRecord, RunStatus,
 };
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Dataset {
     pub name: String,
     pub owner: String,
@@ -32,7 +32,7 @@ impl From<DatasetRecord> for Dataset {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DatasetVersion {
     pub dataset: String,
     pub version: i64,
@@ -64,7 +64,7 @@ impl From<DatasetVersionRecord> for DatasetVersion {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DatasetDetails {
     #[serde(flatten)]
     pub dataset: Dataset,
@@ -72,13 +72,13 @@ pub struct DatasetDetails {
     pub versions: Vec<DatasetVersion>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Preview {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Pipeline {
     pub id: Uuid,
     pub name: String,
@@ -102,7 +102,7 @@ impl From<PipelineRecord> for Pipeline {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Run {
     pub id: Uuid,
     /// 1, 2, ... per pipeline.
@@ -147,7 +147,7 @@ impl From<RunRecord> for Run {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Lineage {
     pub run_id: Uuid,
     pub pipeline: String,

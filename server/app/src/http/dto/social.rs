@@ -16,7 +16,7 @@ pub struct NewRating {
     pub review: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Rating {
     pub user: String,
     pub stars: i32,
@@ -38,7 +38,7 @@ impl From<RatingRecord> for Rating {
 }
 
 /// Counts shown with a model.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SocialCounts {
     pub ratings: i64,
     /// Average stars, `null` before the first rating.
@@ -63,7 +63,7 @@ impl From<SocialSummary> for SocialCounts {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Ratings {
     pub summary: SocialCounts,
     /// Newest first.
@@ -77,7 +77,7 @@ pub struct NewComment {
     pub body: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Comment {
     pub id: Uuid,
     pub user: String,
