@@ -16,7 +16,7 @@ use caravan_catalog::Catalog;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::Settings;
+use crate::config::Settings;
 
 /// Where an earlier release kept the key.
 const LEGACY_SETTING: &str = "auth.jwt_secret";

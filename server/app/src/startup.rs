@@ -24,6 +24,12 @@ pub struct Application {
     core: Core,
 }
 
+/// Creates or upgrades the catalog database (opening it runs the migrations).
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    caravan_catalog::open(&settings.database_url(), 1).await?;
+    Ok(())
+}
+
 /// Opens the catalog (running migrations), the blob store and the auth settings. With
 /// `load_runtime`, ONNX Runtime must load too (the server needs it; the CLI does not).
 pub async fn build_core(settings: &Settings, load_runtime: bool) -> anyhow::Result<Core> {

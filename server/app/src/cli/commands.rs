@@ -26,7 +26,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve(settings).await,
         Command::Migrate => {
-            caravan_catalog::open(&settings.database_url(), 1).await?;
+            crate::startup::migrate(&settings).await?;
             println!(
                 "catalog {} is up to date",
                 redact_url(&settings.database_url())
