@@ -30,6 +30,8 @@ pub struct SyncSettings {
     pub max_artifact_bytes: u64,
     /// Solutions imported at once in a pass (revisions of one solution stay in order).
     pub concurrency: usize,
+    /// Where peers may be (the client's resolver applies it to names; this, to IP hosts).
+    pub outbound: caravan_outbound::OutboundPolicy,
 }
 
 /// What one pass did.
@@ -272,12 +274,18 @@ pub async fn run_subscription(
 ) -> Result<SyncReport, String> {
     let outcome = match core.peer_by_id(subscription.peer_id).await {
         Err(e) => Err(e.to_string()),
-        Ok(peer) => {
-            let client = PeerClient::new(http.clone(), &peer.api_url, settings.max_json_bytes);
-            sync_once(core, &client, &peer, &subscription, settings)
-                .await
-                .map_err(|e| e.to_string())
-        }
+        Ok(peer) => match settings
+            .outbound
+            .check_url(caravan_outbound::Trust::Admin, &peer.api_url)
+        {
+            Err(refused) => Err(refused.to_string()),
+            Ok(()) => {
+                let client = PeerClient::new(http.clone(), &peer.api_url, settings.max_json_bytes);
+                sync_once(core, &client, &peer, &subscription, settings)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        },
     };
     let record = match &outcome {
         Ok(report) => SyncOutcome::Success {

@@ -209,7 +209,12 @@ pub fn server_config(
 
 /// The HTTPS client this instance calls peers with: its own certificate as identity, the
 /// federation CAs as the only trust roots, and timeouts so a hanging peer cannot stall sync.
-pub fn client(files: &TlsFiles, timeout: Duration) -> Result<reqwest::Client, TlsSetupError> {
+/// Peers are set by admins: the outgoing-request policy applies at its admin level.
+pub fn client(
+    files: &TlsFiles,
+    timeout: Duration,
+    outbound: &caravan_outbound::OutboundPolicy,
+) -> Result<reqwest::Client, TlsSetupError> {
     let mut identity = std::fs::read(&files.cert).map_err(|e| read_error(&files.cert, e))?;
     identity.extend(std::fs::read(&files.key).map_err(|e| read_error(&files.key, e))?);
     let identity = reqwest::Identity::from_pem(&identity)
@@ -219,7 +224,8 @@ pub fn client(files: &TlsFiles, timeout: Duration) -> Result<reqwest::Client, Tl
         let pem = std::fs::read(path).map_err(|e| read_error(path, e))?;
         roots.extend(reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| read_error(path, e))?);
     }
-    reqwest::Client::builder()
+    outbound
+        .builder(caravan_outbound::Trust::Admin, reqwest::Client::builder())
         .tls_certs_only(roots)
         .identity(identity)
         .connect_timeout(Duration::from_secs(5).min(timeout))

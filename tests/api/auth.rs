@@ -126,6 +126,52 @@ pub async fn repeated_failed_logins_are_rate_limited(backend: Backend) {
     .await;
 }
 
+pub async fn concurrent_guesses_are_counted_before_any_is_checked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let guesses = (0..60).map(|i| {
+        let app = &app;
+        async move { app.try_login("admin", &format!("guess-{i}")).await.status() }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, limited), (5, 55), "{statuses:?}");
+}
+
+pub async fn overlong_credentials_are_refused_before_any_work(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Far more attempts than one address is allowed: none of them is counted.
+    for i in 0..40 {
+        let username = format!("{i}{}", "u".repeat(10_000));
+        let response = app.try_login(&username, "whatever-password").await;
+        assert_error(
+            response,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "username",
+        )
+        .await;
+    }
+    let response = app.try_login("admin", &"p".repeat(2_000)).await;
+    assert_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "password",
+    )
+    .await;
+    assert_eq!(
+        app.try_login("admin", ADMIN_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
 pub async fn api_tokens_are_shown_once_listed_without_secret_and_revocable(backend: Backend) {
     let app = spawn_app(backend).await;
     let alice = app.user("alice").await;

@@ -4,15 +4,18 @@ mod auth;
 mod catalog;
 mod downloads;
 mod leaks;
+mod metrics_access;
 mod onboarding;
 mod ops;
 mod refusals;
 mod session_keys;
+mod slow_clients;
 mod social;
 use caravan_tests as support;
 use caravan_tests::on_both_backends;
 mod ui;
 mod ui_client;
+mod ui_hostile;
 mod wire;
 
 on_both_backends!(
@@ -60,6 +63,8 @@ on_both_backends!(
     session_keys::a_rotated_key_signs_new_sessions_while_the_previous_one_is_still_accepted,
     session_keys::rotating_a_configured_key_is_refused_with_what_to_do,
     auth::repeated_failed_logins_are_rate_limited,
+    auth::concurrent_guesses_are_counted_before_any_is_checked,
+    auth::overlong_credentials_are_refused_before_any_work,
     auth::api_tokens_are_shown_once_listed_without_secret_and_revocable,
     auth::expired_api_tokens_are_refused,
     auth::a_token_without_publish_scope_cannot_push,
@@ -81,6 +86,16 @@ on_both_backends!(
     downloads::ranges_are_served_as_206_and_bad_ranges_as_416,
     downloads::if_none_match_answers_304_and_head_sends_no_body,
     ops::health_readiness_metrics_and_request_ids,
+    metrics_access::metrics_need_an_admin_or_the_scraper_token,
+    metrics_access::anonymous_metrics_when_allowed_name_public_models_only,
+    metrics_access::model_labels_can_be_turned_off_for_everyone,
+    metrics_access::made_up_http_methods_share_one_series,
+    slow_clients::a_request_head_that_never_ends_is_closed,
+    ui_hostile::sign_in_redirects_only_to_paths_on_this_site,
+    ui_hostile::pasted_snippets_run_only_the_request_whatever_the_tensor_names,
+    slow_clients::a_body_that_stops_is_dropped,
+    slow_clients::an_idle_keep_alive_connection_is_closed,
+    slow_clients::stalled_connections_past_the_cap_hold_health_checks_only_until_their_deadline,
     ops::the_openapi_description_lists_the_api,
     ops::unknown_routes_and_methods_answer_json,
 );

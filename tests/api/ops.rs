@@ -17,7 +17,7 @@ pub async fn health_readiness_metrics_and_request_ids(backend: Backend) {
     );
 
     app.get(None, "/api/v1/models/nothing-here").await;
-    let response = app.get(None, "/metrics").await;
+    let response = app.get(Some(&app.admin_token), "/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
     let id = response.headers()["x-request-id"]
         .to_str()

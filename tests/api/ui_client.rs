@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use reqwest::{StatusCode, header};
 
 /// `application/x-www-form-urlencoded`, as a browser sends it.
-fn form_body(fields: &[(&str, &str)]) -> String {
+pub fn form_body(fields: &[(&str, &str)]) -> String {
     let encode = |s: &str| {
         s.bytes()
             .map(|b| match b {

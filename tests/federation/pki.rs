@@ -88,7 +88,12 @@ impl Pki {
 pub fn client_with(issuer: &Pki, leaf: &Leaf, trust: &Pki) -> reqwest::Client {
     let mut files = issuer.files(leaf);
     files.ca = vec![trust.ca_path.clone()];
-    caravan_federation::tls::client(&files, std::time::Duration::from_secs(10)).unwrap()
+    caravan_federation::tls::client(
+        &files,
+        std::time::Duration::from_secs(10),
+        &caravan_outbound::OutboundPolicy::default(),
+    )
+    .unwrap()
 }
 
 /// An HTTPS client that trusts `trust`'s CA and presents no certificate.

@@ -30,6 +30,7 @@ on_both_backends!(
     triggers::a_cron_schedule_queues_runs_on_time,
     triggers::events_are_signed_and_retried_until_the_receiver_accepts_them,
     remote::an_external_orchestrator_trains_onboards_and_reports,
+    remote::a_webhook_trainer_aimed_inside_is_refused_and_never_told_which_ports_answer,
     parquet::parquet_datasets_are_sniffed_and_used_for_evaluation_and_scoring,
     parquet::nested_and_broken_parquet_files_are_refused_and_nothing_is_stored,
     recovery::a_run_left_by_a_dead_worker_is_taken_over_and_its_step_runs_again,

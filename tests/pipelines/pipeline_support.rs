@@ -9,10 +9,15 @@ use serde_json::{Value, json};
 use crate::support::{Backend, TestApp, caravan_binary, fixture_path, spawn_app_with};
 
 pub async fn app(backend: Backend) -> TestApp {
+    app_with(backend, |_| {}).await
+}
+
+pub async fn app_with(backend: Backend, tweak: impl FnOnce(&mut caravan::Settings)) -> TestApp {
     spawn_app_with(backend, |s| {
         s.pipelines.launcher = caravan_binary().display().to_string();
         s.pipelines.poll_secs = 1;
         s.pipelines.retry_base_secs = 0;
+        tweak(s);
     })
     .await
 }

@@ -5,7 +5,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::pipeline_support::{alias_version, app, csv, dataset, finished_run, spec, trainer};
+use crate::pipeline_support::{
+    alias_version, app, app_with, csv, dataset, finished_run, spec, trainer,
+};
 use crate::support::{Backend, TestApp};
 
 /// A fake orchestrator: accepts job requests and hands them (with their headers) to the test.
@@ -47,7 +49,7 @@ async fn orchestrator() -> (
     (format!("http://127.0.0.1:{port}/jobs"), rx, handle)
 }
 
-async fn remote_pipeline(app: &TestApp, name: &str, url: &str) -> String {
+async fn remote_pipeline(app: &TestApp, name: &str, url: &str, retries: u32) -> String {
     let trainer = trainer();
     let mut s = spec(
         name,
@@ -58,6 +60,7 @@ async fn remote_pipeline(app: &TestApp, name: &str, url: &str) -> String {
     s["trigger"] = json!({});
     s["train"]["command"] = Value::Null;
     s["train"]["webhook"] = json!({ "url": url, "timeout_secs": 60 });
+    s["retries"] = json!(retries);
     let created = app
         .post_json(&app.admin_token, "/api/v1/pipelines", s)
         .await;
@@ -81,12 +84,13 @@ async fn remote_pipeline(app: &TestApp, name: &str, url: &str) -> String {
 }
 
 pub async fn an_external_orchestrator_trains_onboards_and_reports(backend: Backend) {
-    let app = app(backend).await;
+    // The orchestrator listens on loopback, which an admin allowed webhook trainers to reach.
+    let app = app_with(backend, |s| s.outbound.allow = vec!["127.0.0.0/8".into()]).await;
     let trainer = trainer();
     dataset(&app, "holdout", csv(100, 7, false)).await;
     dataset(&app, "telemetry", csv(200, 1, false)).await;
     let (url, mut jobs, handle) = orchestrator().await;
-    let secret = remote_pipeline(&app, "remote", &url).await;
+    let secret = remote_pipeline(&app, "remote", &url, 1).await;
     app.post_json(&app.admin_token, "/api/v1/pipelines/remote/runs", json!({}))
         .await;
 
@@ -182,4 +186,57 @@ pub async fn an_external_orchestrator_trains_onboards_and_reports(backend: Backe
     );
     assert_eq!(alias_version(&app, "forensics", "champion").await, Some(1));
     handle.stop(true).await;
+}
+
+/// A webhook trainer's URL is set by the pipeline's owner: by default it reaches no address
+/// inside (loopback, private, link-local, metadata), and the run's error reads the same
+/// whether something listens there or not.
+pub async fn a_webhook_trainer_aimed_inside_is_refused_and_never_told_which_ports_answer(
+    backend: Backend,
+) {
+    let app = app(backend).await;
+    dataset(&app, "holdout", csv(100, 7, false)).await;
+    dataset(&app, "telemetry", csv(200, 1, false)).await;
+    let (listening, mut jobs, handle) = orchestrator().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut errors = Vec::new();
+    for (name, url) in [
+        ("to-listening", listening),
+        ("to-closed", format!("http://localhost:{closed}/jobs")),
+        ("to-private", "http://10.11.12.13/jobs".to_owned()),
+        (
+            "to-metadata",
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+        ),
+        ("to-mapped", "http://[::ffff:127.0.0.1]:9/jobs".to_owned()),
+    ] {
+        remote_pipeline(&app, name, &url, 0).await;
+        app.post_json(
+            &app.admin_token,
+            &format!("/api/v1/pipelines/{name}/runs"),
+            json!({}),
+        )
+        .await;
+        let run = finished_run(&app, name, 1).await;
+        assert_eq!(run["status"], "failed", "{name}: {run}");
+        let error = run["error"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            error.contains("refused by the outgoing-request policy"),
+            "{name}: {run}"
+        );
+        errors.push(error.replace(&url, "URL"));
+    }
+    assert!(
+        errors.windows(2).all(|w| w[0] == w[1]),
+        "every refusal reads the same: {errors:?}"
+    );
+    assert!(
+        jobs.try_recv().is_err(),
+        "the orchestrator never heard a thing"
+    );
+    handle.stop(false).await;
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod bombs;
+mod deletion;
 mod golden;
 mod protocol;
 mod refusals;
@@ -40,4 +41,7 @@ on_both_backends!(
     bombs::bombs_fail_clearly_while_another_model_answers_every_request,
     bombs::a_caller_that_gives_up_frees_its_run_at_once,
     bombs::a_model_whose_output_is_always_too_large_is_refused_when_loaded,
+    deletion::a_deleted_model_leaves_memory_and_is_never_served,
+    deletion::a_deleted_version_is_never_served_by_number,
+    deletion::a_version_deleted_through_another_replica_stops_being_served_there,
 );

@@ -214,7 +214,12 @@ pub async fn statistics_and_metrics_count_inference_per_version(backend: Backend
     );
     let (_, all) = app.get_json(token, "/v2/models/stats").await;
     assert_eq!(all["model_stats"].as_array().unwrap().len(), 1);
-    let metrics = app.get(None, "/metrics").await.text().await.unwrap();
+    let metrics = app
+        .get(Some(&app.admin_token), "/metrics")
+        .await
+        .text()
+        .await
+        .unwrap();
     let line = metrics
         .lines()
         .find(|l| {
@@ -233,7 +238,8 @@ pub async fn statistics_and_metrics_count_inference_per_version(backend: Backend
     );
     assert!(metrics.contains("caravan_inference_batch_rows"));
     assert!(metrics.contains("caravan_loaded_versions"));
-    let memory = format!("caravan_loaded_version_estimated_bytes{{version=\"{model}:1\"}}");
+    let memory =
+        format!("caravan_loaded_version_estimated_bytes{{model=\"{model}\",version=\"1\"}}");
     assert!(metrics.contains(&memory), "per-version memory estimate");
 }
 

@@ -23,7 +23,24 @@ pub struct Settings {
     pub federation: FederationSettings,
     pub onboarding: OnboardingSettings,
     pub pipelines: PipelinesConfig,
+    pub metrics: MetricsSettings,
+    pub outbound: OutboundSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundSettings {
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    pub token: SecretString,
+    pub anonymous: bool,
+    pub model_labels: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +50,11 @@ pub struct HttpSettings {
     pub public_url: String,
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    pub client_request_timeout_secs: u64,
+    pub body_idle_timeout_secs: u64,
+    pub keep_alive_secs: u64,
+    pub client_disconnect_timeout_secs: u64,
+    pub max_connections: usize,
     pub tls: HttpTls,
     /// The older spelling of `tls.cert`, still read.
     #[serde(default)]
@@ -217,7 +239,9 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("federation.tls.ca")
-                    .with_list_parse_key("federation.tls.crl"),
+                    .with_list_parse_key("federation.tls.crl")
+                    .with_list_parse_key("outbound.allow")
+                    .with_list_parse_key("outbound.deny"),
             )
             .build()?
             .try_deserialize()
@@ -257,6 +281,12 @@ impl Settings {
         }
     }
 
+    /// The `[outbound]` lists, parsed.
+    pub fn outbound(&self) -> anyhow::Result<caravan_outbound::OutboundPolicy> {
+        caravan_outbound::OutboundPolicy::from_lists(&self.outbound.allow, &self.outbound.deny)
+            .map_err(|e| anyhow::anyhow!("outbound: {e}"))
+    }
+
     pub fn staging_dir(&self) -> PathBuf {
         match self.storage.staging_dir.as_str() {
             "" => self.data_dir.join("staging"),
@@ -276,6 +306,25 @@ mod tests {
         assert_eq!(s.database_url(), "sqlite://caravan-data/caravan.db");
         assert_eq!(s.storage_url(), "caravan-data/objects");
         assert_eq!(s.onboarding.max_model_bytes, 2 << 30);
+    }
+
+    #[test]
+    fn the_example_configuration_is_the_default_one() {
+        assert_eq!(
+            include_str!("../../../deploy/caravan.toml"),
+            DEFAULT_CONFIG,
+            "copy server/app/src/default-config.toml to deploy/caravan.toml"
+        );
+    }
+
+    #[test]
+    fn outbound_lists_parse_and_bad_ranges_refuse_to_start() {
+        let mut s = Settings::defaults();
+        assert!(s.outbound().unwrap().allow.is_empty());
+        s.outbound.allow = vec!["10.0.0.0/8".into(), "192.168.1.7".into()];
+        assert_eq!(s.outbound().unwrap().allow.len(), 2);
+        s.outbound.deny = vec!["not-a-range".into()];
+        assert!(s.outbound().is_err());
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Application {
     /// The federation listener and its port, when `federation.bind` is set.
     federation: Option<(Server, u16)>,
     core: Core,
+    /// The pipelines' work directory of this process, removed when it stops.
+    _work_dir: caravan_storage::ScratchDir,
 }
 
 /// Creates or upgrades the catalog database (opening it runs the migrations).
@@ -163,7 +165,8 @@ impl Application {
         let identity =
             crate::http::federation::identity(&settings, &core, federation.as_ref().map(|f| f.1))
                 .await?;
-        let pipelines = pipelines(&settings, &core, pipeline_store, listener.local_addr()?)?;
+        let (pipelines, work_dir) =
+            pipelines(&settings, &core, pipeline_store, listener.local_addr()?)?;
         if settings.pipelines.enabled {
             caravan_pipelines::spawn_workers(pipelines.clone());
             caravan_pipelines::spawn_scheduler(pipelines.clone());
@@ -177,6 +180,7 @@ impl Application {
             server,
             federation,
             core,
+            _work_dir: work_dir,
         })
     }
 
@@ -218,29 +222,40 @@ fn pipelines(
     core: &Core,
     store: caravan_pipelines::PipelineStore,
     api: std::net::SocketAddr,
-) -> anyhow::Result<caravan_pipelines::Pipelines> {
+) -> anyhow::Result<(caravan_pipelines::Pipelines, caravan_storage::ScratchDir)> {
     let config = &settings.pipelines;
     let launcher = match config.launcher.as_str() {
         "" => std::env::current_exe().context("locating the caravan binary")?,
         path => PathBuf::from(path),
     };
-    let work_dir = match config.work_dir.as_str() {
+    let work_root = match config.work_dir.as_str() {
         // Under the system's temporary directory, which trainers running as another user
         // can reach (the data directory may not be).
         "" => std::env::temp_dir().join("caravan-pipelines"),
         dir => PathBuf::from(dir),
     };
+    // This process's own directory there; what killed processes left is swept first.
+    let (work_dir, swept) = caravan_storage::ScratchDir::claim(&work_root)
+        .with_context(|| format!("claiming a work directory in {}", work_root.display()))?;
+    if swept != caravan_storage::Swept::default() {
+        tracing::info!(
+            files = swept.files,
+            dirs = swept.dirs,
+            "removed run files that stopped processes left behind"
+        );
+    }
     let settings = caravan_pipelines::PipelineSettings {
         command_trainers: config.command_trainers,
         max_concurrent_runs: config.max_concurrent_runs.max(1),
         trainer_memory_mb: config.trainer_memory_mb.max(64),
         launcher,
-        work_dir,
+        work_dir: work_dir.path().to_path_buf(),
         poll: Duration::from_secs(config.poll_secs.max(1)),
         lease: Duration::from_secs(config.lease_secs.max(3)),
         retry_base: Duration::from_secs(config.retry_base_secs),
         max_dataset_bytes: config.max_dataset_bytes,
         max_batch_rows: settings.serving.max_rows_per_request.max(1),
+        outbound: settings.outbound()?,
         public_url: match settings.http.public_url.as_str() {
             // Without a configured address, the listener's own (loopback when it listens on all).
             "" if api.ip().is_unspecified() => format!("http://127.0.0.1:{}", api.port()),
@@ -248,10 +263,9 @@ fn pipelines(
             url => url.to_owned(),
         },
     };
-    Ok(caravan_pipelines::Pipelines::new(
-        core.clone(),
-        store,
-        settings,
+    Ok((
+        caravan_pipelines::Pipelines::new(core.clone(), store, settings),
+        work_dir,
     ))
 }
 

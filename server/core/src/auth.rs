@@ -53,8 +53,15 @@ impl Core {
     /// Logs a user in; rate-limited per username and client address.
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, username: &str, password: &str, client: &str) -> Result<Session> {
-        let key = format!("{}|{client}", username.to_lowercase());
-        self.login_limiter.check(&key)?;
+        // Nothing longer than any account can have costs a lookup, a hash or limiter memory.
+        if username.chars().count() > crate::users::MAX_USERNAME {
+            return Err(CoreError::Invalid(format!(
+                "a username is at most {} characters",
+                crate::users::MAX_USERNAME
+            )));
+        }
+        passwords::check_length(password)?;
+        self.login_limiter.begin(username, client)?;
         let user = self.catalog.user_by_name(username).await?;
         let ok = passwords::verify(
             password.to_owned(),
@@ -64,13 +71,12 @@ impl Core {
         let user = match user {
             Some(user) if ok && !user.disabled => user,
             _ => {
-                self.login_limiter.record_failure(&key);
                 return Err(CoreError::Unauthenticated(
                     "wrong username or password".into(),
                 ));
             }
         };
-        self.login_limiter.reset(&key);
+        self.login_limiter.succeeded(username, client);
         self.issue_session(user)
     }
 

@@ -36,7 +36,7 @@ pub use error::{
 pub use federation::{PeerRequest, RemoteVersion};
 pub use models::{ModelDetails, SearchParams};
 pub use onboard::Upload;
-pub use rate_limit::LoginLimiter;
+pub use rate_limit::{LoginLimiter, LoginLimits};
 pub use serving::IndexEntry;
 pub use serving::{Inference, InferenceRequest, ServedModel, Serving, VersionMetadata};
 pub use social::{MAX_TEXT_CHARS, Ratings};
@@ -87,7 +87,7 @@ impl Core {
             auth,
             limits,
             serving: serving.map(Arc::new),
-            login_limiter: Arc::new(LoginLimiter::new(5, Duration::from_secs(60))),
+            login_limiter: Arc::new(LoginLimiter::new(LoginLimits::default())),
             auth_cache: Arc::default(),
             sync_wakeup: Arc::default(),
         }

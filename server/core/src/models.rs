@@ -229,8 +229,9 @@ impl Core {
     /// Deletes a model and every version; blobs nothing else uses are deleted too.
     #[tracing::instrument(skip_all, fields(model = %name, user = %who.username))]
     pub async fn delete_model(&self, who: &Principal, name: &ModelName) -> Result<()> {
-        self.managed_model(who, name, Scope::Publish).await?;
+        let model = self.managed_model(who, name, Scope::Publish).await?;
         let blobs = self.catalog.delete_model(name, &actor(who)).await?;
+        self.unserve_deleted(name, model.id, |_| false);
         for sha256 in blobs {
             self.sweep_blob(&sha256).await;
         }
@@ -257,8 +258,31 @@ impl Core {
                 ),
                 other => other.into(),
             })?;
+        self.unserve_deleted(name, model.id, |v| v != version);
         self.sweep_blob(&sha256).await;
         Ok(())
+    }
+
+    /// Which of these model names the caller may see (for what `/metrics` may name to them).
+    /// Names that are not models, or no longer are, are not visible.
+    #[tracing::instrument(skip_all)]
+    pub async fn visible_model_names(
+        &self,
+        who: Option<&Principal>,
+        names: std::collections::BTreeSet<String>,
+    ) -> Result<std::collections::BTreeSet<String>> {
+        let mut visible = std::collections::BTreeSet::new();
+        for name in names {
+            let Ok(parsed) = ModelName::parse_any(&name) else {
+                continue;
+            };
+            if let Some(model) = self.catalog.model_by_name(&parsed).await?
+                && caravan_domain::can_see(who, model.owner_id, model.visibility)
+            {
+                visible.insert(name);
+            }
+        }
+        Ok(visible)
     }
 
     #[tracing::instrument(skip_all)]

@@ -12,9 +12,12 @@ use crate::{
     passwords,
 };
 
+/// Longest username, in characters.
+pub const MAX_USERNAME: usize = 64;
+
 /// Usernames: 1-64 characters of `a-z 0-9 - _ .`, starting with a letter or digit.
 pub fn is_valid_username(name: &str) -> bool {
-    (1..=64).contains(&name.len())
+    (1..=MAX_USERNAME).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name
             .chars()

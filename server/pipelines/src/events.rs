@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use caravan_domain::records::{OutboxRecord, Timestamp};
+use caravan_outbound::{OutboundPolicy, Trust};
 
 use crate::{Pipelines, webhook_signature};
 
@@ -13,11 +14,15 @@ pub const MAX_ATTEMPTS: i64 = 8;
 /// Deliveries claimed at once by a worker.
 const BATCH: i64 = 16;
 
-async fn deliver(http: &reqwest::Client, record: &OutboxRecord) -> Result<(), String> {
+async fn deliver(
+    http: &reqwest::Client,
+    policy: &OutboundPolicy,
+    record: &OutboxRecord,
+) -> Result<(), String> {
     let body = serde_json::to_vec(&record.event).map_err(|e| e.to_string())?;
     let timestamp = chrono::Utc::now().timestamp().to_string();
     let signature = webhook_signature(&record.secret, &timestamp, &body);
-    let response = http
+    let request = http
         .post(&record.url)
         .header(
             "content-type",
@@ -25,8 +30,9 @@ async fn deliver(http: &reqwest::Client, record: &OutboxRecord) -> Result<(), St
         )
         .header("x-caravan-timestamp", timestamp)
         .header("x-caravan-signature", signature)
-        .body(body)
-        .send()
+        .body(body);
+    let response = policy
+        .send(Trust::Admin, request)
         .await
         .map_err(|e| format!("sending: {e}"))?;
     match response.status() {
@@ -52,7 +58,7 @@ impl Pipelines {
             }
         };
         for record in &claimed {
-            let result = match deliver(http, record).await {
+            let result = match deliver(http, &self.settings.outbound, record).await {
                 Ok(()) => self.store.catalog.outbox_delivered(record.id).await,
                 Err(why) => {
                     let retry = (record.attempts < MAX_ATTEMPTS).then(|| {
@@ -79,10 +85,11 @@ impl Pipelines {
 /// Delivers events in the background; checks the outbox every second when it is idle.
 pub fn spawn_event_delivery(p: Pipelines) {
     tokio::spawn(async move {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("an HTTP client");
+        // Event hooks: only admins define them.
+        let http = p.settings.outbound.client(
+            Trust::Admin,
+            reqwest::Client::builder().timeout(Duration::from_secs(10)),
+        );
         loop {
             if p.deliver_events(&http).await == 0 {
                 tokio::time::sleep(Duration::from_secs(1)).await;

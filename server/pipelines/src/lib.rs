@@ -54,6 +54,8 @@ pub struct PipelineSettings {
     pub max_batch_rows: usize,
     /// How external trainers reach this instance (the URLs in their job requests).
     pub public_url: String,
+    /// Where webhook trainers and event hooks may send requests.
+    pub outbound: caravan_outbound::OutboundPolicy,
 }
 
 /// Why a step did not finish.
@@ -126,12 +128,13 @@ impl Pipelines {
         Pipelines {
             core,
             store,
-            settings: Arc::new(settings),
             wakeup: Arc::default(),
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .build()
-                .expect("an HTTP client"),
+            // Webhook trainers' URLs: any pipeline owner sets them.
+            http: settings.outbound.client(
+                caravan_outbound::Trust::User,
+                reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)),
+            ),
+            settings: Arc::new(settings),
         }
     }
 

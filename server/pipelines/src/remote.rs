@@ -52,7 +52,7 @@ impl Pipelines {
         });
         let body = serde_json::to_vec(&job).expect("a job serializes");
         let timestamp = chrono::Utc::now().timestamp().to_string();
-        let sent = self
+        let request = self
             .http
             .post(&webhook.url)
             .header("content-type", "application/json")
@@ -61,8 +61,11 @@ impl Pipelines {
                 "x-caravan-signature",
                 webhook_signature(secret, &timestamp, &body),
             )
-            .body(body)
-            .send()
+            .body(body);
+        let sent = self
+            .settings
+            .outbound
+            .send(caravan_outbound::Trust::User, request)
             .await
             .map_err(|e| {
                 StepError::Retryable(format!("sending the job to {}: {e}", webhook.url))

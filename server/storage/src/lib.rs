@@ -8,6 +8,7 @@
 mod logs;
 mod open;
 mod read;
+mod scratch;
 mod staging;
 
 use std::{path::PathBuf, sync::Arc};
@@ -19,6 +20,7 @@ use tokio::io::AsyncReadExt;
 
 pub use open::S3Options;
 pub use read::BlobRead;
+pub use scratch::{ScratchDir, Swept};
 pub use staging::{StageError, StagedBlob};
 
 /// Errors of the blob store.
@@ -47,6 +49,8 @@ const PART_SIZE: usize = 16 << 20;
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
     staging_dir: PathBuf,
+    /// This process's claim on `staging_dir` (none when a caller chose the directory).
+    _scratch: Option<Arc<ScratchDir>>,
     description: String,
     /// The directory of a local-disk store, where staged files are hard-linked into place
     /// instead of copied.
@@ -67,6 +71,7 @@ impl BlobStore {
         Self {
             store,
             staging_dir,
+            _scratch: None,
             description,
             local_root: None,
         }

@@ -7,7 +7,7 @@ use object_store::{
     prefix::PrefixStore,
 };
 
-use crate::{BlobStore, Result, StorageError};
+use crate::{BlobStore, Result, ScratchDir, StorageError, Swept};
 
 /// Settings for `s3://` stores. Without an endpoint, AWS is used; credentials fall back to
 /// the usual `AWS_*` environment variables.
@@ -22,11 +22,28 @@ pub struct S3Options {
 
 impl BlobStore {
     /// Opens `memory://`, `file:///abs/dir`, a plain directory path, or `s3://bucket/prefix`.
+    /// Staging files go to this process's own directory under `staging_dir`, which it claims
+    /// after sweeping what dead processes left there.
     pub fn open(url: &str, s3: &S3Options, staging_dir: &FsPath) -> Result<Self> {
-        std::fs::create_dir_all(staging_dir).map_err(|e| {
-            StorageError::Config(format!("cannot create {}: {e}", staging_dir.display()))
+        let (scratch, swept) = ScratchDir::claim(staging_dir).map_err(|e| {
+            StorageError::Config(format!(
+                "cannot claim staging in {}: {e}",
+                staging_dir.display()
+            ))
         })?;
-        let staging = staging_dir.to_path_buf();
+        if swept != Swept::default() {
+            tracing::info!(
+                files = swept.files,
+                dirs = swept.dirs,
+                "removed staging files that stopped processes left behind"
+            );
+        }
+        let mut blobs = Self::open_store(url, s3, scratch.path().to_path_buf())?;
+        blobs._scratch = Some(Arc::new(scratch));
+        Ok(blobs)
+    }
+
+    fn open_store(url: &str, s3: &S3Options, staging: std::path::PathBuf) -> Result<Self> {
         if url == "memory://" || url == "memory" {
             return Ok(Self::new(
                 Arc::new(InMemory::new()),

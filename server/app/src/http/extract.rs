@@ -17,7 +17,7 @@ pub struct Authenticated(pub Principal);
 /// A caller who may be anonymous. Credentials that are present must be valid.
 pub struct MaybeAuth(pub Option<Principal>);
 
-fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub(crate) fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -36,7 +36,7 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     }
 }
 
-async fn resolve(req: HttpRequest) -> Result<Option<Principal>, ApiError> {
+pub(crate) async fn resolve(req: HttpRequest) -> Result<Option<Principal>, ApiError> {
     let core = req
         .app_data::<web::Data<Core>>()
         .expect("Core is registered as app data")

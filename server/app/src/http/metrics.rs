@@ -14,34 +14,98 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 #[derive(Clone)]
 pub struct Metrics {
     handle: PrometheusHandle,
+    pub access: MetricsAccess,
+}
+
+/// Who may read `/metrics`, and how much of it (`[metrics]` in the configuration).
+#[derive(Clone, Default)]
+pub struct MetricsAccess {
+    /// A bearer token that reads everything (for a Prometheus scraper); empty: none.
+    pub token: secrecy::SecretString,
+    /// Whether callers without credentials are answered (with public models' series only).
+    pub anonymous: bool,
+    /// Whether series may name models at all.
+    pub model_labels: bool,
+}
+
+impl MetricsAccess {
+    /// Whether `presented` is the configured scraper token (compared as digests, so the time
+    /// taken tells nothing about the token).
+    pub fn is_scraper_token(&self, presented: &str) -> bool {
+        use secrecy::ExposeSecret;
+        use sha2::{Digest, Sha256};
+        let token = self.token.expose_secret();
+        !token.is_empty() && Sha256::digest(token) == Sha256::digest(presented)
+    }
 }
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// Installs the process-wide recorder (once; every listener and app in the process shares it).
+pub fn install_recorder() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Suffix("seconds".into()),
+                &[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                    10.0, 60.0,
+                ],
+            )
+            .expect("valid buckets")
+            .install_recorder()
+            .expect("no other metrics recorder is installed")
+    })
+}
+
 impl Metrics {
-    /// The process-wide recorder (installed once; every app in the process shares it).
-    pub fn install() -> Self {
-        let handle = HANDLE.get_or_init(|| {
-            PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    Matcher::Suffix("seconds".into()),
-                    &[
-                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                        10.0, 60.0,
-                    ],
-                )
-                .expect("valid buckets")
-                .install_recorder()
-                .expect("no other metrics recorder is installed")
-        });
+    pub fn install(access: MetricsAccess) -> Self {
         Self {
-            handle: handle.clone(),
+            handle: install_recorder().clone(),
+            access,
         }
     }
 
     pub fn render(&self) -> String {
         self.handle.render()
     }
+}
+
+/// The models the samples of a rendering name (their `model` label).
+pub fn models_named(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter_map(model_label)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The rendering without the samples of models `keep` refuses (comments are kept).
+pub fn without_models(text: &str, keep: impl Fn(&str) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        if model_label(line).is_none_or(&keep) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The value of a sample line's `model` label. Model names cannot hold quotes or
+/// backslashes, so the value ends at the next quote.
+fn model_label(line: &str) -> Option<&str> {
+    if line.starts_with('#') {
+        return None;
+    }
+    let labels = &line[line.find('{')? + 1..];
+    let labels = &labels[..labels.find('}')?];
+    let at = if labels.starts_with("model=\"") {
+        0
+    } else {
+        labels.find(",model=\"")? + 1
+    };
+    let value = &labels[at + "model=\"".len()..];
+    Some(&value[..value.find('"')?])
 }
 
 /// Counts and times each request under its route template (`/api/v1/models/{name}`), never
@@ -72,5 +136,38 @@ fn unmatched_route(path: &str) -> String {
         "/v2/models/{model}/...".into()
     } else {
         "unmatched".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "# TYPE caravan_inference_requests_total counter
+caravan_inference_requests_total{model=\"fraud\",version=\"1\",outcome=\"ok\"} 3
+caravan_inference_requests_total{outcome=\"ok\",model=\"secret\",version=\"2\"} 1
+caravan_loaded_versions 2
+caravan_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"200\"} 9
+caravan_other{remodel=\"fraud\"} 1
+";
+
+    #[test]
+    fn samples_of_models_not_kept_are_dropped_and_the_rest_stays() {
+        assert_eq!(
+            models_named(TEXT).into_iter().collect::<Vec<_>>(),
+            ["fraud", "secret"]
+        );
+        let kept = without_models(TEXT, |m| m == "fraud");
+        assert!(kept.contains("model=\"fraud\""));
+        assert!(!kept.contains("secret"));
+        assert!(kept.contains("caravan_loaded_versions 2"));
+        assert!(kept.contains("route=\"/metrics\""));
+        assert!(kept.contains("remodel"), "only the model label counts");
+        assert!(kept.starts_with("# TYPE"));
+        let none = without_models(TEXT, |_| false);
+        assert!(
+            !none.contains("{model=") && !none.contains(",model="),
+            "{none}"
+        );
     }
 }

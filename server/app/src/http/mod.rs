@@ -9,10 +9,12 @@
 //!   E5 envelope.
 //!
 //! Shared by the surfaces: `dto` (wire types), `error` (the JSON renderer), `extract`
-//! (credentials), `upload` (multipart), `metrics` and `spans` (request spans and ids).
+//! (credentials), `upload` (multipart), `metrics`, `spans` (request spans and ids) and
+//! `connections` (deadlines for slow clients, the connection cap).
 
 pub mod api;
 pub mod artifact;
+pub mod connections;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -44,21 +46,33 @@ pub fn server(
     let core = web::Data::new(core);
     let pipelines = web::Data::new(pipelines);
     let identity = web::Data::new(identity);
-    let metrics = web::Data::new(metrics::Metrics::install());
+    let metrics = web::Data::new(metrics::Metrics::install(metrics::MetricsAccess {
+        token: settings.metrics.token.clone(),
+        anonymous: settings.metrics.anonymous,
+        model_labels: settings.metrics.model_labels,
+    }));
     let max_request_bytes = settings.serving.max_request_bytes;
     let ui_config = web::Data::new(ui::UiConfig {
         secure: settings.http.public_url.starts_with("https://")
             || !settings.http.tls_files().0.is_empty(),
         public_url: settings.http.public_url.clone(),
     });
+    let workers = match settings.http.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let limits = connections::Limits::new(&settings.http, workers);
+    let body_idle = web::Data::new(connections::BodyIdleTimeout(limits.body_idle_timeout));
     let factory = move || {
         App::new()
+            .app_data(body_idle.clone())
             .app_data(core.clone())
             .app_data(metrics.clone())
             .app_data(identity.clone())
             .app_data(pipelines.clone())
             .app_data(ui_config.clone())
             .app_data(web::PayloadConfig::new(max_request_bytes))
+            .wrap(from_fn(connections::body_idle_timeout))
             .wrap(from_fn(metrics::record))
             .wrap(from_fn(spans::echo))
             .wrap(TracingLogger::<spans::RequestSpan>::new())
@@ -70,13 +84,15 @@ pub fn server(
     };
     // Signals are handled by `caravan serve` itself (see `cli`), registered before the server
     // announces that it listens, so an early SIGTERM is never fatal.
-    let mut server = HttpServer::new(factory)
+    let server = HttpServer::new(factory)
         .on_connect(v2::disconnect::on_connect)
         .shutdown_timeout(settings.http.shutdown_timeout_secs)
+        .client_request_timeout(limits.client_request_timeout)
+        .client_disconnect_timeout(limits.client_disconnect_timeout)
+        .keep_alive(limits.keep_alive)
+        .max_connections(limits.max_connections_per_worker)
+        .workers(workers)
         .disable_signals();
-    if settings.http.workers > 0 {
-        server = server.workers(settings.http.workers);
-    }
     let server = match tls_config(settings)? {
         Some(tls) => server.listen_rustls_0_23(listener, tls)?,
         None => server.listen(listener)?,

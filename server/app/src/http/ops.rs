@@ -1,10 +1,14 @@
 //! Liveness, readiness and Prometheus metrics.
 
-use actix_web::{HttpResponse, middleware::from_fn, web};
+use actix_web::{HttpRequest, HttpResponse, middleware::from_fn, web};
 use caravan_core::Core;
 use serde_json::json;
 
-use crate::http::{error, metrics::Metrics};
+use crate::http::{
+    error::{self, ApiError},
+    extract,
+    metrics::{Metrics, models_named, without_models},
+};
 
 /// At the root, each path a resource of its own with the JSON error renderer (a wrong method
 /// answers JSON like the API).
@@ -49,10 +53,40 @@ pub async fn readyz(core: web::Data<Core>) -> HttpResponse {
     }
 }
 
-/// Prometheus text format.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
-pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
-    HttpResponse::Ok()
+/// Prometheus text format: everything for an admin or the scraper token (`metrics.token`);
+/// for other callers only the series of models they can see, and for anonymous ones nothing
+/// unless `metrics.anonymous` is set.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain"), (status = 401)))]
+pub async fn metrics(
+    core: web::Data<Core>,
+    metrics: web::Data<Metrics>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let access = &metrics.access;
+    let scraper = extract::bearer(&req)
+        .ok()
+        .flatten()
+        .is_some_and(|t| access.is_scraper_token(&t));
+    let who = if scraper {
+        None
+    } else {
+        extract::resolve(req).await?
+    };
+    if !scraper && who.is_none() && !access.anonymous {
+        return Err(ApiError::unauthenticated(
+            "metrics need an admin's credentials or the scraper token",
+        ));
+    }
+    let mut text = metrics.render();
+    if !access.model_labels {
+        text = without_models(&text, |_| false);
+    } else if !scraper && !who.as_ref().is_some_and(|p| p.is_admin()) {
+        let visible = core
+            .visible_model_names(who.as_ref(), models_named(&text))
+            .await?;
+        text = without_models(&text, |m| visible.contains(m));
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(metrics.render())
+        .body(text))
 }

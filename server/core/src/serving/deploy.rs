@@ -98,6 +98,20 @@ impl Core {
         }
     }
 
+    /// After a deletion: new requests stop seeing the model's deleted versions at once and
+    /// they leave memory, aliased or not.
+    pub(crate) fn unserve_deleted(
+        &self,
+        name: &ModelName,
+        model_id: uuid::Uuid,
+        exists: impl Fn(i64) -> bool,
+    ) {
+        if let Some(serving) = &self.serving {
+            serving.invalidate(name.as_str());
+            serving.registry.forget_deleted(model_id, exists);
+        }
+    }
+
     async fn refresh_pins(&self) -> Result<HashSet<VersionKey>> {
         let pins: HashSet<VersionKey> = self
             .catalog
@@ -148,7 +162,7 @@ impl Core {
                 "only the owner of {name} can load it"
             )));
         }
-        let number = Self::served_version(&model, version)?;
+        let number = self.served_version(&model, version).await?;
         self.loaded_version(&model.record, number).await?;
         Ok(number)
     }
@@ -168,7 +182,7 @@ impl Core {
                 "only the owner of {name} can unload it"
             )));
         }
-        let number = Self::served_version(&model, version)?;
+        let number = self.served_version(&model, version).await?;
         let key = VersionKey {
             model_id: model.record.id,
             version: number,

@@ -1,7 +1,7 @@
 //! Running inference and answering the protocol's metadata and readiness questions.
 
 use caravan_domain::{ConflictKind, Subject};
-use std::sync::Arc;
+use std::{collections::BTreeSet, sync::Arc};
 
 use caravan_domain::records::{ModelRecord, VersionRecord};
 use caravan_domain::{ModelName, Principal, Scope, VersionRef};
@@ -71,7 +71,22 @@ impl Core {
                     .into_iter()
                     .map(|a| (a.alias, a.version))
                     .collect();
-                let model = Arc::new(ServedModel { record, aliases });
+                let versions: BTreeSet<i64> = self
+                    .catalog
+                    .versions(record.id)
+                    .await?
+                    .iter()
+                    .map(|v| v.version)
+                    .collect();
+                // What another replica deleted is unloaded here too, once this lookup sees it.
+                serving
+                    .registry
+                    .forget_deleted(record.id, |v| versions.contains(&v));
+                let model = Arc::new(ServedModel {
+                    record,
+                    aliases,
+                    versions,
+                });
                 serving.remember(name, model.clone(), generation);
                 model
             }
@@ -87,7 +102,11 @@ impl Core {
 
     /// The version a request names: a number, an alias, `latest`, or by default the alias
     /// `champion` if there is one, else the newest version.
-    pub(crate) fn served_version(model: &ServedModel, version: Option<&str>) -> Result<i64> {
+    pub(crate) async fn served_version(
+        &self,
+        model: &ServedModel,
+        version: Option<&str>,
+    ) -> Result<i64> {
         let name = &model.record.name;
         // A model its peer withdrew keeps serving through a local alias (no surprise outage),
         // and only that way.
@@ -107,8 +126,22 @@ impl Core {
                 format!("model {name} has no versions"),
             )),
         };
+        let no_version = |n: i64| {
+            CoreError::not_found(Subject::Version, format!("model {name} has no version {n}"))
+        };
         match version.map(VersionRef::parse).transpose()? {
             Some(VersionRef::Number(_)) if model.record.withdrawn_at.is_some() => Err(withdrawn()),
+            // Not in the cached view: a version onboarded since (here or on another replica)
+            // is served at once; one that is gone is not.
+            Some(VersionRef::Number(n)) if !model.versions.contains(&n) => {
+                match self.catalog.version(model.record.id, n).await? {
+                    Some(_) => {
+                        self.serving()?.invalidate(name.as_str());
+                        Ok(n)
+                    }
+                    None => Err(no_version(n)),
+                }
+            }
             Some(VersionRef::Number(n)) => Ok(n),
             Some(VersionRef::Latest) => latest(),
             Some(VersionRef::Alias(alias)) => {
@@ -200,7 +233,7 @@ impl Core {
         request: InferenceRequest,
     ) -> Result<Inference> {
         let model = self.served_model(who, name).await?;
-        let number = Self::served_version(&model, version)?;
+        let number = self.served_version(&model, version).await?;
         let loaded = self.loaded_version(&model.record, number).await?;
         let max_rows = self.serving()?.registry.settings().max_rows;
         check_inputs(&loaded.signature, &request.inputs, max_rows).map_err(CoreError::Invalid)?;
@@ -262,7 +295,7 @@ impl Core {
         version: Option<&str>,
     ) -> Result<(Arc<ServedModel>, VersionRecord)> {
         let model = self.served_model(who, name).await?;
-        let number = Self::served_version(&model, version)?;
+        let number = self.served_version(&model, version).await?;
         let record = self
             .catalog
             .version(model.record.id, number)
@@ -302,14 +335,7 @@ impl Core {
         version: Option<&str>,
     ) -> Result<VersionMetadata> {
         let (model, record) = self.served_version_record(who, name, version).await?;
-        let mut versions: Vec<i64> = self
-            .catalog
-            .versions(model.record.id)
-            .await?
-            .iter()
-            .map(|v| v.version)
-            .collect();
-        versions.sort_unstable();
+        let versions: Vec<i64> = model.versions.iter().copied().collect();
         let settings = self.serving()?.registry.settings();
         let signature = &record.info.signature;
         let batching = settings.batching.filter(|_| signature.batchable());
@@ -335,9 +361,10 @@ impl Core {
         match name {
             Some(name) => {
                 let model = self.served_model(who, name).await?;
-                let wanted = version
-                    .map(|_| Self::served_version(&model, version))
-                    .transpose()?;
+                let wanted = match version {
+                    Some(_) => Some(self.served_version(&model, version).await?),
+                    None => None,
+                };
                 for loaded in serving.registry.loaded() {
                     if loaded.key.model_id == model.record.id
                         && wanted.is_none_or(|v| v == loaded.key.version)

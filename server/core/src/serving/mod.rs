@@ -6,7 +6,7 @@ mod deploy;
 mod infer;
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -29,6 +29,9 @@ const MODEL_CACHE_TTL: Duration = Duration::from_secs(1);
 pub struct ServedModel {
     pub record: ModelRecord,
     pub aliases: HashMap<String, i64>,
+    /// The version numbers the catalog holds: a number not among them is never served, even
+    /// if it is still loaded here (deleted through another replica).
+    pub versions: BTreeSet<i64>,
 }
 
 /// The serving state shared by all requests.

@@ -226,6 +226,28 @@ impl Registry {
         Ok(removed)
     }
 
+    /// Drops every version of a model that `exists` says is gone from the catalog, pinned or
+    /// not, and its pin: a deleted version is never served again. Requests already running on
+    /// one finish on it. Returns how many were dropped.
+    pub fn forget_deleted(&self, model_id: uuid::Uuid, exists: impl Fn(i64) -> bool) -> usize {
+        let mut state = self.state.lock().expect("registry lock");
+        let gone = |k: &VersionKey| k.model_id == model_id && !exists(k.version);
+        state.pinned.retain(|k| !gone(k));
+        let victims: Vec<VersionKey> = state.slots.keys().filter(|k| gone(k)).copied().collect();
+        for key in &victims {
+            let slot = state.slots.remove(key).expect("victim exists");
+            if let Some(model) = slot.cell.get() {
+                tracing::info!(model = %model.label, "unloaded: deleted from the catalog");
+                forget_gauge(model);
+            }
+        }
+        drop(state);
+        if !victims.is_empty() {
+            self.publish_gauges();
+        }
+        victims.len()
+    }
+
     /// Replaces the set of versions aliases point to.
     pub fn set_pinned(&self, pinned: HashSet<VersionKey>) {
         self.state.lock().expect("registry lock").pinned = pinned;
@@ -280,14 +302,32 @@ impl Registry {
         let bytes: u64 = loaded.iter().map(|m| m.estimated_bytes).sum();
         metrics::gauge!("caravan_loaded_estimated_bytes").set(bytes as f64);
         for model in &loaded {
-            metrics::gauge!("caravan_loaded_version_estimated_bytes", "version" => model.label.clone())
-                .set(model.estimated_bytes as f64);
+            metrics::gauge!(
+                "caravan_loaded_version_estimated_bytes",
+                &gauge_labels(model)
+            )
+            .set(model.estimated_bytes as f64);
         }
     }
 }
 
 /// Zeroes an unloaded version's memory gauge (a gauge keeps its last value otherwise).
 fn forget_gauge(model: &LoadedModel) {
-    metrics::gauge!("caravan_loaded_version_estimated_bytes", "version" => model.label.clone())
-        .set(0.0);
+    metrics::gauge!(
+        "caravan_loaded_version_estimated_bytes",
+        &gauge_labels(model)
+    )
+    .set(0.0);
+}
+
+/// A version's series is labelled like the inference metrics: `model` and `version`.
+fn gauge_labels(model: &LoadedModel) -> [(&'static str, String); 2] {
+    let name = model
+        .label
+        .rsplit_once(':')
+        .map_or(model.label.as_str(), |(name, _)| name);
+    [
+        ("model", name.to_owned()),
+        ("version", model.key.version.to_string()),
+    ]
 }

@@ -113,13 +113,19 @@ pub async fn start(
         }
         return Ok(None);
     };
-    let http = tls::client(&files, Duration::from_secs(federation.timeout_secs.max(1)))?;
+    let outbound = settings.outbound()?;
+    let http = tls::client(
+        &files,
+        Duration::from_secs(federation.timeout_secs.max(1)),
+        &outbound,
+    )?;
     let sync = SyncSettings {
         poll: Duration::from_secs(federation.poll_secs.max(1)),
         lease: Duration::from_secs(federation.timeout_secs.max(1) * 20),
         max_json_bytes: federation.max_json_bytes,
         max_artifact_bytes: federation.max_artifact_bytes,
         concurrency: federation.sync_concurrency.max(1),
+        outbound,
     };
     spawn_worker(core.clone(), http, sync);
     let Some(listener) = listener else {
@@ -139,7 +145,7 @@ pub async fn start(
         key,
     });
     let core = web::Data::new(core.clone());
-    crate::http::metrics::Metrics::install();
+    crate::http::metrics::install_recorder();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(core.clone())

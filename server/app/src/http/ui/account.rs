@@ -24,13 +24,16 @@ const SCOPES: [(&str, &str); 4] = [
     ),
 ];
 
-/// Only local paths, so a crafted link cannot send a user elsewhere after signing in.
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/"
-    }
+/// Only paths on this site, so a crafted link cannot send a user elsewhere after signing in.
+/// Browsers drop tabs and newlines from URLs and read `\` as `/`, so `/\t/evil` or `/\evil`
+/// would leave the site: anything but a plain absolute path whose second character starts no
+/// authority is refused.
+pub(super) fn safe_next(next: &str) -> &str {
+    let plain = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control);
+    if plain { next } else { "/" }
 }
 
 #[derive(Deserialize)]
@@ -198,4 +201,31 @@ pub async fn revoke_token(
     let id = Uuid::parse_str(&id).map_err(|_| UiError::NotFound("no such token".into()))?;
     core.revoke_token(who, id).await?;
     Ok(redirect(&visitor, "/account/tokens"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_plain_local_paths_are_followed() {
+        for ok in ["/", "/models/fraud", "/models/a?b=%2F%2Fc#d"] {
+            assert_eq!(safe_next(ok), ok);
+        }
+        for bad in [
+            "",
+            "//evil",
+            "/\\evil",
+            "\\/evil",
+            "/\t/evil",
+            "/\n/evil",
+            "/\r/evil",
+            "/\u{7f}x",
+            "https://evil",
+            " /evil",
+            "evil",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
+    }
 }

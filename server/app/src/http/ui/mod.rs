@@ -9,6 +9,7 @@ mod model;
 mod pipelines;
 mod render;
 pub mod session;
+mod snippets;
 
 use actix_web::{HttpResponse, http::header, web};
 

@@ -52,16 +52,16 @@ pub(super) fn model_url(name: &ModelName) -> String {
 
 /// One input of the try-it form, with an example shape (dynamic dimensions as 1).
 #[derive(Serialize)]
-struct TryInput {
-    name: String,
-    datatype: TensorType,
-    shape: Vec<i64>,
+pub(super) struct TryInput {
+    pub name: String,
+    pub datatype: TensorType,
+    pub shape: Vec<i64>,
     count: i64,
     table: bool,
-    example: String,
+    pub example: String,
 }
 
-fn try_inputs(version: &dto::Version) -> Vec<TryInput> {
+pub(super) fn try_inputs(version: &dto::Version) -> Vec<TryInput> {
     version
         .signature
         .inputs
@@ -96,58 +96,6 @@ fn base_url(req: &HttpRequest, public_url: &str) -> String {
     }
     let info = req.connection_info();
     format!("{}://{}", info.scheme(), info.host())
-}
-
-fn snippets(base: &str, name: &str, version: &dto::Version) -> (String, String) {
-    let inputs: Vec<serde_json::Value> = try_inputs(version)
-        .iter()
-        .map(|i| {
-            serde_json::json!({
-                "name": i.name, "shape": i.shape, "datatype": i.datatype,
-                "data": serde_json::from_str::<serde_json::Value>(&i.example).unwrap_or_default(),
-            })
-        })
-        .collect();
-    let body = serde_json::json!({ "inputs": inputs }).to_string();
-    let curl = format!(
-        "curl -H \"Authorization: Bearer $CARAVAN_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '{body}' \\\n  {base}/v2/models/{name}/infer"
-    );
-    let mut python =
-        String::from("import os\n\nimport numpy as np\nimport tritonclient.http as httpclient\n\n");
-    let host = base.split("://").nth(1).unwrap_or(base);
-    python.push_str(&format!(
-        "client = httpclient.InferenceServerClient(\"{host}\"{})\nheaders = {{\"Authorization\": \"Bearer \" + os.environ[\"CARAVAN_TOKEN\"]}}\ninputs = []\n",
-        if base.starts_with("https") { ", ssl=True" } else { "" }
-    ));
-    for i in try_inputs(version) {
-        python.push_str(&format!(
-            "x = httpclient.InferInput(\"{}\", {:?}, \"{}\")\nx.set_data_from_numpy(np.zeros({:?}, dtype=np.{}))\ninputs.append(x)\n",
-            i.name, i.shape, serde_json::to_value(i.datatype).unwrap_or_default().as_str().unwrap_or(""),
-            i.shape, numpy_type(i.datatype)
-        ));
-    }
-    python.push_str(&format!(
-        "result = client.infer(\"{name}\", inputs, headers=headers)\nprint(result.get_response())\n"
-    ));
-    (curl, python)
-}
-
-fn numpy_type(t: TensorType) -> &'static str {
-    match t {
-        TensorType::Bool => "bool_",
-        TensorType::Uint8 => "uint8",
-        TensorType::Uint16 => "uint16",
-        TensorType::Uint32 => "uint32",
-        TensorType::Uint64 => "uint64",
-        TensorType::Int8 => "int8",
-        TensorType::Int16 => "int16",
-        TensorType::Int32 => "int32",
-        TensorType::Int64 => "int64",
-        TensorType::Fp16 => "float16",
-        TensorType::Fp64 => "float64",
-        TensorType::Bytes => "object_",
-        TensorType::Fp32 | TensorType::Bf16 => "float32",
-    }
 }
 
 #[derive(Deserialize)]
@@ -195,7 +143,13 @@ pub async fn model_page(
     let wanted = query.version.or(serving_version);
     let selected = versions.iter().find(|v| Some(v.version) == wanted);
     let (curl, python) = selected
-        .map(|v| snippets(&base_url(&req, &config.public_url), name.as_str(), v))
+        .map(|v| {
+            super::snippets::snippets(
+                &base_url(&req, &config.public_url),
+                name.as_str(),
+                &try_inputs(v),
+            )
+        })
         .unwrap_or_default();
     let ctx = context! {
         model => dto::Model::from(model.clone()),

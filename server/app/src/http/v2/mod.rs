@@ -6,7 +6,7 @@ pub mod disconnect;
 mod json_data;
 mod metadata;
 mod repository;
-mod request;
+pub mod request;
 mod response;
 
 use actix_web::{

@@ -1,0 +1,107 @@
+//! `/metrics` answers admins and the scraper token in full, other users with the series of
+//! the models they can see, anonymous callers only when allowed (public models only), and
+//! never grows a series per made-up HTTP method.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{Backend, TestApp, assert_error, spawn_app_with};
+
+const SCRAPER: &str = "scraper-token-for-tests-0123456789";
+
+fn request() -> Value {
+    json!({ "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}] })
+}
+
+/// Three models that each answered one request: the admin's public and private ones, and
+/// alice's private one. Returns alice's session.
+async fn three_served_models(app: &TestApp) -> String {
+    let alice = app.user("alice").await;
+    let admin = app.admin_token.clone();
+    for (token, model, visibility) in [
+        (&admin, "open-model", "public"),
+        (&admin, "admins-private", "private"),
+        (&alice, "alices-secret", "private"),
+    ] {
+        let metadata = json!({ "visibility": visibility }).to_string();
+        app.push_ok(token, model, "affine.onnx", Some(&metadata))
+            .await;
+        let answered = app.infer_json(Some(token), model, None, &request()).await;
+        assert_eq!(answered.status(), StatusCode::OK, "{model}");
+    }
+    alice
+}
+
+async fn metrics(app: &TestApp, token: Option<&str>) -> String {
+    let response = app.get(token, "/metrics").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.unwrap()
+}
+
+fn names(text: &str, model: &str) -> bool {
+    text.contains(&format!("model=\"{model}\""))
+}
+
+pub async fn metrics_need_an_admin_or_the_scraper_token(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.metrics.token = SCRAPER.to_owned().into()).await;
+    let alice = three_served_models(&app).await;
+    assert_error(
+        app.get(None, "/metrics").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "scraper token",
+    )
+    .await;
+    let wrong = app.get(Some("not-the-scraper-token"), "/metrics").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    for token in [SCRAPER, app.admin_token.as_str()] {
+        let all = metrics(&app, Some(token)).await;
+        for model in ["open-model", "admins-private", "alices-secret"] {
+            assert!(names(&all, model), "{model} in the full view");
+        }
+    }
+    let hers = metrics(&app, Some(&alice)).await;
+    assert!(names(&hers, "open-model") && names(&hers, "alices-secret"));
+    assert!(
+        !hers.contains("admins-private"),
+        "another user's private model"
+    );
+    assert!(
+        hers.contains("caravan_http_requests_total"),
+        "series that name no model stay"
+    );
+}
+
+pub async fn anonymous_metrics_when_allowed_name_public_models_only(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.metrics.anonymous = true).await;
+    three_served_models(&app).await;
+    let public = metrics(&app, None).await;
+    assert!(names(&public, "open-model"));
+    assert!(!public.contains("admins-private") && !public.contains("alices-secret"));
+}
+
+pub async fn model_labels_can_be_turned_off_for_everyone(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.metrics.model_labels = false).await;
+    three_served_models(&app).await;
+    let text = metrics(&app, Some(&app.admin_token)).await;
+    assert!(!text.contains("model=\""), "no series names a model");
+    assert!(text.contains("caravan_loaded_versions 3"), "{text}");
+}
+
+pub async fn made_up_http_methods_share_one_series(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    for i in 0..50 {
+        let method = reqwest::Method::from_bytes(format!("BREW{i}").as_bytes()).unwrap();
+        let response = app
+            .client
+            .request(method, app.url("/api/v1/models"))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error());
+    }
+    let text = metrics(&app, Some(&app.admin_token)).await;
+    assert!(!text.contains("BREW"), "no series per made-up method");
+    assert!(text.contains("method=\"OTHER\""));
+}
