@@ -2,6 +2,7 @@
 
 mod auth;
 mod catalog;
+mod crash_leftovers;
 mod downloads;
 mod leaks;
 mod metrics_access;
@@ -91,6 +92,7 @@ on_both_backends!(
     metrics_access::model_labels_can_be_turned_off_for_everyone,
     metrics_access::made_up_http_methods_share_one_series,
     slow_clients::a_request_head_that_never_ends_is_closed,
+    crash_leftovers::a_killed_servers_staging_leftovers_are_removed_at_the_next_start,
     ui_hostile::sign_in_redirects_only_to_paths_on_this_site,
     ui_hostile::pasted_snippets_run_only_the_request_whatever_the_tensor_names,
     slow_clients::a_body_that_stops_is_dropped,
