@@ -38,12 +38,7 @@ async fn loaded_versions(app: &TestApp, model: &str) -> Vec<String> {
 
 /// The process-wide count of loaded versions (each test runs in its own process).
 async fn loaded_count(app: &TestApp) -> f64 {
-    let metrics = app
-        .get(Some(&app.admin_token), "/metrics")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     metrics
         .lines()
         .find_map(|l| l.strip_prefix("caravan_loaded_versions "))

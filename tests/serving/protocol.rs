@@ -214,12 +214,7 @@ pub async fn statistics_and_metrics_count_inference_per_version(backend: Backend
     );
     let (_, all) = app.get_json(token, "/v2/models/stats").await;
     assert_eq!(all["model_stats"].as_array().unwrap().len(), 1);
-    let metrics = app
-        .get(Some(&app.admin_token), "/metrics")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     let line = metrics
         .lines()
         .find(|l| {

@@ -266,6 +266,13 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// `/metrics` as an admin sees it (everything).
+    pub async fn metrics_text(&self) -> String {
+        let response = self.get(Some(&self.admin_token), "/metrics").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
+    }
+
     pub async fn get_json(&self, token: Option<&str>, path: &str) -> (StatusCode, Value) {
         let response = self.get(token, path).await;
         let status = response.status();
