@@ -24,7 +24,12 @@ impl Core {
         {
             return Ok(false);
         }
-        self.blobs.delete(sha256).await?;
+        if let Err(e) = self.blobs.delete(sha256).await {
+            // Left claimed, the blob would refuse every upload of the same bytes until a
+            // sweep succeeds; unclaimed, uploads reuse or rewrite it and a later sweep retries.
+            self.catalog.unclaim_blob(sha256).await?;
+            return Err(e.into());
+        }
         self.catalog.forget_blob(sha256).await?;
         tracing::info!(sha256, "deleted unreferenced blob");
         Ok(true)

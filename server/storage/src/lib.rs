@@ -106,16 +106,29 @@ impl BlobStore {
         let upload = self.store.put_multipart(&path).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
         let mut buf = vec![0u8; PART_SIZE];
-        loop {
-            let n = read_full(&mut file, &mut buf).await?;
-            if n == 0 {
-                break;
+        let sent: Result<()> = async {
+            loop {
+                let n = read_full(&mut file, &mut buf).await?;
+                if n == 0 {
+                    return Ok(());
+                }
+                writer.wait_for_capacity(2).await?;
+                writer.put(Bytes::copy_from_slice(&buf[..n]));
             }
-            writer.wait_for_capacity(2).await?;
-            writer.put(Bytes::copy_from_slice(&buf[..n]));
         }
-        writer.finish().await?;
-        Ok(())
+        .await;
+        match sent {
+            Ok(()) => writer.finish().await.map(|_| ()).map_err(Into::into),
+            Err(e) => {
+                // Parts already sent would stay in the bucket (and on its bill) as an unfinished
+                // upload: abort it. If the store is unreachable, the bucket's lifecycle rule for
+                // incomplete uploads is what removes them.
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(error = %abort, "could not abort an unfinished multipart upload");
+                }
+                Err(e)
+            }
+        }
     }
 
     /// The file of a blob, when the store is a local directory (serving loads it in place).

@@ -108,6 +108,9 @@ pub trait BlobRepo: Send + Sync {
     async fn claim_orphan_blob(&self, sha256: &str, stale_before: Timestamp) -> Result<bool>;
     /// Forgets a claimed blob after its object was deleted.
     async fn forget_blob(&self, sha256: &str) -> Result<()>;
+    /// Gives up a claim whose delete failed (the store was unreachable, say): the blob is an
+    /// ordinary orphan again, which new writes may reserve and a later sweep retries.
+    async fn unclaim_blob(&self, sha256: &str) -> Result<()>;
     /// Blobs that are unreferenced (or claimed by an interrupted sweep), for a periodic sweep.
     async fn orphan_blobs(&self, limit: i64) -> Result<Vec<String>>;
     /// Is this blob known to the catalog (reserved, referenced or being deleted)?

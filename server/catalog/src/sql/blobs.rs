@@ -82,6 +82,15 @@ macro_rules! impl_blobs {
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
+            async fn unclaim_blob(&self, sha256: &str) -> $crate::Result<()> {
+                sqlx::query("UPDATE blobs SET deleting = FALSE WHERE sha256 = $1 AND deleting")
+                    .bind(sha256)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn orphan_blobs(&self, limit: i64) -> $crate::Result<Vec<String>> {
                 let rows: Vec<(String,)> = sqlx::query_as(
                     "SELECT b.sha256 FROM blobs b WHERE NOT EXISTS \

@@ -69,3 +69,26 @@ pub async fn stale_reservations_do_not_protect_a_blob(h: &Harness) {
     let future = Timestamp::from_datetime(chrono::Utc::now() + chrono::Duration::hours(1));
     assert!(h.c().claim_orphan_blob(&sha(3), future).await.unwrap());
 }
+
+pub async fn a_claim_given_up_after_a_failed_delete_lets_writes_reserve_again(h: &Harness) {
+    assert!(h.c().reserve_blob(&sha(4), 10).await.unwrap());
+    h.c().release_blob(&sha(4)).await.unwrap();
+    assert!(h.c().claim_orphan_blob(&sha(4), long_ago()).await.unwrap());
+    assert!(!h.c().reserve_blob(&sha(4), 10).await.unwrap());
+    h.c().unclaim_blob(&sha(4)).await.unwrap();
+    assert!(h.c().blob_known(&sha(4)).await.unwrap(), "still known");
+    assert!(
+        h.c().reserve_blob(&sha(4), 10).await.unwrap(),
+        "writable again"
+    );
+    assert!(
+        !h.c().claim_orphan_blob(&sha(4), long_ago()).await.unwrap(),
+        "and protected by the new reservation"
+    );
+    h.c().release_blob(&sha(4)).await.unwrap();
+    assert_eq!(
+        h.c().orphan_blobs(10).await.unwrap(),
+        [sha(4)],
+        "a sweep retries it"
+    );
+}

@@ -65,6 +65,7 @@ on_both_backends!(
     blobs::reserved_and_referenced_blobs_cannot_be_claimed,
     blobs::a_claimed_blob_refuses_reservations_until_forgotten,
     blobs::stale_reservations_do_not_protect_a_blob,
+    blobs::a_claim_given_up_after_a_failed_delete_lets_writes_reserve_again,
     federation::peers_are_found_by_their_certificate_and_can_be_disabled,
     federation::peers_see_public_and_shared_local_models_only,
     federation::the_change_feed_reports_updates_and_withdrawals_to_peers_that_saw_them,
