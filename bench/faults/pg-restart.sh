@@ -59,14 +59,14 @@ WRK=$!
   for model in "$OUT"/models/*.onnx; do
     (( $(echo "$(now) < $end" | bc) )) || break
     answer=$(curl -s -o /dev/null -w '%{http_code}\t%{time_total}' --max-time 10 \
-      "$URL/api/v1/models/pushed/versions" -H "Authorization: Bearer $TOKEN" -F model=@"$model")
+      "$URL/api/v1/models/pushed/versions" -H "Authorization: Bearer $TOKEN" -F model=@"$model" || true)
     printf '%.2f\t%s\n' "$(echo "$(now) - $START" | bc)" "$answer" >> "$OUT/pushes.tsv"
     sleep 0.3
   done ) &
 PUSHER=$!
 ( end=$(echo "$START + $DURATION" | bc)
   while (( $(echo "$(now) < $end" | bc) )); do
-    answer=$(curl -s -o /dev/null -w '%{http_code}\t%{time_total}' --max-time 10 "$URL/readyz")
+    answer=$(curl -s -o /dev/null -w '%{http_code}\t%{time_total}' --max-time 10 "$URL/readyz" || true)
     printf '%.2f\t%s\n' "$(echo "$(now) - $START" | bc)" "$answer" >> "$OUT/readyz.tsv"
     sleep 0.1
   done ) &
@@ -78,7 +78,7 @@ t0=$(now)
 pg_ctlcluster --skip-systemctl-redirect "$CLUSTER" main restart
 restart_s=$(echo "$(now) - $t0" | bc)
 restarted_at=$(echo "$t0 - $START" | bc)
-wait $WRK $PUSHER $POLLER
+wait $WRK $PUSHER $POLLER || true
 
 # The catalog against the store.
 versions=$(psql -qtA "$DB_URL" -c "SELECT sha256 FROM versions ORDER BY 1" | sort -u)
