@@ -97,6 +97,7 @@ on_both_backends!(
     ui_hostile::pasted_snippets_run_only_the_request_whatever_the_tensor_names,
     slow_clients::a_body_that_stops_is_dropped,
     slow_clients::an_idle_keep_alive_connection_is_closed,
+    slow_clients::a_multipart_body_the_parser_would_wait_on_forever_is_refused,
     slow_clients::stalled_connections_past_the_cap_hold_health_checks_only_until_their_deadline,
     ops::the_openapi_description_lists_the_api,
     ops::unknown_routes_and_methods_answer_json,

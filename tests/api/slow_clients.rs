@@ -100,3 +100,31 @@ pub async fn stalled_connections_past_the_cap_hold_health_checks_only_until_thei
         until_closed(socket).await;
     }
 }
+
+/// A 270-byte multipart body the fuzzer found (fuzz/fuzz_targets/multipart.rs): once it has
+/// ended, the multipart parser waits for more forever; the stall deadline answers instead.
+pub async fn a_multipart_body_the_parser_would_wait_on_forever_is_refused(backend: Backend) {
+    let app = impatient_app(backend).await;
+    const BODY: &[u8] = b"--caravanfuzzboundary\x0d\x0aContent-Disposition: form-data; name=\x22metadata\x22\x0d\x0a\x0d\x0a{\x22visibility\x22:b\x22pulic-}\x22\x0a\x0d-c\xa3ravanfuzzblic-}\x22\x0a\x0d-c\xa3rava\xeefuzzboundary\x0d\x0aContent-Disposition: fordm-ata; nent-Disposit f\x9blename=\x22model.onnx\x22\x0d\x0aContent-Type: applicatio\x04test\x0d\x0a--caravanfuzzbounAary--\x0d\x0a";
+    let response = app
+        .client
+        .post(app.url("/api/v1/models/stuck/versions"))
+        .bearer_auth(&app.admin_token)
+        .header(
+            "content-type",
+            "multipart/form-data; boundary=caravanfuzzboundary",
+        )
+        .body(BODY)
+        .timeout(PATIENCE)
+        .send()
+        .await
+        .expect("an answer within the deadline");
+    crate::support::assert_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "multipart",
+    )
+    .await;
+    app.assert_nothing_stored().await;
+}

@@ -4,8 +4,10 @@
 //! the rest of the body is read.
 
 use actix_multipart::{Field, Multipart};
+use bytes::Bytes;
 use caravan_core::{Core, Staged, UploadLimit};
 use futures::{StreamExt, TryStreamExt};
+use std::time::Duration;
 
 use crate::http::error::ApiError;
 
@@ -45,14 +47,27 @@ impl Received {
 
 /// Reads the multipart body: `expected` names each part and what it holds; `hint` says what
 /// to send, in the refusal of an unexpected part ("'model' and optionally 'metadata'").
+///
+/// The multipart parser can wait forever on some malformed bodies once the body has ended (a
+/// fuzzed 270-byte body did): every wait for a part or a chunk has the body-idle deadline
+/// (`http.body_idle_timeout_secs`, 30 s when that is off), after which the body is malformed.
 pub async fn receive(
     core: &Core,
     mut parts: Multipart,
     expected: &[(&'static str, Part)],
     hint: &str,
+    stall: Option<Duration>,
 ) -> Result<Received, ApiError> {
+    let stall = stall.unwrap_or(DEFAULT_STALL);
     let mut received = Received::default();
-    while let Some(field) = parts.try_next().await.map_err(malformed)? {
+    loop {
+        let next = tokio::time::timeout(stall, parts.try_next())
+            .await
+            .map_err(|_| stalled())?
+            .map_err(malformed)?;
+        let Some(field) = next else {
+            break;
+        };
         let name = field.name().unwrap_or_default().to_owned();
         let Some(&(name, part)) = expected.iter().find(|(n, _)| *n == name) else {
             return Err(ApiError::bad_request(format!(
@@ -64,6 +79,7 @@ pub async fn receive(
                 "part {name:?} was sent twice"
             )));
         }
+        let field = with_stall_deadline(field, stall);
         match part {
             Part::File(limit) => received.files.push((name, core.stage(field, limit).await?)),
             Part::Small(max) => received
@@ -74,10 +90,34 @@ pub async fn receive(
     Ok(received)
 }
 
-async fn read_small(mut field: Field, name: &str, max: usize) -> Result<Vec<u8>, ApiError> {
+const DEFAULT_STALL: Duration = Duration::from_secs(30);
+
+type Chunks = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Bytes, String>>>>;
+
+/// A part's chunks, failing once none arrives for `stall`, and ended after an error.
+fn with_stall_deadline(field: Field, stall: Duration) -> Chunks {
+    Box::pin(futures::stream::unfold(
+        Some(field),
+        move |state| async move {
+            let mut field = state?;
+            match tokio::time::timeout(stall, field.next()).await {
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(field))),
+                Ok(Some(Err(e))) => Some((Err(format!("malformed multipart body: {e}")), None)),
+                Ok(None) => None,
+                Err(_) => Some((Err(stalled().to_string()), None)),
+            }
+        },
+    ))
+}
+
+fn stalled() -> ApiError {
+    ApiError::bad_request("malformed multipart body: it stopped in the middle of a part")
+}
+
+async fn read_small(mut field: Chunks, name: &str, max: usize) -> Result<Vec<u8>, ApiError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.next().await {
-        bytes.extend_from_slice(&chunk.map_err(malformed)?);
+        bytes.extend_from_slice(&chunk.map_err(ApiError::bad_request)?);
         if bytes.len() > max {
             return Err(ApiError::bad_request(format!(
                 "part {name:?} is larger than {max} bytes"

@@ -54,6 +54,7 @@ pub async fn upload(
     Authenticated(who): Authenticated,
     name: web::Path<String>,
     parts: Multipart,
+    stall: web::Data<crate::http::connections::BodyIdleTimeout>,
 ) -> Result<HttpResponse, ApiError> {
     caravan_core::check_dataset_name(&name)?;
     caravan_core::require(&who, Scope::Publish)?;
@@ -62,7 +63,7 @@ pub async fn upload(
         ("description", Part::Small(4096)),
     ];
     let hint = "'file' and optionally 'description'";
-    let mut received = upload::receive(&pipelines.core, parts, &expected, hint).await?;
+    let mut received = upload::receive(&pipelines.core, parts, &expected, hint, stall.0).await?;
     let staged = received.file("file").ok_or_else(|| {
         ApiError::bad_request("multipart part 'file' (a CSV or Parquet file) is missing")
     })?;
