@@ -15,7 +15,7 @@ SECONDS_EACH=${1:-600}
 shift || true
 ALL="v2_json v2_binary multipart onnx_inspect e5_wire manifest pipeline_spec"
 TARGETS=${*:-$ALL}
-OUT=bench/out/fuzz
+OUT=${FUZZ_OUT:-bench/out/fuzz}
 mkdir -p "$OUT"
 log() { printf '[fuzz] %s\n' "$*" >&2; }
 
