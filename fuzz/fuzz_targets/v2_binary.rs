@@ -1,6 +1,7 @@
 //! The V2 binary extension: a JSON header of `Inference-Header-Content-Length` bytes followed
-//! by raw tensor data. The first two bytes choose the header length. Binary data is cut to the
-//! shape, so a decoded tensor always holds what its shape says.
+//! by raw tensor data. The first two bytes choose the header length. Any bytes give a request
+//! or an error, never a panic (inputs may also carry JSON data, whose fit to the shape is
+//! checked against the model's signature after decoding, as in `v2_json`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,11 +11,5 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let header_length = usize::from(u16::from_le_bytes([data[0], data[1]]));
-    let body = &data[2..];
-    if let Ok(request) = caravan::http::v2::request::decode(body, Some(header_length)) {
-        for input in &request.inputs {
-            let values: usize = input.shape.iter().product();
-            assert_eq!(input.data.len(), values, "{}: data and shape agree", input.name);
-        }
-    }
+    let _ = caravan::http::v2::request::decode(&data[2..], Some(header_length));
 });
