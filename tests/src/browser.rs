@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 
 use driver::{ChromeDriver, executable};
 
-/// How long the helpers wait for an element or a text to appear.
-pub const WAIT: Duration = Duration::from_secs(10);
+/// How long the helpers wait for an element or a text to appear (a page under a loaded CI
+/// machine once took more than 10 s to show the upload form).
+pub const WAIT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(50);
 
 /// A screenshot with fewer distinct colours than this is taken for a blank page.
