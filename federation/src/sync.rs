@@ -259,10 +259,32 @@ fn backoff(failures: i64) -> Duration {
     Duration::from_secs(30u64.saturating_mul(1 << failures.clamp(0, 7)).min(3600))
 }
 
-fn after(delay: Duration) -> Timestamp {
-    Timestamp::from_datetime(
-        chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
-    )
+/// Runs `pass` while renewing the subscription's lease every third of it, so the lease can be
+/// short (a replica killed mid-pass holds the subscription for one lease, not for the pass).
+async fn holding_lease<T>(
+    core: &Core,
+    id: Uuid,
+    lease: Duration,
+    pass: impl Future<Output = T>,
+) -> T {
+    let renew = async {
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            match core.renew_sync(id, lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(subscription = %id, "the sync lease is gone (subscription deleted?)")
+                }
+                Err(e) => {
+                    tracing::warn!(subscription = %id, error = %e, "could not renew the sync lease")
+                }
+            }
+        }
+    };
+    tokio::select! {
+        out = pass => out,
+        () = renew => unreachable!("the renewal loop never ends"),
+    }
 }
 
 /// Runs one claimed subscription and records the outcome.
@@ -281,7 +303,8 @@ pub async fn run_subscription(
             Err(refused) => Err(refused.to_string()),
             Ok(()) => {
                 let client = PeerClient::new(http.clone(), &peer.api_url, settings.max_json_bytes);
-                sync_once(core, &client, &peer, &subscription, settings)
+                let pass = sync_once(core, &client, &peer, &subscription, settings);
+                holding_lease(core, subscription.id, settings.lease, pass)
                     .await
                     .map_err(|e| e.to_string())
             }
@@ -290,9 +313,10 @@ pub async fn run_subscription(
     let record = match &outcome {
         Ok(report) => SyncOutcome::Success {
             cursor: report.cursor,
-            imported: report.imported,
             withdrawn: report.withdrawn,
-            next_run_at: after(Duration::from_secs(subscription.interval_secs.max(1) as u64)),
+            next_run_at: Timestamp::after(Duration::from_secs(
+                subscription.interval_secs.max(1) as u64
+            )),
             refused: (!report.refused.is_empty()).then(|| {
                 format!(
                     "refused {}: {}",
@@ -309,7 +333,7 @@ pub async fn run_subscription(
         },
         Err(error) => SyncOutcome::Failure {
             error: error.clone(),
-            next_run_at: after(backoff(subscription.failures)),
+            next_run_at: Timestamp::after(backoff(subscription.failures)),
         },
     };
     if let Err(e) = core.finish_sync(subscription.id, record).await {

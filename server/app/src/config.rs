@@ -179,6 +179,7 @@ pub struct FederationSettings {
     pub max_json_bytes: usize,
     pub max_artifact_bytes: u64,
     pub sync_concurrency: usize,
+    pub lease_secs: u64,
     pub tls: FederationTls,
 }
 

@@ -23,11 +23,19 @@ impl Core {
     {
         let sha256 = staged.sha256();
         self.reserve_blob(sha256, staged.size()).await?;
+        let mut reservation = Reservation {
+            core: Some(self.clone()),
+            sha256,
+        };
         let stored = match self.blobs.exists(sha256).await {
             Ok(true) => Ok(()),
             Ok(false) => self.blobs.put_staged(staged).await,
             Err(e) => Err(e),
         };
+        // From here on this call settles the reservation itself. (A future dropped inside
+        // `record` leaves it held: whether the write committed is unknown then, and a release
+        // too many could free another writer's hold. A held reservation only delays a sweep.)
+        reservation.core = None;
         let recorded = match stored {
             Ok(()) => record().await,
             Err(e) => Err(e.into()),
@@ -53,5 +61,29 @@ impl Core {
             ConflictKind::Contended,
             "the same bytes are being deleted right now; retry the upload",
         ))
+    }
+}
+
+/// A blob reservation taken before the blob is stored: released if the write's future is
+/// dropped before it records (a client that went away, a sync pass cut short), so that the
+/// blob can be swept if nothing else keeps it.
+struct Reservation<'a> {
+    core: Option<Core>,
+    sha256: &'a str,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let (Some(core), Ok(runtime)) = (self.core.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let sha256 = self.sha256.to_owned();
+        runtime.spawn(async move {
+            match core.catalog.release_blob(&sha256).await {
+                Ok(()) => core.sweep_blob(&sha256).await,
+                Err(e) => tracing::warn!(sha256, error = %e, "could not release a blob reservation"),
+            }
+        });
     }
 }

@@ -210,6 +210,10 @@ pub trait SubscriptionRepo: Send + Sync {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Option<SubscriptionRecord>>;
+    /// Extends a claimed subscription's lease while its pass runs, so a replica that dies
+    /// mid-pass holds it for one short lease, not for the whole pass it might have taken.
+    /// `false` when the subscription is gone or no longer claimed.
+    async fn renew_subscription(&self, id: Uuid, lease_until: Timestamp) -> Result<bool>;
     async fn finish_subscription(&self, id: Uuid, outcome: SyncOutcome) -> Result<()>;
 }
 

@@ -124,6 +124,12 @@ macro_rules! impl_models {
                 .bind(now)
                 .execute(&mut **tx)
                 .await?;
+                if let Some(subscription) = import.subscription_id {
+                    sqlx::query("UPDATE subscriptions SET imported = imported + 1 WHERE id = $1")
+                        .bind(subscription)
+                        .execute(&mut **tx)
+                        .await?;
+                }
                 sqlx::query("UPDATE models SET withdrawn_at = NULL WHERE id = $1 AND withdrawn_at IS NOT NULL")
                     .bind(model_id)
                     .execute(&mut **tx)

@@ -107,20 +107,32 @@ macro_rules! impl_subscriptions {
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
+            async fn renew_subscription(&self, id: uuid::Uuid, lease_until: $crate::Timestamp) -> $crate::Result<bool> {
+                let renewed = sqlx::query(
+                    "UPDATE subscriptions SET claimed_until = $1 WHERE id = $2 AND claimed_until IS NOT NULL",
+                )
+                .bind(lease_until)
+                .bind(id)
+                .execute(self.writer())
+                .await?;
+                Ok(renewed.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn finish_subscription(&self, id: uuid::Uuid, outcome: $crate::SyncOutcome) -> $crate::Result<()> {
                 let now = $crate::Timestamp::now();
                 match outcome {
-                    $crate::SyncOutcome::Success { cursor, imported, withdrawn, next_run_at, refused } => {
+                    // Imports were counted as each was recorded (see `ImportProvenance`).
+                    $crate::SyncOutcome::Success { cursor, withdrawn, next_run_at, refused } => {
                         sqlx::query(
-                            "UPDATE subscriptions SET cursor = $1, imported = imported + $2, \
-                             withdrawn = withdrawn + $3, next_run_at = $4, last_success_at = $5, \
+                            "UPDATE subscriptions SET cursor = $1, \
+                             withdrawn = withdrawn + $2, next_run_at = $3, last_success_at = $4, \
                              failures = 0, claimed_until = NULL, \
-                             last_error = COALESCE($6, last_error), \
-                             last_error_at = CASE WHEN $7 IS NULL THEN last_error_at ELSE $8 END \
-                             WHERE id = $9",
+                             last_error = COALESCE($5, last_error), \
+                             last_error_at = CASE WHEN $6 IS NULL THEN last_error_at ELSE $7 END \
+                             WHERE id = $8",
                         )
                         .bind(cursor)
-                        .bind(imported)
                         .bind(withdrawn)
                         .bind(next_run_at)
                         .bind(now)

@@ -102,6 +102,7 @@ fn import(peer_id: Uuid, n: u128) -> ImportProvenance {
         remote_artifact_id: Uuid::from_u128(n + 2000),
         manifest: "bWFuaWZlc3Q".into(),
         signature: "c2ln".into(),
+        subscription_id: None,
     }
 }
 
@@ -317,15 +318,47 @@ pub async fn subscriptions_are_claimed_once_and_record_their_outcome(h: &Harness
             .is_none(),
         "leased"
     );
+    // A renewed lease holds past the first one; an expired one is claimed again.
+    assert!(h.c().renew_subscription(sub.id, at(240)).await.unwrap());
+    assert!(
+        h.c()
+            .claim_due_subscription(at(180), at(300))
+            .await
+            .unwrap()
+            .is_none(),
+        "renewed"
+    );
+    let taken_over = h
+        .c()
+        .claim_due_subscription(at(241), at(360))
+        .await
+        .unwrap();
+    assert_eq!(taken_over.map(|s| s.id), Some(sub.id), "expired");
+    // An import counts at once, before its pass ends (a pass cut short still counted it).
+    assert!(h.c().reserve_blob(&sha(7), 10).await.unwrap());
+    let mut imported = new_version("placeholder", &sha(7), ModelPatch::default());
+    imported.model = caravan_domain::ModelName::imported("org-a", "fraud").unwrap();
+    imported.import = Some(ImportProvenance {
+        subscription_id: Some(sub.id),
+        ..import(a.id, 7)
+    });
+    h.c().publish_version(imported, &admin).await.unwrap();
+    assert_eq!(
+        h.c().subscription(sub.id).await.unwrap().unwrap().imported,
+        1
+    );
 
     let success = SyncOutcome::Success {
         cursor: 42,
-        imported: 3,
         withdrawn: 1,
         next_run_at: at(60),
         refused: None,
     };
     h.c().finish_subscription(sub.id, success).await.unwrap();
+    assert!(
+        !h.c().renew_subscription(sub.id, at(600)).await.unwrap(),
+        "a finished pass holds no lease to renew"
+    );
     let after = h.c().subscription(sub.id).await.unwrap().unwrap();
     assert_eq!(
         (
@@ -334,7 +367,7 @@ pub async fn subscriptions_are_claimed_once_and_record_their_outcome(h: &Harness
             after.withdrawn,
             after.failures
         ),
-        (42, 3, 1, 0)
+        (42, 1, 1, 0)
     );
     assert!(after.last_success_at.is_some());
     assert!(
@@ -371,7 +404,6 @@ pub async fn subscriptions_are_claimed_once_and_record_their_outcome(h: &Harness
 
     let refusing = SyncOutcome::Success {
         cursor: 43,
-        imported: 0,
         withdrawn: 0,
         next_run_at: at(-1),
         refused: Some("1 refused: bad signature".into()),
@@ -389,7 +421,6 @@ pub async fn subscriptions_are_claimed_once_and_record_their_outcome(h: &Harness
     );
     let clean = SyncOutcome::Success {
         cursor: 44,
-        imported: 0,
         withdrawn: 0,
         next_run_at: at(-1),
         refused: None,

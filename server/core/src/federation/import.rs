@@ -78,6 +78,7 @@ impl Core {
                 remote_artifact_id: remote.artifact_id,
                 manifest: remote.manifest,
                 signature: remote.signature,
+                subscription_id: Some(subscription.id),
             }),
         };
         let owner = self.subscription_owner(subscription).await?;

@@ -310,6 +310,16 @@ impl Core {
             .await?)
     }
 
+    /// Extends a claimed subscription's lease by `lease` from now; `false` if it is no longer
+    /// claimed (deleted meanwhile).
+    #[tracing::instrument(skip_all)]
+    pub async fn renew_sync(&self, id: Uuid, lease: std::time::Duration) -> Result<bool> {
+        Ok(self
+            .catalog
+            .renew_subscription(id, Timestamp::after(lease))
+            .await?)
+    }
+
     #[tracing::instrument(skip_all)]
     pub async fn finish_sync(
         &self,

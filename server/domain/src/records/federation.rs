@@ -132,7 +132,6 @@ pub struct NewSubscription {
 pub enum SyncOutcome {
     Success {
         cursor: i64,
-        imported: i64,
         withdrawn: i64,
         next_run_at: Timestamp,
         /// Items the peer sent that were refused, summarised; kept as the last error.

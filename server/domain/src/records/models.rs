@@ -149,6 +149,9 @@ pub struct ImportProvenance {
     /// The signed manifest (base64 of its exact bytes) and its signature (base64).
     pub manifest: String,
     pub signature: String,
+    /// The subscription that imported it: its count of imports goes up in the same
+    /// transaction, so a pass cut short still counts what it imported.
+    pub subscription_id: Option<Uuid>,
 }
 
 /// What [`ModelRepo::publish_version`] did.

@@ -121,7 +121,7 @@ pub async fn start(
     )?;
     let sync = SyncSettings {
         poll: Duration::from_secs(federation.poll_secs.max(1)),
-        lease: Duration::from_secs(federation.timeout_secs.max(1) * 20),
+        lease: Duration::from_secs(federation.lease_secs.max(3)),
         max_json_bytes: federation.max_json_bytes,
         max_artifact_bytes: federation.max_artifact_bytes,
         concurrency: federation.sync_concurrency.max(1),
