@@ -35,6 +35,7 @@ macro_rules! on_both_backends {
 
 pub mod hostile;
 pub mod onnx;
+pub mod runner;
 pub mod v2;
 
 use std::{

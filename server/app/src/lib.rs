@@ -1,10 +1,11 @@
 //! The `caravan` application: configuration and start-up wiring, the HTTP surfaces (`http`),
-//! and the command line (`cli`).
+//! the one-model runner (`runner`) and the command line (`cli`).
 
 pub mod cli;
 pub mod config;
 pub mod http;
 pub mod jwt_keys;
+pub mod runner;
 pub mod startup;
 pub mod telemetry;
 

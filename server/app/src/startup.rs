@@ -75,8 +75,27 @@ async fn build_services(
     };
     let blobs = BlobStore::open(&settings.storage_url(), &s3, &settings.staging_dir())
         .context("opening the object store")?;
+    let validator = validator(settings, ort_library)?;
+    let auth = AuthSettings {
+        jwt_secret: jwt_keys.current,
+        previous_jwt_secrets: jwt_keys.previous,
+        issuer: settings.auth.issuer.clone(),
+        audience: settings.auth.audience.clone(),
+        session_ttl: Duration::from_secs(settings.auth.session_ttl_minutes.max(1) * 60),
+    };
+    let limits = Limits {
+        max_model_bytes: settings.onboarding.max_model_bytes,
+    };
+    let serving = runtime.map(|env| serving(env, &settings.serving));
+    let pipeline_store = caravan_pipelines::PipelineStore::new(catalog.clone(), blobs.clone());
+    let core = Core::new(catalog, blobs, validator, auth, limits, serving);
+    Ok((core, pipeline_store))
+}
+
+/// The validator child every uploaded model goes through (`[onboarding]`).
+pub(crate) fn validator(settings: &Settings, ort_library: PathBuf) -> anyhow::Result<Validator> {
     let onboarding = &settings.onboarding;
-    let validator = Validator {
+    Ok(Validator {
         exe: match onboarding.validator.as_str() {
             "" => std::env::current_exe().context("locating the caravan binary")?,
             path => PathBuf::from(path),
@@ -86,32 +105,16 @@ async fn build_services(
         memory_limit: Some(onboarding.validation_memory_mb)
             .filter(|mb| *mb > 0)
             .map(|mb| mb << 20),
-    };
-    let auth = AuthSettings {
-        jwt_secret: jwt_keys.current,
-        previous_jwt_secrets: jwt_keys.previous,
-        issuer: settings.auth.issuer.clone(),
-        audience: settings.auth.audience.clone(),
-        session_ttl: Duration::from_secs(settings.auth.session_ttl_minutes.max(1) * 60),
-    };
-    let limits = Limits {
-        max_model_bytes: onboarding.max_model_bytes,
-    };
-    let serving = runtime.map(|env| serving(env, &settings.serving));
-    let pipeline_store = caravan_pipelines::PipelineStore::new(catalog.clone(), blobs.clone());
-    let core = Core::new(catalog, blobs, validator, auth, limits, serving);
-    Ok((core, pipeline_store))
+    })
 }
 
-fn serving(
-    env: &'static ort::environment::Environment,
-    config: &crate::config::ServingConfig,
-) -> Serving {
+/// How loaded versions run (`[serving]`): the server's and a runner's alike.
+pub(crate) fn serving_settings(config: &crate::config::ServingConfig) -> ServingSettings {
     let batching = config.batching.then(|| Batching {
         max_rows: config.max_batch_rows.max(1),
         max_delay: Duration::from_micros(config.max_queue_delay_us),
     });
-    let settings = ServingSettings {
+    ServingSettings {
         sessions: config.sessions_per_version.max(1),
         intra_threads: config.intra_op_threads.max(1),
         memory_budget: config.memory_budget_mb << 20,
@@ -120,8 +123,17 @@ fn serving(
         batching,
         max_run: Duration::from_millis(config.max_run_ms.max(1)),
         inference_memory: config.inference_memory_mb << 20,
-    };
-    Serving::new(Registry::new(env, settings), config.anonymous)
+    }
+}
+
+fn serving(
+    env: &'static ort::environment::Environment,
+    config: &crate::config::ServingConfig,
+) -> Serving {
+    Serving::new(
+        Registry::new(env, serving_settings(config)),
+        config.anonymous,
+    )
 }
 
 impl Application {

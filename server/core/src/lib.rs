@@ -14,6 +14,7 @@ mod models;
 mod onboard;
 mod passwords;
 mod rate_limit;
+pub mod runner;
 mod serving;
 mod social;
 mod store;
@@ -37,11 +38,13 @@ pub use federation::{PeerRequest, RemoteVersion};
 pub use models::{ModelDetails, SearchParams};
 pub use onboard::Upload;
 pub use rate_limit::{LoginLimiter, LoginLimits};
-pub use serving::IndexEntry;
-pub use serving::{Inference, InferenceRequest, ServedModel, Serving, VersionMetadata};
+pub use serving::{
+    IndexEntry, Inference, InferenceRequest, ModelService, ServedModel, Serving, VersionMetadata,
+    run_loaded,
+};
 pub use social::{MAX_TEXT_CHARS, Ratings};
 pub use tokens::CreatedToken;
-pub use uploads::{Staged, UploadLimit};
+pub use uploads::{Staged, Stager, UploadLimit};
 pub use users::is_valid_username;
 
 /// Limits on what a client may send.

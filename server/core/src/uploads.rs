@@ -6,7 +6,7 @@
 use std::{fmt::Display, path::Path};
 
 use bytes::Bytes;
-use caravan_storage::StageError;
+use caravan_storage::{BlobStore, S3Options, StageError};
 use futures::Stream;
 
 pub use caravan_storage::StagedBlob as Staged;
@@ -35,6 +35,43 @@ impl Core {
     }
 
     /// Stages a body stream (a multipart part, a peer's download).
+    pub async fn stage<S, E>(&self, body: S, limit: UploadLimit) -> Result<Staged>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+        E: Display,
+    {
+        self.stager().stage(body, limit).await
+    }
+
+    /// Stages a file this process wrote (a trainer's output, a scored dataset).
+    pub async fn stage_file(&self, path: &Path, limit: UploadLimit) -> Result<Staged> {
+        self.stager().stage_file(path, limit).await
+    }
+
+    /// Where this server stages uploads.
+    pub fn stager(&self) -> Stager {
+        Stager {
+            blobs: self.blobs.clone(),
+        }
+    }
+}
+
+/// Where uploads are staged: the server's blob store's staging directory, or a runner's own
+/// scratch directory (a runner keeps no blobs).
+#[derive(Clone)]
+pub struct Stager {
+    blobs: BlobStore,
+}
+
+impl Stager {
+    /// Staging only, in this process's own directory under `dir` (swept of what stopped
+    /// processes left there).
+    pub fn scratch(dir: &Path) -> Result<Self> {
+        let blobs = BlobStore::open("memory://", &S3Options::default(), dir)?;
+        Ok(Self { blobs })
+    }
+
+    /// Stages a body stream, cut off at the limit.
     #[tracing::instrument(skip_all)]
     pub async fn stage<S, E>(&self, body: S, limit: UploadLimit) -> Result<Staged>
     where
@@ -52,7 +89,7 @@ impl Core {
         Ok(staged)
     }
 
-    /// Stages a file this process wrote (a trainer's output, a scored dataset).
+    /// Stages a copy of a local file (a trainer's output, a runner's `--model`).
     #[tracing::instrument(skip_all)]
     pub async fn stage_file(&self, path: &Path, limit: UploadLimit) -> Result<Staged> {
         self.blobs

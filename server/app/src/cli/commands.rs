@@ -25,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref()).context("loading the configuration")?;
     match cli.command {
         Command::Serve => serve(settings).await,
+        Command::Runner(args) => crate::runner::run(settings, args).await,
         Command::Migrate => {
             crate::startup::migrate(&settings).await?;
             println!(

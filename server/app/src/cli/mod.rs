@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (API, downloads, health) until SIGTERM.
     Serve,
+    /// Serve one model over the Open Inference Protocol, with no database, until SIGTERM.
+    Runner(crate::runner::RunnerArgs),
     /// Create or upgrade the catalog database, then exit.
     Migrate,
     /// Manage users.

@@ -37,10 +37,10 @@ pub(crate) fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 }
 
 pub(crate) async fn resolve(req: HttpRequest) -> Result<Option<Principal>, ApiError> {
-    let core = req
-        .app_data::<web::Data<Core>>()
-        .expect("Core is registered as app data")
-        .clone();
+    // Without a core (a runner, which has no users) every caller is anonymous.
+    let Some(core) = req.app_data::<web::Data<Core>>().cloned() else {
+        return Ok(None);
+    };
     // A browser page's script may use the session cookie, with the page's anti-forgery token.
     let Some(token) = bearer(&req)?.or_else(|| crate::http::ui::session::api_session(&req, &core))
     else {

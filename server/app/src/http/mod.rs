@@ -43,6 +43,11 @@ pub fn server(
     identity: dto::FederationIdentity,
     listener: TcpListener,
 ) -> anyhow::Result<Server> {
+    // The V2 surface reaches the models through the trait a runner implements too.
+    let models: web::Data<dyn caravan_core::ModelService> = web::Data::from(std::sync::Arc::new(
+        core.clone(),
+    )
+        as std::sync::Arc<dyn caravan_core::ModelService>);
     let core = web::Data::new(core);
     let pipelines = web::Data::new(pipelines);
     let identity = web::Data::new(identity);
@@ -67,6 +72,7 @@ pub fn server(
         App::new()
             .app_data(body_idle.clone())
             .app_data(core.clone())
+            .app_data(models.clone())
             .app_data(metrics.clone())
             .app_data(identity.clone())
             .app_data(pipelines.clone())

@@ -5,7 +5,7 @@
 
 use actix_multipart::{Field, Multipart};
 use bytes::Bytes;
-use caravan_core::{Core, Staged, UploadLimit};
+use caravan_core::{Staged, Stager, UploadLimit};
 use futures::{StreamExt, TryStreamExt};
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ impl Received {
 /// fuzzed 270-byte body did): every wait for a part or a chunk has the body-idle deadline
 /// (`http.body_idle_timeout_secs`, 30 s when that is off), after which the body is malformed.
 pub async fn receive(
-    core: &Core,
+    stager: &Stager,
     mut parts: Multipart,
     expected: &[(&'static str, Part)],
     hint: &str,
@@ -81,7 +81,9 @@ pub async fn receive(
         }
         let field = with_stall_deadline(field, stall);
         match part {
-            Part::File(limit) => received.files.push((name, core.stage(field, limit).await?)),
+            Part::File(limit) => received
+                .files
+                .push((name, stager.stage(field, limit).await?)),
             Part::Small(max) => received
                 .small
                 .push((name, read_small(field, name, max).await?)),

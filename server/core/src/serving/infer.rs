@@ -3,11 +3,12 @@
 use caravan_domain::{ConflictKind, Subject};
 use std::{collections::BTreeSet, sync::Arc};
 
+use caravan_domain::Signature;
 use caravan_domain::records::{ModelRecord, VersionRecord};
 use caravan_domain::{ModelName, Principal, Scope, VersionRef};
 use caravan_inference::serving::{
-    InferError, LoadError, LoadedModel, ModelFile, NamedTensor, VersionKey, check_inputs,
-    check_outputs,
+    InferError, LoadError, LoadedModel, ModelFile, NamedTensor, ServingSettings, VersionKey,
+    check_inputs, check_outputs,
 };
 
 use super::{ServedModel, Serving};
@@ -236,54 +237,14 @@ impl Core {
         let number = self.served_version(&model, version).await?;
         let loaded = self.loaded_version(&model.record, number).await?;
         let max_rows = self.serving()?.registry.settings().max_rows;
-        check_inputs(&loaded.signature, &request.inputs, max_rows).map_err(CoreError::Invalid)?;
-        check_outputs(&loaded.signature, &request.outputs).map_err(CoreError::Invalid)?;
-        let started = std::time::Instant::now();
-        let result = loaded.infer(request.inputs, request.outputs).await;
-        let labels = [
-            ("model", model.record.name.to_string()),
-            ("version", number.to_string()),
-        ];
-        metrics::histogram!("caravan_inference_duration_seconds", &labels)
-            .record(started.elapsed().as_secs_f64());
-        match result {
-            Ok(output) => {
-                metrics::counter!("caravan_inference_requests_total", &labels).increment(1);
-                metrics::histogram!("caravan_inference_queue_seconds", &labels)
-                    .record(output.queued.as_secs_f64());
-                metrics::histogram!("caravan_inference_batch_rows", &labels)
-                    .record(output.batch_rows as f64);
-                Ok(Inference {
-                    model: model.record.name.to_string(),
-                    version: number,
-                    outputs: output.outputs,
-                    batch_rows: output.batch_rows,
-                })
-            }
-            Err(e) => {
-                metrics::counter!("caravan_inference_failures_total", &labels).increment(1);
-                Err(match e {
-                    InferError::Busy => CoreError::Busy(format!(
-                        "{name} version {number} is at capacity; retry shortly"
-                    )),
-                    InferError::OutOfMemory => CoreError::LimitExceeded(format!(
-                        "{name} version {number} needs more memory for this request than \
-                         serving allows for running requests; send fewer rows or smaller inputs"
-                    )),
-                    InferError::TimedOut(limit) => CoreError::LimitExceeded(format!(
-                        "{name} version {number} ran longer than the {} ms limit for one \
-                         request and was stopped",
-                        limit.as_millis()
-                    )),
-                    InferError::Abandoned => {
-                        CoreError::Invalid("the request was abandoned by its caller".into())
-                    }
-                    InferError::Failed(message) => {
-                        CoreError::Invalid(format!("inference failed: {message}"))
-                    }
-                })
-            }
-        }
+        run_loaded(
+            &loaded,
+            model.record.name.as_str(),
+            number,
+            max_rows,
+            request,
+        )
+        .await
     }
 
     /// The version a V2 metadata, readiness or config request names, with its record.
@@ -315,15 +276,93 @@ impl Core {
     }
 }
 
+/// Runs a request on a loaded version after checking it against the signature, and records
+/// its metrics: the one place that turns what the engine says into what a client reads.
+pub async fn run_loaded(
+    loaded: &LoadedModel,
+    name: &str,
+    number: i64,
+    max_rows: usize,
+    request: InferenceRequest,
+) -> Result<Inference> {
+    check_inputs(&loaded.signature, &request.inputs, max_rows).map_err(CoreError::Invalid)?;
+    check_outputs(&loaded.signature, &request.outputs).map_err(CoreError::Invalid)?;
+    let started = std::time::Instant::now();
+    let result = loaded.infer(request.inputs, request.outputs).await;
+    let labels = [("model", name.to_string()), ("version", number.to_string())];
+    metrics::histogram!("caravan_inference_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    match result {
+        Ok(output) => {
+            metrics::counter!("caravan_inference_requests_total", &labels).increment(1);
+            metrics::histogram!("caravan_inference_queue_seconds", &labels)
+                .record(output.queued.as_secs_f64());
+            metrics::histogram!("caravan_inference_batch_rows", &labels)
+                .record(output.batch_rows as f64);
+            Ok(Inference {
+                model: name.to_string(),
+                version: number,
+                outputs: output.outputs,
+                batch_rows: output.batch_rows,
+            })
+        }
+        Err(e) => {
+            metrics::counter!("caravan_inference_failures_total", &labels).increment(1);
+            Err(match e {
+                InferError::Busy => CoreError::Busy(format!(
+                    "{name} version {number} is at capacity; retry shortly"
+                )),
+                InferError::OutOfMemory => CoreError::LimitExceeded(format!(
+                    "{name} version {number} needs more memory for this request than \
+                     serving allows for running requests; send fewer rows or smaller inputs"
+                )),
+                InferError::TimedOut(limit) => CoreError::LimitExceeded(format!(
+                    "{name} version {number} ran longer than the {} ms limit for one \
+                     request and was stopped",
+                    limit.as_millis()
+                )),
+                InferError::Abandoned => {
+                    CoreError::Invalid("the request was abandoned by its caller".into())
+                }
+                InferError::Failed(message) => {
+                    CoreError::Invalid(format!("inference failed: {message}"))
+                }
+            })
+        }
+    }
+}
+
 /// What the V2 metadata, readiness and configuration endpoints describe.
 pub struct VersionMetadata {
-    pub model: Arc<ServedModel>,
-    pub version: VersionRecord,
+    pub name: String,
+    pub version: i64,
     /// Every version of the model, oldest first.
     pub versions: Vec<i64>,
+    pub signature: Signature,
     /// Rows per batch when dynamic batching applies to this version.
     pub max_batch_rows: Option<usize>,
     pub max_queue_delay: std::time::Duration,
+}
+
+impl VersionMetadata {
+    /// A version's metadata under the serving settings (which say how it is batched).
+    pub fn new(
+        name: String,
+        version: i64,
+        versions: Vec<i64>,
+        signature: Signature,
+        settings: &ServingSettings,
+    ) -> Self {
+        let batching = settings.batching.filter(|_| signature.batchable());
+        Self {
+            name,
+            version,
+            versions,
+            signature,
+            max_batch_rows: batching.map(|b| b.max_rows),
+            max_queue_delay: batching.map(|b| b.max_delay).unwrap_or_default(),
+        }
+    }
 }
 
 impl Core {
@@ -335,17 +374,13 @@ impl Core {
         version: Option<&str>,
     ) -> Result<VersionMetadata> {
         let (model, record) = self.served_version_record(who, name, version).await?;
-        let versions: Vec<i64> = model.versions.iter().copied().collect();
-        let settings = self.serving()?.registry.settings();
-        let signature = &record.info.signature;
-        let batching = settings.batching.filter(|_| signature.batchable());
-        Ok(VersionMetadata {
-            model,
-            version: record,
-            versions,
-            max_batch_rows: batching.map(|b| b.max_rows),
-            max_queue_delay: batching.map(|b| b.max_delay).unwrap_or_default(),
-        })
+        Ok(VersionMetadata::new(
+            model.record.name.to_string(),
+            record.version,
+            model.versions.iter().copied().collect(),
+            record.info.signature,
+            self.serving()?.registry.settings(),
+        ))
     }
 
     /// Loaded versions the caller may see, optionally of one model (and one version).

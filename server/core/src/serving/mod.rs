@@ -4,6 +4,7 @@
 
 mod deploy;
 mod infer;
+mod service;
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -18,7 +19,8 @@ use caravan_domain::records::ModelRecord;
 use caravan_inference::serving::Registry;
 
 pub use deploy::IndexEntry;
-pub use infer::{Inference, InferenceRequest, VersionMetadata};
+pub use infer::{Inference, InferenceRequest, VersionMetadata, run_loaded};
+pub use service::ModelService;
 
 /// How long a cached model record and its aliases are trusted. Changes made through this
 /// process invalidate the entry at once; other replicas' changes show within this time.

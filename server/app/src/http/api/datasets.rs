@@ -63,7 +63,8 @@ pub async fn upload(
         ("description", Part::Small(4096)),
     ];
     let hint = "'file' and optionally 'description'";
-    let mut received = upload::receive(&pipelines.core, parts, &expected, hint, stall.0).await?;
+    let mut received =
+        upload::receive(&pipelines.core.stager(), parts, &expected, hint, stall.0).await?;
     let staged = received.file("file").ok_or_else(|| {
         ApiError::bad_request("multipart part 'file' (a CSV or Parquet file) is missing")
     })?;

@@ -51,7 +51,7 @@ pub async fn push(
         ("metadata", Part::Small(MAX_METADATA)),
     ];
     let hint = "'model' and optionally 'metadata'";
-    let mut received = upload::receive(&core, parts, &expected, hint, stall.0).await?;
+    let mut received = upload::receive(&core.stager(), parts, &expected, hint, stall.0).await?;
     let staged = received.file("model").ok_or_else(|| {
         ApiError::bad_request("multipart part 'model' (the .onnx file) is missing")
     })?;

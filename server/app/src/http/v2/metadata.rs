@@ -3,7 +3,7 @@
 use std::sync::{Arc, atomic::Ordering};
 
 use actix_web::{HttpResponse, web};
-use caravan_core::Core;
+use caravan_core::ModelService;
 use caravan_domain::{TensorSpec, TensorType};
 use caravan_inference::serving::LoadedModel;
 use serde_json::{Value, json};
@@ -27,16 +27,14 @@ fn tensors(specs: &[TensorSpec]) -> Vec<Value> {
 }
 
 pub async fn model(
-    core: web::Data<Core>,
+    models: web::Data<dyn ModelService>,
     MaybeAuth(who): MaybeAuth,
     t: Target<'_>,
 ) -> Result<HttpResponse, ApiError> {
-    let meta = core
-        .serving_metadata(who.as_ref(), t.model, t.version)
-        .await?;
-    let signature = &meta.version.info.signature;
+    let meta = models.metadata(who.as_ref(), t.model, t.version).await?;
+    let signature = &meta.signature;
     Ok(HttpResponse::Ok().json(json!({
-        "name": meta.model.record.name,
+        "name": meta.name,
         "versions": meta.versions.iter().map(i64::to_string).collect::<Vec<_>>(),
         "platform": "onnxruntime_onnx",
         "inputs": tensors(&signature.inputs),
@@ -46,14 +44,12 @@ pub async fn model(
 
 /// Any version the caller may read is ready: it is loaded on first use.
 pub async fn model_ready(
-    core: web::Data<Core>,
+    models: web::Data<dyn ModelService>,
     MaybeAuth(who): MaybeAuth,
     t: Target<'_>,
 ) -> Result<HttpResponse, ApiError> {
-    let meta = core
-        .serving_metadata(who.as_ref(), t.model, t.version)
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({ "name": meta.model.record.name, "ready": true })))
+    let meta = models.metadata(who.as_ref(), t.model, t.version).await?;
+    Ok(HttpResponse::Ok().json(json!({ "name": meta.name, "ready": true })))
 }
 
 fn triton_type(t: TensorType) -> String {
@@ -66,13 +62,11 @@ fn triton_type(t: TensorType) -> String {
 /// Triton's model configuration, as perf_analyzer and tritonclient read it. With dynamic
 /// batching, `dims` leave out the batch dimension, as in Triton.
 pub async fn config(
-    core: web::Data<Core>,
+    models: web::Data<dyn ModelService>,
     MaybeAuth(who): MaybeAuth,
     t: Target<'_>,
 ) -> Result<HttpResponse, ApiError> {
-    let meta = core
-        .serving_metadata(who.as_ref(), t.model, t.version)
-        .await?;
+    let meta = models.metadata(who.as_ref(), t.model, t.version).await?;
     let skip = usize::from(meta.max_batch_rows.is_some());
     let tensors = |specs: &[TensorSpec]| -> Vec<Value> {
         specs
@@ -80,12 +74,12 @@ pub async fn config(
             .map(|s| json!({ "name": s.name, "data_type": triton_type(s.datatype), "dims": s.shape[skip.min(s.shape.len())..] }))
             .collect()
     };
-    let signature = &meta.version.info.signature;
+    let signature = &meta.signature;
     let mut config = json!({
-        "name": meta.model.record.name,
+        "name": meta.name,
         "platform": "onnxruntime_onnx",
         "backend": "onnxruntime",
-        "version_policy": { "specific": { "versions": [meta.version.version] } },
+        "version_policy": { "specific": { "versions": [meta.version] } },
         "max_batch_size": meta.max_batch_rows.unwrap_or(0),
         "input": tensors(&signature.inputs),
         "output": tensors(&signature.outputs),
@@ -120,22 +114,20 @@ fn stats(name: &str, loaded: &Arc<LoadedModel>) -> Value {
 }
 
 pub async fn model_stats(
-    core: web::Data<Core>,
+    models: web::Data<dyn ModelService>,
     MaybeAuth(who): MaybeAuth,
     t: Target<'_>,
 ) -> Result<HttpResponse, ApiError> {
-    let loaded = core
-        .serving_stats(who.as_ref(), Some(t.model), t.version)
-        .await?;
+    let loaded = models.stats(who.as_ref(), Some(t.model), t.version).await?;
     let model_stats: Vec<Value> = loaded.iter().map(|(n, l)| stats(n, l)).collect();
     Ok(HttpResponse::Ok().json(json!({ "model_stats": model_stats })))
 }
 
 pub async fn all_stats(
-    core: web::Data<Core>,
+    models: web::Data<dyn ModelService>,
     MaybeAuth(who): MaybeAuth,
 ) -> Result<HttpResponse, ApiError> {
-    let loaded = core.serving_stats(who.as_ref(), None, None).await?;
+    let loaded = models.stats(who.as_ref(), None, None).await?;
     let model_stats: Vec<Value> = loaded.iter().map(|(n, l)| stats(n, l)).collect();
     Ok(HttpResponse::Ok().json(json!({ "model_stats": model_stats })))
 }

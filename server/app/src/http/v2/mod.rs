@@ -14,7 +14,7 @@ use actix_web::{
     http::{Method, StatusCode, header},
     web,
 };
-use caravan_core::{Core, InferenceRequest};
+use caravan_core::{InferenceRequest, ModelService};
 use serde_json::json;
 
 use crate::http::{
@@ -78,7 +78,7 @@ fn tail(req: &HttpRequest) -> String {
 }
 
 async fn model_route(
-    core: web::Data<Core>,
+    models: web::Data<dyn ModelService>,
     who: MaybeAuth,
     req: HttpRequest,
     body: web::Bytes,
@@ -86,17 +86,17 @@ async fn model_route(
     let tail = tail(&req);
     let method = req.method();
     if tail == "stats" && method == Method::GET {
-        return metadata::all_stats(core, who).await;
+        return metadata::all_stats(models, who).await;
     }
     let Some(target) = parse_target(&tail) else {
         return Err(ApiError::not_found("no such route"));
     };
     match (method, target.action) {
-        (&Method::GET, "") => metadata::model(core, who, target).await,
-        (&Method::GET, "ready") => metadata::model_ready(core, who, target).await,
-        (&Method::GET, "config") => metadata::config(core, who, target).await,
-        (&Method::GET, "stats") => metadata::model_stats(core, who, target).await,
-        (&Method::POST, "infer") => infer(core, who, &req, target, body).await,
+        (&Method::GET, "") => metadata::model(models, who, target).await,
+        (&Method::GET, "ready") => metadata::model_ready(models, who, target).await,
+        (&Method::GET, "config") => metadata::config(models, who, target).await,
+        (&Method::GET, "stats") => metadata::model_stats(models, who, target).await,
+        (&Method::POST, "infer") => infer(models, who, &req, target, body).await,
         _ => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -109,8 +109,8 @@ async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "live": true }))
 }
 
-async fn ready(core: web::Data<Core>) -> HttpResponse {
-    if core.serving_ready() {
+async fn ready(models: web::Data<dyn ModelService>) -> HttpResponse {
+    if models.ready() {
         HttpResponse::Ok().json(json!({ "ready": true }))
     } else {
         HttpResponse::ServiceUnavailable().json(json!({
@@ -120,7 +120,7 @@ async fn ready(core: web::Data<Core>) -> HttpResponse {
 }
 
 async fn infer(
-    core: web::Data<Core>,
+    models: web::Data<dyn ModelService>,
     MaybeAuth(who): MaybeAuth,
     req: &HttpRequest,
     target: Target<'_>,
@@ -140,7 +140,7 @@ async fn infer(
     };
     let request = request::decode(&body, header_length).map_err(ApiError::bad_request)?;
     let outputs = request.outputs.iter().map(|o| o.name.clone()).collect();
-    let run = core.infer(
+    let run = models.infer(
         who.as_ref(),
         name,
         version,

@@ -2,7 +2,7 @@
 //! onboarding, so a load that carries a configuration or files is refused.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use caravan_core::Core;
+use caravan_core::ModelService;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -39,12 +39,12 @@ fn body<T: for<'de> Deserialize<'de> + Default>(bytes: &[u8]) -> Result<T, ApiEr
 }
 
 async fn index(
-    core: web::Data<Core>,
+    models: web::Data<dyn ModelService>,
     MaybeAuth(who): MaybeAuth,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: IndexRequest = body(&bytes)?;
-    let entries = core.repository_index(who.as_ref(), request.ready).await?;
+    let entries = models.index(who.as_ref(), request.ready).await?;
     let rows: Vec<Value> = entries
         .into_iter()
         .map(|e| {
@@ -80,7 +80,7 @@ fn version_parameter(parameters: &Map<String, Value>) -> Result<Option<String>, 
 }
 
 async fn load(
-    core: web::Data<Core>,
+    models: web::Data<dyn ModelService>,
     Authenticated(who): Authenticated,
     req: HttpRequest,
     bytes: web::Bytes,
@@ -88,13 +88,13 @@ async fn load(
     let name = req.match_info().get("m").unwrap_or_default().to_owned();
     let request: ControlRequest = body(&bytes)?;
     let version = version_parameter(&request.parameters)?;
-    let loaded = core.load_model(&who, &name, version.as_deref()).await?;
+    let loaded = models.load(&who, &name, version.as_deref()).await?;
     Ok(HttpResponse::Ok()
         .json(json!({ "name": name, "version": loaded.to_string(), "state": "LOADED" })))
 }
 
 async fn unload(
-    core: web::Data<Core>,
+    models: web::Data<dyn ModelService>,
     Authenticated(who): Authenticated,
     req: HttpRequest,
     bytes: web::Bytes,
@@ -102,7 +102,7 @@ async fn unload(
     let name = req.match_info().get("m").unwrap_or_default().to_owned();
     let request: ControlRequest = body(&bytes)?;
     let version = version_parameter(&request.parameters)?;
-    let unloaded = core.unload_model(&who, &name, version.as_deref()).await?;
+    let unloaded = models.unload(&who, &name, version.as_deref()).await?;
     Ok(HttpResponse::Ok()
         .json(json!({ "name": name, "version": unloaded.to_string(), "state": "UNLOADED" })))
 }
