@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: ONNX Runtime, headless Chromium, PostgreSQL and SeaweedFS
-# (S3) set up idempotently, then formatting, lints and every test on SQLite and PostgreSQL.
+# (S3) set up idempotently, then formatting, lints, every test on SQLite and PostgreSQL, and a
+# short run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,3 +46,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+# Every fuzz target briefly (a dev build of its own workspace, about 10 minutes on 2 cores, then
+# 30 s each), so a parser that starts crashing on its seeds or near them fails CI; the long runs
+# are `bench/fuzz.sh` (results in BENCHMARKS.md).
+echo "== fuzz targets, 30 s each"
+FUZZ_PROFILE=dev bash bench/fuzz.sh 30
