@@ -82,7 +82,9 @@ impl Drop for Reservation<'_> {
         runtime.spawn(async move {
             match core.catalog.release_blob(&sha256).await {
                 Ok(()) => core.sweep_blob(&sha256).await,
-                Err(e) => tracing::warn!(sha256, error = %e, "could not release a blob reservation"),
+                Err(e) => {
+                    tracing::warn!(sha256, error = %e, "could not release a blob reservation")
+                }
             }
         });
     }
