@@ -64,18 +64,11 @@ pub struct Validator {
 impl Validator {
     /// Validates the model file at `model` (of `size` bytes).
     pub async fn validate(&self, model: &Path, size: u64) -> Result<ModelInfo, ValidationError> {
-        let allowance = self
+        // What the model may take, on top of what the child has mapped once ONNX Runtime is
+        // loaded (the child measures that itself: see `validate_confined`).
+        let memory_limit = self
             .memory_limit
             .unwrap_or((1 << 30) + size.saturating_mul(4));
-        // The executable and the runtime library are mapped whole into the address space the
-        // limit counts (a debug build's executable alone is over 100 MiB), so they are added
-        // rather than taken out of the model's share.
-        let mapped = [&self.exe, &self.ort_library]
-            .iter()
-            .filter_map(|path| std::fs::metadata(path).ok())
-            .map(|m| m.len())
-            .sum::<u64>();
-        let memory_limit = allowance.saturating_add(mapped);
         let failed =
             |what: &str, e: std::io::Error| ValidationError::Failed(format!("{what}: {e}"));
         let model = File::open(model).map_err(|e| failed("cannot open the staged model", e))?;
@@ -108,7 +101,7 @@ impl Validator {
         };
         let stdout = String::from_utf8_lossy(&output.stdout);
         let Ok(report) = serde_json::from_str::<Report>(stdout.trim()) else {
-            return Err(explain_crash(&output, allowance));
+            return Err(explain_crash(&output, memory_limit));
         };
         if let Some(confinement) = report.confinement {
             note_confinement(confinement);
@@ -212,12 +205,19 @@ fn validate_confined(
     confinement: &mut Option<sandbox::Confinement>,
 ) -> Result<ModelInfo, ChildError> {
     use rlimit::Resource;
-    Resource::AS
-        .set(memory_limit, memory_limit)
-        .and_then(|()| Resource::CPU.set(cpu_seconds, cpu_seconds + 1))
+    let limits = |e: std::io::Error| ChildError::Failed(format!("cannot set resource limits: {e}"));
+    Resource::CPU
+        .set(cpu_seconds, cpu_seconds + 1)
         .and_then(|()| Resource::CORE.set(0, 0))
-        .map_err(|e| ChildError::Failed(format!("cannot set resource limits: {e}")))?;
+        .map_err(limits)?;
     let env = environment(library).map_err(|e| ChildError::Failed(e.to_string()))?;
+    // The model's allowance comes on top of what this process maps before it reads a byte of
+    // the model (the executable, ONNX Runtime), measured rather than guessed from file sizes:
+    // a debug executable's file is mostly debug information that is never mapped.
+    let address_space = mapped_bytes().unwrap_or(0).saturating_add(memory_limit);
+    Resource::AS
+        .set(address_space, address_space)
+        .map_err(limits)?;
     let file = match model {
         Some(path) => File::open(path),
         None => std::io::stdin()
@@ -231,4 +231,12 @@ fn validate_confined(
     drop(file);
     *confinement = Some(sandbox::confine().map_err(ChildError::Failed)?);
     inspect_bytes(env, &bytes).map_err(|Refusal(reason)| ChildError::Refused(reason))
+}
+
+/// This process's address space now (`VmSize` of /proc/self/status), in bytes.
+fn mapped_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmSize:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib << 10)
 }
