@@ -1,7 +1,8 @@
-//! `caravan runner` with a model file: the server's Open Inference Protocol surface over one
-//! model with no database, and the authenticated hot swap `PUT /model`, against the real
-//! ONNX Runtime and the real validator.
+//! `caravan runner`: the server's Open Inference Protocol surface over one model with no
+//! database, the authenticated hot swap `PUT /model`, and follow mode against a real server
+//! (on both backends), with the real ONNX Runtime and the real validator.
 
+mod follow;
 mod serve;
 mod swap;
 
@@ -26,4 +27,12 @@ tests!(
     swap::swapping_needs_the_token_and_is_off_without_one,
     swap::a_bad_model_is_refused_with_its_reason_and_the_old_one_keeps_serving,
     swap::a_changed_signature_is_refused_unless_allowed,
+    follow::a_tampered_download_or_an_unreachable_instance_leaves_the_model_serving,
+    follow::an_unreachable_instance_at_start_leaves_the_runner_not_ready,
+);
+
+caravan_tests::on_both_backends!(
+    threads = 4;
+    follow::a_following_runner_swaps_on_every_alias_move_and_no_request_fails,
+    follow::a_missing_alias_or_a_bad_token_stops_the_runner_with_the_reason,
 );

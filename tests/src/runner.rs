@@ -28,23 +28,51 @@ pub async fn try_spawn_runner(
     model: &str,
     swap_token: Option<&str>,
 ) -> anyhow::Result<TestRunner> {
+    let model = fixture_path(model);
+    try_spawn_with(swap_token, None, |args| {
+        args.model = Some(model);
+        args.name = Some(name.into());
+    })
+    .await
+}
+
+/// A runner following `url` (`.../api/v1/models/NAME/aliases/ALIAS`) with `token`.
+pub async fn try_spawn_following(
+    url: &str,
+    token: Option<&str>,
+    swap_token: Option<&str>,
+) -> anyhow::Result<TestRunner> {
+    try_spawn_with(swap_token, token, |args| args.follow = Some(url.into())).await
+}
+
+async fn try_spawn_with(
+    swap_token: Option<&str>,
+    token: Option<&str>,
+    source: impl FnOnce(&mut RunnerArgs),
+) -> anyhow::Result<TestRunner> {
     let dir = tempfile::tempdir().unwrap();
-    let swap_token_file = swap_token.map(|token| {
-        let path = dir.path().join("swap-token");
+    let write = |file: &str, token: &str| {
+        let path = dir.path().join(file);
         std::fs::write(&path, format!("{token}\n")).unwrap();
         path
-    });
+    };
     let mut settings = Settings::defaults();
     settings.http.workers = 2;
     settings.onboarding.validator = caravan_binary().display().to_string();
-    let args = RunnerArgs {
-        model: fixture_path(model),
+    let mut args = RunnerArgs {
+        model: None,
+        follow: None,
+        token_file: token.map(|t| write("token", t)),
         bind: "127.0.0.1:0".into(),
-        swap_token_file,
-        name: Some(name.into()),
+        swap_token_file: swap_token.map(|t| write("swap-token", t)),
+        name: None,
     };
+    source(&mut args);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let app = caravan::runner::build(&settings, &args, listener).await?;
+    if let Some(follower) = &app.follower {
+        follower.clone().spawn(app.runner.clone());
+    }
     let base = format!("http://127.0.0.1:{}", app.port);
     tokio::spawn(app.server);
     Ok(TestRunner {

@@ -39,8 +39,8 @@ pub use models::{ModelDetails, SearchParams};
 pub use onboard::Upload;
 pub use rate_limit::{LoginLimiter, LoginLimits};
 pub use serving::{
-    IndexEntry, Inference, InferenceRequest, ModelService, ServedModel, Serving, VersionMetadata,
-    run_loaded,
+    FollowedAlias, IndexEntry, Inference, InferenceRequest, MAX_FOLLOW_WAIT, ModelService,
+    ServedModel, Serving, VersionMetadata, run_loaded,
 };
 pub use social::{MAX_TEXT_CHARS, Ratings};
 pub use tokens::CreatedToken;
@@ -69,6 +69,8 @@ pub struct Core {
     auth_cache: Arc<auth_cache::AuthCache>,
     /// Wakes this process's sync worker when a sync is asked for, instead of at its next poll.
     sync_wakeup: Arc<tokio::sync::Notify>,
+    /// Bumped when an alias may point elsewhere, waking this process's alias followers.
+    alias_changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// A reservation older than this was left by a push that died; it no longer protects a blob.
@@ -93,6 +95,7 @@ impl Core {
             login_limiter: Arc::new(LoginLimiter::new(LoginLimits::default())),
             auth_cache: Arc::default(),
             sync_wakeup: Arc::default(),
+            alias_changes: Arc::new(tokio::sync::watch::channel(0).0),
         }
     }
 

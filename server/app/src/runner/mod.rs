@@ -3,6 +3,7 @@
 //! here the runner's [`Runner`]), with the server's batching, limits and connection deadlines
 //! (`[serving]`, `[http]` and `[onboarding]` of the configuration apply).
 
+mod follow;
 mod routes;
 
 use std::{net::TcpListener, path::PathBuf, sync::Arc};
@@ -16,6 +17,7 @@ use caravan_core::{
 use caravan_inference::{environment, resolve_library, serving::Registry};
 use tracing_actix_web::TracingLogger;
 
+pub use follow::{FollowTarget, Follower, Marketplace};
 pub use routes::SwapToken;
 
 use crate::{
@@ -27,15 +29,28 @@ use crate::{
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunnerArgs {
     /// An ONNX file to serve (validated as onboarding validates it).
-    #[arg(long, env = "CARAVAN_RUNNER_MODEL")]
-    pub model: PathBuf,
+    #[arg(
+        long,
+        env = "CARAVAN_RUNNER_MODEL",
+        required_unless_present = "follow",
+        conflicts_with = "follow"
+    )]
+    pub model: Option<PathBuf>,
+    /// An alias on a Caravan instance to serve and follow:
+    /// https://HOST/api/v1/models/NAME/aliases/ALIAS (swaps when the alias moves).
+    #[arg(long, env = "CARAVAN_RUNNER_FOLLOW")]
+    pub follow: Option<String>,
+    /// A file holding the instance's API token (scope `read`) for --follow.
+    #[arg(long, env = "CARAVAN_RUNNER_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "CARAVAN_RUNNER_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
     /// A file holding the bearer token `PUT /model` requires; without it, swapping is off.
     #[arg(long, env = "CARAVAN_RUNNER_SWAP_TOKEN_FILE")]
     pub swap_token_file: Option<PathBuf>,
-    /// The name the model is served under (default: the file's name without `.onnx`).
+    /// The name the model is served under (default: the file's name without `.onnx`, or the
+    /// followed model's name).
     #[arg(long, env = "CARAVAN_RUNNER_NAME")]
     pub name: Option<String>,
 }
@@ -45,6 +60,8 @@ pub struct RunnerApp {
     pub server: Server,
     pub port: u16,
     pub runner: Arc<Runner>,
+    /// In follow mode, what follows the alias (`spawn` it once the server runs).
+    pub follower: Option<Arc<Follower>>,
 }
 
 /// Reads a token file: its first line, which must not be empty.
@@ -60,12 +77,13 @@ fn read_token(path: &std::path::Path) -> anyhow::Result<String> {
     Ok(token)
 }
 
-fn served_name(args: &RunnerArgs) -> anyhow::Result<String> {
-    let name = match &args.name {
-        Some(name) => name.clone(),
-        None => args
-            .model
-            .file_stem()
+fn served_name(args: &RunnerArgs, follow: Option<&FollowTarget>) -> anyhow::Result<String> {
+    let name = match (&args.name, follow, &args.model) {
+        (Some(name), _, _) => name.clone(),
+        (None, Some(target), _) => target.model.clone(),
+        (None, None, model) => model
+            .as_deref()
+            .and_then(|m| m.file_stem())
             .and_then(|s| s.to_str())
             .unwrap_or("model")
             .to_owned(),
@@ -96,39 +114,71 @@ pub async fn build(
         .as_deref()
         .map(read_token)
         .transpose()?;
+    let target = args
+        .follow
+        .as_deref()
+        .map(FollowTarget::parse)
+        .transpose()?;
     let runner = Arc::new(Runner::new(
-        served_name(args)?,
+        served_name(args, target.as_ref())?,
         registry,
         validator,
         stager,
         settings.onboarding.max_model_bytes,
     ));
-    // A copy, so the bytes validated are the bytes loaded whatever happens to the file.
-    let staged = runner
-        .stager()
-        .stage_file(&args.model, runner.model_limit())
-        .await
-        .with_context(|| format!("reading {}", args.model.display()))?;
-    let path = args.model.display().to_string();
-    runner
-        .swap(staged, Source::File { path }, false)
-        .await
-        .with_context(|| format!("serving {}", args.model.display()))?;
+    let follower = match (target, &args.model) {
+        (Some(target), _) => {
+            let token = args.token_file.as_deref().map(read_token).transpose()?;
+            let follower = Arc::new(Follower::new(target, token)?);
+            follower.start(&runner).await?;
+            Some(follower)
+        }
+        (None, Some(model)) => {
+            serve_file(&runner, model).await?;
+            None
+        }
+        (None, None) => anyhow::bail!("give --model FILE or --follow URL"),
+    };
     let port = listener.local_addr()?.port();
-    let server = server(settings, runner.clone(), SwapToken(swap_token), listener)?;
+    let server = server(
+        settings,
+        runner.clone(),
+        follower.clone(),
+        SwapToken(swap_token),
+        listener,
+    )?;
     Ok(RunnerApp {
         server,
         port,
         runner,
+        follower,
     })
+}
+
+/// Serves `--model FILE`: a copy, so the bytes validated are the bytes loaded whatever
+/// happens to the file.
+async fn serve_file(runner: &Runner, model: &std::path::Path) -> anyhow::Result<()> {
+    let staged = runner
+        .stager()
+        .stage_file(model, runner.model_limit())
+        .await
+        .with_context(|| format!("reading {}", model.display()))?;
+    let path = model.display().to_string();
+    runner
+        .swap(staged, Source::File { path }, false)
+        .await
+        .with_context(|| format!("serving {}", model.display()))?;
+    Ok(())
 }
 
 fn server(
     settings: &Settings,
     runner: Arc<Runner>,
+    follower: Option<Arc<Follower>>,
     swap_token: SwapToken,
     listener: TcpListener,
 ) -> anyhow::Result<Server> {
+    let follower = web::Data::new(follower);
     let models: web::Data<dyn ModelService> =
         web::Data::from(runner.clone() as Arc<dyn ModelService>);
     let runner = web::Data::from(runner);
@@ -151,6 +201,7 @@ fn server(
             .app_data(models.clone())
             .app_data(runner.clone())
             .app_data(swap_token.clone())
+            .app_data(follower.clone())
             .app_data(metrics.clone())
             .app_data(web::PayloadConfig::new(max_request_bytes))
             .wrap(from_fn(connections::body_idle_timeout))
@@ -182,6 +233,9 @@ pub async fn run(settings: Settings, args: RunnerArgs) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(&args.bind).with_context(|| format!("binding {}", args.bind))?;
     let app = build(&settings, &args, listener).await?;
+    if let Some(follower) = &app.follower {
+        follower.clone().spawn(app.runner.clone());
+    }
     let handle = app.server.handle();
     tokio::spawn(async move {
         tokio::select! {
@@ -191,12 +245,11 @@ pub async fn run(settings: Settings, args: RunnerArgs) -> anyhow::Result<()> {
         tracing::info!("stopping: letting in-flight requests finish");
         handle.stop(true).await;
     });
-    let served = app.runner.current().expect("the first model is loaded");
     tracing::info!(
         bind = %args.bind,
         port = app.port,
         model = app.runner.name(),
-        sha256 = %served.sha256,
+        sha256 = app.runner.current().map(|s| s.sha256.clone()),
         "the runner is listening"
     );
     app.server.await?;

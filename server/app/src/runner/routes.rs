@@ -7,6 +7,8 @@ use std::sync::Arc;
 use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, middleware::from_fn, web};
 use caravan_core::runner::{Runner, Served, Source};
+
+use super::Follower;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -46,8 +48,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(error::no_route));
 }
 
-fn describe(runner: &Runner, served: &Served) -> serde_json::Value {
+type FollowerData = web::Data<Option<Arc<Follower>>>;
+
+fn describe(runner: &Runner, served: &Served, follower: &FollowerData) -> serde_json::Value {
     json!({
+        "marketplace": follower.as_ref().as_ref().map(|f| f.status()),
         "name": runner.name(),
         "revision": served.revision,
         "sha256": served.sha256,
@@ -59,11 +64,14 @@ fn describe(runner: &Runner, served: &Served) -> serde_json::Value {
 }
 
 /// What is served.
-async fn model(runner: web::Data<Runner>) -> Result<HttpResponse, ApiError> {
+async fn model(
+    runner: web::Data<Runner>,
+    follower: FollowerData,
+) -> Result<HttpResponse, ApiError> {
     let served = runner
         .current()
         .ok_or_else(|| ApiError::not_found("no model is loaded yet"))?;
-    Ok(HttpResponse::Ok().json(describe(&runner, &served)))
+    Ok(HttpResponse::Ok().json(describe(&runner, &served, &follower)))
 }
 
 #[derive(Deserialize)]
@@ -76,6 +84,7 @@ struct SwapQuery {
 /// reason if it cannot load; the old one answers until then.
 async fn swap(
     runner: web::Data<Runner>,
+    follower: FollowerData,
     token: web::Data<SwapToken>,
     stall: web::Data<BodyIdleTimeout>,
     query: web::Query<SwapQuery>,
@@ -92,7 +101,7 @@ async fn swap(
     let served: Arc<Served> = runner
         .swap(staged, Source::Upload, query.allow_signature_change)
         .await?;
-    Ok(HttpResponse::Ok().json(describe(&runner, &served)))
+    Ok(HttpResponse::Ok().json(describe(&runner, &served, &follower)))
 }
 
 fn check_swap_token(token: &SwapToken, req: &HttpRequest) -> Result<(), ApiError> {
@@ -115,14 +124,18 @@ fn check_swap_token(token: &SwapToken, req: &HttpRequest) -> Result<(), ApiError
     }
 }
 
-/// Ready once a model is loaded.
-async fn readyz(runner: web::Data<Runner>) -> HttpResponse {
+/// Ready once a model is loaded; in follow mode, with what the runner knows of the instance
+/// (still ready while it is unreachable: the model keeps serving).
+async fn readyz(runner: web::Data<Runner>, follower: FollowerData) -> HttpResponse {
+    let marketplace = follower.as_ref().as_ref().map(|f| f.status());
     match runner.current() {
         Some(served) => HttpResponse::Ok().json(json!({
             "status": "ready", "model": runner.name(), "revision": served.revision,
+            "marketplace": marketplace,
         })),
-        None => HttpResponse::ServiceUnavailable()
-            .json(json!({ "error": "no model is loaded yet", "code": "not_ready" })),
+        None => HttpResponse::ServiceUnavailable().json(json!({
+            "error": "no model is loaded yet", "code": "not_ready", "marketplace": marketplace,
+        })),
     }
 }
 

@@ -90,6 +90,7 @@ impl Core {
 
     /// New requests see the change at once; the pins follow the aliases.
     async fn after_alias_change(&self, name: &ModelName) {
+        self.aliases_changed();
         if let Some(serving) = &self.serving {
             serving.invalidate(name.as_str());
             if let Err(e) = self.refresh_pins().await {
@@ -106,6 +107,8 @@ impl Core {
         model_id: uuid::Uuid,
         exists: impl Fn(i64) -> bool,
     ) {
+        // Aliases of deleted versions went with them.
+        self.aliases_changed();
         if let Some(serving) = &self.serving {
             serving.invalidate(name.as_str());
             serving.registry.forget_deleted(model_id, exists);

@@ -3,6 +3,7 @@
 //! unloading, and the pins that keep aliased versions in memory.
 
 mod deploy;
+mod follow;
 mod infer;
 mod service;
 
@@ -19,6 +20,7 @@ use caravan_domain::records::ModelRecord;
 use caravan_inference::serving::Registry;
 
 pub use deploy::IndexEntry;
+pub use follow::{FollowedAlias, MAX_FOLLOW_WAIT};
 pub use infer::{Inference, InferenceRequest, VersionMetadata, run_loaded};
 pub use service::ModelService;
 

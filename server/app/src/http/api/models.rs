@@ -19,6 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/models/{name}", web::patch().to(update_model))
         .route("/models/{name}", web::delete().to(delete_model))
         .route("/models/{name}/aliases", web::get().to(list_aliases))
+        .route("/models/{name}/aliases/{alias}", web::get().to(get_alias))
         .route("/models/{name}/aliases/{alias}", web::put().to(set_alias))
         .route(
             "/models/{name}/aliases/{alias}",
@@ -161,6 +162,44 @@ pub async fn list_aliases(
         .model_details(who.as_ref(), &model_name(&name)?)
         .await?;
     Ok(dto::Page::all(details.aliases))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FollowQuery {
+    /// Answer once the alias points to another version than this one (a long poll).
+    after: Option<i64>,
+    /// How long to wait for that, in seconds (default 30, at most 60); then answer anyway.
+    wait: Option<u64>,
+}
+
+/// Where an alias points, with the version's sha256 and size. With `after`, a long poll: the
+/// answer comes as soon as the alias points elsewhere, or after `wait` seconds (what
+/// `caravan runner --follow` uses to swap within moments of a move).
+#[utoipa::path(get, path = "/api/v1/models/{name}/aliases/{alias}", tag = "aliases",
+    params(FollowQuery), responses((status = 200, body = dto::FollowedAlias),
+    (status = 404, body = crate::http::error::ErrorBody)))]
+pub async fn get_alias(
+    core: web::Data<Core>,
+    MaybeAuth(who): MaybeAuth,
+    path: web::Path<(String, String)>,
+    query: web::Query<FollowQuery>,
+) -> Result<web::Json<dto::FollowedAlias>, ApiError> {
+    let (name, alias) = path.into_inner();
+    let wait = match query.after {
+        Some(_) => std::time::Duration::from_secs(query.wait.unwrap_or(30)),
+        None => std::time::Duration::ZERO,
+    };
+    let followed = core
+        .follow_alias(
+            who.as_ref(),
+            &model_name(&name)?,
+            &AliasName::parse(&alias)?,
+            query.after,
+            wait,
+        )
+        .await?;
+    Ok(web::Json(followed.into()))
 }
 
 /// Point an alias (such as `champion`) at a version (scope `deploy`, owner or admin).

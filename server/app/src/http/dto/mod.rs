@@ -147,6 +147,26 @@ pub struct Alias {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Where an alias points, for a follower that downloads and checks the version.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FollowedAlias {
+    pub alias: String,
+    pub version: i64,
+    pub sha256: String,
+    pub size: i64,
+}
+
+impl From<caravan_core::FollowedAlias> for FollowedAlias {
+    fn from(a: caravan_core::FollowedAlias) -> Self {
+        FollowedAlias {
+            alias: a.alias,
+            version: a.version,
+            sha256: a.sha256,
+            size: a.size,
+        }
+    }
+}
+
 impl From<AliasRecord> for Alias {
     fn from(a: AliasRecord) -> Self {
         Alias {
