@@ -5,7 +5,7 @@
 
 use std::sync::{
     Arc, Mutex,
-    atomic::{AtomicBool, AtomicUsize, Ordering},
+    atomic::{AtomicBool, Ordering},
 };
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     Backend, TestApp, fixture,
-    runner::{TestRunner, try_spawn_following},
+    runner::{Answer, Load, TestRunner, try_spawn_following},
     spawn_app,
     v2::decode_response,
 };
@@ -64,37 +64,7 @@ pub async fn a_following_runner_swaps_on_every_alias_move_and_no_request_fails(b
     let (_, ready) = runner.get_json("/readyz").await;
     assert_eq!(ready["marketplace"]["reachable"], json!(true), "{ready}");
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let failed = Arc::new(AtomicUsize::new(0));
-    let answers = Arc::new(Mutex::new(Vec::new()));
-    let clients: Vec<_> = (0..6)
-        .map(|c| {
-            let (runner, stop, failed, answers) = (
-                runner.clone(),
-                stop.clone(),
-                failed.clone(),
-                answers.clone(),
-            );
-            tokio::spawn(async move {
-                let mut i = 0u32;
-                while !stop.load(Ordering::Relaxed) {
-                    let x = (c * 1000 + i % 1000) as f32;
-                    i += 1;
-                    let result =
-                        decode_response(runner.infer("fraud", None, &request(x)).await).await;
-                    if result.status != StatusCode::OK {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    let y = result.output("y").data[0].as_f64().unwrap();
-                    answers
-                        .lock()
-                        .unwrap()
-                        .push((result.version(), f64::from(x), y));
-                }
-            })
-        })
-        .collect();
+    let load = Load::start(&runner, "fraud", 6);
     let mut notices = Vec::new();
     for moved in 0..20 {
         let target = if moved % 2 == 0 { 2 } else { 1 };
@@ -109,25 +79,26 @@ pub async fn a_following_runner_swaps_on_every_alias_move_and_no_request_fails(b
         assert_eq!(set.status(), StatusCode::OK);
         notices.push(serves(&runner, target).await);
     }
-    stop.store(true, Ordering::Relaxed);
-    for client in clients {
-        client.await.unwrap();
-    }
-    assert_eq!(failed.load(Ordering::Relaxed), 0, "no request failed");
+    let (failed, answers) = load.stop().await;
+    assert_eq!(failed, 0, "no request failed");
     // Every revision answers as one model does: 2x + 1 (version 1) or 3x + 1 (version 2).
-    let answers = std::mem::take(&mut *answers.lock().unwrap());
     assert!(
         answers.len() >= 20,
         "the clients kept asking: {}",
         answers.len()
     );
     let mut slope_of = std::collections::HashMap::new();
-    for (revision, x, y) in answers {
+    for Answer {
+        version: revision,
+        x,
+        y,
+    } in answers
+    {
         if x == 0.0 {
             assert_eq!(y, 1.0);
             continue;
         }
-        let slope = (y - 1.0) / x;
+        let slope = (y - 1.0) / f64::from(x);
         assert!(
             slope == 2.0 || slope == 3.0,
             "revision {revision}: {x} -> {y}"

@@ -2,15 +2,16 @@
 //! takes over, so requests never fail because of a swap; a refused one changes nothing.
 
 use std::collections::HashMap;
-use std::sync::{
-    Arc, Mutex,
-    atomic::{AtomicBool, AtomicUsize, Ordering},
-};
+use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{fixture, hostile, runner::spawn_runner, v2::decode_response};
+use crate::support::{
+    fixture, hostile,
+    runner::{Load, spawn_runner},
+    v2::decode_response,
+};
 
 const TOKEN: &str = "swap-token-for-tests";
 
@@ -33,35 +34,7 @@ async fn served_revision(runner: &crate::support::runner::TestRunner) -> Value {
 
 pub async fn swaps_under_load_fail_no_request_and_each_answer_matches_its_revision() {
     let runner = Arc::new(spawn_runner("fraud", "affine.onnx", Some(TOKEN)).await);
-    let stop = Arc::new(AtomicBool::new(false));
-    let failed = Arc::new(AtomicUsize::new(0));
-    // (revision, x, y) of every answer, checked once every revision's file is known.
-    let answers = Arc::new(Mutex::new(Vec::new()));
-    let clients: Vec<_> = (0..8)
-        .map(|c| {
-            let (runner, stop, failed, answers) = (
-                runner.clone(),
-                stop.clone(),
-                failed.clone(),
-                answers.clone(),
-            );
-            tokio::spawn(async move {
-                let mut i = 0u32;
-                while !stop.load(Ordering::Relaxed) {
-                    let x = (c * 1000 + i % 1000) as f32;
-                    i += 1;
-                    let result =
-                        decode_response(runner.infer("fraud", None, &request(x)).await).await;
-                    if result.status != StatusCode::OK {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    let y = result.output("y").data[0].as_f64().unwrap();
-                    answers.lock().unwrap().push((result.version(), x, y));
-                }
-            })
-        })
-        .collect();
+    let load = Load::start(&runner, "fraud", 8);
     let mut files = HashMap::from([("1".to_string(), "affine.onnx")]);
     for swap in 0..20 {
         let file = if swap % 2 == 0 {
@@ -76,23 +49,20 @@ pub async fn swaps_under_load_fail_no_request_and_each_answer_matches_its_revisi
         assert_eq!(body["source"]["kind"], json!("upload"));
         files.insert((swap + 2).to_string(), file);
     }
-    stop.store(true, Ordering::Relaxed);
-    for client in clients {
-        client.await.unwrap();
-    }
-    let answers = std::mem::take(&mut *answers.lock().unwrap());
-    assert_eq!(failed.load(Ordering::Relaxed), 0, "no request failed");
+    let (failed, answers) = load.stop().await;
+    assert_eq!(failed, 0, "no request failed");
     assert!(
         answers.len() >= 20,
         "the clients kept asking: {}",
         answers.len()
     );
-    for (revision, x, y) in answers.iter() {
-        let file = files[revision.as_str()];
+    for answer in &answers {
+        let file = files[answer.version.as_str()];
         assert_eq!(
-            *y,
-            expected(file, *x),
-            "revision {revision} answers as {file}"
+            answer.y,
+            expected(file, answer.x),
+            "revision {} answers as {file}",
+            answer.version
         );
     }
     let (_, stats) = runner.get_json("/v2/models/fraud/stats").await;

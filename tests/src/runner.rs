@@ -2,13 +2,17 @@
 //! 127.0.0.1:0, with the real `caravan` binary as validator.
 
 use std::net::TcpListener;
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicBool, AtomicUsize, Ordering},
+};
 
 use caravan::Settings;
 use caravan::runner::RunnerArgs;
 use reqwest::{Response, multipart};
 use serde_json::Value;
 
-use crate::{caravan_binary, fixture, fixture_path};
+use crate::{caravan_binary, fixture, fixture_path, v2::decode_response};
 
 pub struct TestRunner {
     pub base: String,
@@ -120,5 +124,68 @@ impl TestRunner {
             .send()
             .await
             .unwrap()
+    }
+}
+
+/// Clients asking a runner to score x = [v, v, v, v] with an affine fixture (input `x`, output
+/// `y`) in a loop until stopped, keeping every answer.
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    failed: Arc<AtomicUsize>,
+    answers: Arc<Mutex<Vec<Answer>>>,
+    clients: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// One answer: the version that gave it, the input value and the first output value.
+pub struct Answer {
+    pub version: String,
+    pub x: f32,
+    pub y: f64,
+}
+
+impl Load {
+    pub fn start(runner: &Arc<TestRunner>, model: &str, clients: u32) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let failed = Arc::new(AtomicUsize::new(0));
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        let clients = (0..clients)
+            .map(|c| {
+                let (runner, stop, failed, answers) =
+                    (runner.clone(), stop.clone(), failed.clone(), answers.clone());
+                let model = model.to_owned();
+                tokio::spawn(async move {
+                    let mut i = 0u32;
+                    while !stop.load(Ordering::Relaxed) {
+                        let x = (c * 1000 + i % 1000) as f32;
+                        i += 1;
+                        let body = serde_json::json!({ "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [x, x, x, x]}] });
+                        let result = decode_response(runner.infer(&model, None, &body).await).await;
+                        if result.status != reqwest::StatusCode::OK {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        let y = result.output("y").data[0].as_f64().unwrap();
+                        let version = result.version();
+                        answers.lock().unwrap().push(Answer { version, x, y });
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            failed,
+            answers,
+            clients,
+        }
+    }
+
+    /// Stops the clients: how many requests failed, and every answer.
+    pub async fn stop(self) -> (usize, Vec<Answer>) {
+        self.stop.store(true, Ordering::Relaxed);
+        for client in self.clients {
+            client.await.unwrap();
+        }
+        let answers = std::mem::take(&mut *self.answers.lock().unwrap());
+        (self.failed.load(Ordering::Relaxed), answers)
     }
 }
