@@ -3,6 +3,7 @@
 mod auth;
 mod catalog;
 mod crash_leftovers;
+mod database_wait;
 mod downloads;
 mod leaks;
 mod metrics_access;

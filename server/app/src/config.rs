@@ -88,6 +88,7 @@ impl HttpSettings {
 pub struct DatabaseSettings {
     pub url: SecretString,
     pub max_connections: u32,
+    pub connect_wait_secs: u64,
 }
 
 impl std::fmt::Debug for DatabaseSettings {
@@ -352,6 +353,7 @@ mod tests {
         let s = DatabaseSettings {
             url: "postgres://u:hunter2@h/d".to_owned().into(),
             max_connections: 1,
+            connect_wait_secs: 0,
         };
         assert!(!format!("{s:?}").contains("hunter2"));
     }

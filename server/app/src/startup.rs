@@ -57,10 +57,7 @@ async fn build_services(
     } else {
         None
     };
-    let catalog =
-        caravan_catalog::open(&settings.database_url(), settings.database.max_connections)
-            .await
-            .context("opening the catalog database")?;
+    let catalog = open_catalog(settings).await?;
     let jwt_keys = crate::jwt_keys::resolve(settings, catalog.as_ref())
         .await
         .context("reading the session key")?;
@@ -90,6 +87,40 @@ async fn build_services(
     let pipeline_store = caravan_pipelines::PipelineStore::new(catalog.clone(), blobs.clone());
     let core = Core::new(catalog, blobs, validator, auth, limits, serving);
     Ok((core, pipeline_store))
+}
+
+/// Opens the catalog, retrying with backoff for `database.connect_wait_secs` while the
+/// database does not answer (a container started before its PostgreSQL); a configuration
+/// error fails at once.
+async fn open_catalog(settings: &Settings) -> anyhow::Result<Arc<dyn caravan_catalog::Catalog>> {
+    let wait = Duration::from_secs(settings.database.connect_wait_secs);
+    let started = std::time::Instant::now();
+    let mut backoff = Duration::from_millis(250);
+    let remote = !settings.database_url().starts_with("sqlite:");
+    loop {
+        match caravan_catalog::open(&settings.database_url(), settings.database.max_connections)
+            .await
+        {
+            Ok(catalog) => return Ok(catalog),
+            Err(e @ caravan_catalog::CatalogError::Config(_)) => {
+                return Err(e).context("opening the catalog database");
+            }
+            // Only a server can be late; a SQLite file that fails to open will not get better.
+            Err(e) if remote && started.elapsed() + backoff <= wait => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "the catalog database does not answer yet");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "opening the catalog database (gave up after {} s)",
+                        started.elapsed().as_secs()
+                    )
+                });
+            }
+        }
+    }
 }
 
 /// The validator child every uploaded model goes through (`[onboarding]`).
