@@ -47,6 +47,11 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
+# deploy/ and every generated deployment bundle, through hadolint, compose, helm,
+# kubernetes-validate and the KServe CRD's schema (tools cached in .venv/deploy).
+echo "== deploy/ and deployment bundles"
+bash scripts/check-deploy.sh
+
 # Every fuzz target briefly (a dev build of its own workspace, about 10 minutes on 2 cores, then
 # 30 s each), so a parser that starts crashing on its seeds or near them fails CI; the long runs
 # are `bench/fuzz.sh` (results in BENCHMARKS.md).

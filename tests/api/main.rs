@@ -4,6 +4,7 @@ mod auth;
 mod catalog;
 mod crash_leftovers;
 mod database_wait;
+mod deployment;
 mod downloads;
 mod leaks;
 mod metrics_access;
@@ -21,6 +22,10 @@ mod ui_hostile;
 mod wire;
 
 on_both_backends!(
+    deployment::every_target_bundles_the_version_baked_in_by_its_sha256,
+    deployment::a_following_bundle_names_the_alias_and_bakes_nothing,
+    deployment::unknown_targets_missing_aliases_and_hidden_models_are_refused,
+    deployment::names_from_the_model_and_the_request_cannot_break_out_of_their_quoting,
     wire::the_wire_types_read_back_exactly_what_the_server_writes,
     leaks::a_constraint_violation_answers_a_generic_conflict_on_the_api_and_the_ui,
     leaks::a_missing_blob_answers_a_generic_server_error_on_the_api_and_v2,

@@ -325,3 +325,16 @@ pub fn add_model(n: u64) -> Vec<u8> {
     );
     model(g).encode_to_vec()
 }
+
+/// The bytes of a valid ONNX model `y = Identity(x)` over `[n, 2]` float32, its input named
+/// `input` (hostile names reach templates, snippets and error messages).
+pub fn identity_with_input_name(input: &str) -> Vec<u8> {
+    let g = graph(
+        "identity",
+        vec![node("Identity", &[input], &["y"])],
+        vec![tensor_info(input, data_type::FLOAT, &[None, Some(2)])],
+        vec![tensor_info("y", data_type::FLOAT, &[None, Some(2)])],
+        vec![],
+    );
+    model(g).encode_to_vec()
+}

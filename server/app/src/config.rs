@@ -25,6 +25,7 @@ pub struct Settings {
     pub pipelines: PipelinesConfig,
     pub metrics: MetricsSettings,
     pub outbound: OutboundSettings,
+    pub deploy: DeploySettings,
     pub log: LogSettings,
 }
 
@@ -216,6 +217,14 @@ pub struct PipelinesConfig {
     pub lease_secs: u64,
     pub retry_base_secs: u64,
     pub max_dataset_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploySettings {
+    pub image: String,
+    pub registry: String,
+    pub inference_memory_mb: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,6 +1,8 @@
 //! The `caravan` application: configuration and start-up wiring, the HTTP surfaces (`http`),
-//! the one-model runner (`runner`) and the command line (`cli`).
+//! the one-model runner (`runner`), its deployment bundles (`bundle`) and the command line
+//! (`cli`).
 
+pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod http;

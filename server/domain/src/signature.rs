@@ -153,6 +153,11 @@ pub struct ModelInfo {
     pub doc_string: String,
     /// The model's `metadata_props` (key/value pairs set by the exporter).
     pub metadata: BTreeMap<String, String>,
+    /// Resident memory that loading the model and building one ONNX Runtime session for it
+    /// took, measured by the validation child (what deployment bundles size their memory
+    /// requests from); absent for versions validated before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footprint_bytes: Option<u64>,
 }
 
 #[cfg(test)]

@@ -60,6 +60,7 @@ pub fn inspect_bytes(env: &Environment, bytes: &[u8]) -> Result<ModelInfo, Refus
             .into_iter()
             .map(|p| (p.key, p.value))
             .collect(),
+        footprint_bytes: None,
     })
 }
 

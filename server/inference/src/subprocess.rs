@@ -227,16 +227,34 @@ fn validate_confined(
             .map(File::from),
     }
     .map_err(|e| ChildError::Failed(format!("cannot open the model: {e}")))?;
+    // The footprint is what the model adds to what is resident before it is read. The status
+    // file is opened now because confinement hides /proc; read again, an open one is current.
+    let mut status = File::open("/proc/self/status").ok();
+    let resident_before = status.as_mut().and_then(|f| status_bytes(f, "VmRSS:"));
     let bytes = map(&file).map_err(|Refusal(reason)| ChildError::Refused(reason))?;
     drop(file);
     *confinement = Some(sandbox::confine().map_err(ChildError::Failed)?);
-    inspect_bytes(env, &bytes).map_err(|Refusal(reason)| ChildError::Refused(reason))
+    let mut info =
+        inspect_bytes(env, &bytes).map_err(|Refusal(reason)| ChildError::Refused(reason))?;
+    let peak = status.as_mut().and_then(|f| status_bytes(f, "VmHWM:"));
+    info.footprint_bytes = resident_before
+        .zip(peak)
+        .map(|(before, peak)| peak.saturating_sub(before));
+    Ok(info)
 }
 
 /// This process's address space now (`VmSize` of /proc/self/status), in bytes.
 fn mapped_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmSize:"))?;
+    status_bytes(&mut File::open("/proc/self/status").ok()?, "VmSize:")
+}
+
+/// A `kB` field of an open /proc/self/status, in bytes, as of now.
+fn status_bytes(status: &mut File, field: &str) -> Option<u64> {
+    use std::io::{Read, Seek};
+    let mut text = String::new();
+    status.rewind().ok()?;
+    status.read_to_string(&mut text).ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib << 10)
 }

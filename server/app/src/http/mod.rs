@@ -62,6 +62,13 @@ pub fn server(
             || !settings.http.tls_files().0.is_empty(),
         public_url: settings.http.public_url.clone(),
     });
+    let bundles = web::Data::new(crate::bundle::BundleConfig {
+        image: settings.deploy.image.clone(),
+        registry: settings.deploy.registry.clone(),
+        inference_memory_mb: settings.deploy.inference_memory_mb,
+        sessions_per_version: settings.serving.sessions_per_version,
+        public_url: settings.http.public_url.clone(),
+    });
     let workers = match settings.http.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -77,6 +84,7 @@ pub fn server(
             .app_data(identity.clone())
             .app_data(pipelines.clone())
             .app_data(ui_config.clone())
+            .app_data(bundles.clone())
             .app_data(web::PayloadConfig::new(max_request_bytes))
             .wrap(from_fn(connections::body_idle_timeout))
             .wrap(from_fn(metrics::record))
@@ -104,6 +112,26 @@ pub fn server(
         None => server.listen(listener)?,
     };
     Ok(server.run())
+}
+
+/// This instance's origin as callers reach it, for URLs put in snippets and bundles:
+/// `http.public_url` when set, else the request's scheme and host, where a host with anything
+/// but the characters of a host name, an IP address and a port is replaced by `localhost`.
+pub fn public_origin(req: &actix_web::HttpRequest, public_url: &str) -> String {
+    if !public_url.is_empty() {
+        return public_url.trim_end_matches('/').to_owned();
+    }
+    let info = req.connection_info();
+    let host = info.host();
+    let plain = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    format!(
+        "{}://{}",
+        info.scheme(),
+        if plain { host } else { "localhost" }
+    )
 }
 
 /// Optional TLS on the API port from `http.tls.cert` / `http.tls.key` (PEM).

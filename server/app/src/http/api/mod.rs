@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod datasets;
+mod deployment;
 mod hooks;
 mod models;
 pub mod openapi;
@@ -34,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(push::routes)
             .configure(social::routes)
             .configure(versions::routes)
+            .configure(deployment::routes)
             .route("/openapi.json", web::get().to(openapi::serve))
             .default_service(web::to(error::no_route)),
     );

@@ -6,7 +6,9 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{admin, auth, datasets, hooks, models, peers, pipelines, push, social, versions};
+use super::{
+    admin, auth, datasets, deployment, hooks, models, peers, pipelines, push, social, versions,
+};
 use crate::http::ops;
 use crate::http::{dto, error::ErrorBody};
 
@@ -19,6 +21,7 @@ use crate::http::{dto, error::ErrorBody};
         models::search, models::get_model, models::update_model, models::delete_model,
         models::list_aliases, models::get_alias, models::set_alias, models::delete_alias, push::push,
         versions::list_versions, versions::get_version, versions::delete_version, versions::artifact,
+        deployment::deployment,
                 ops::healthz, ops::readyz, ops::metrics,
         peers::identity, peers::list_peers, peers::add_peer, peers::change_peer, peers::remove_peer,
         peers::list_shares, peers::share, peers::unshare, peers::list_subscriptions,

@@ -108,6 +108,8 @@ pub struct Version {
     pub doc_string: String,
     /// The ONNX file's metadata_props.
     pub metadata: BTreeMap<String, String>,
+    /// Resident memory one ONNX Runtime session of this version took when it was validated.
+    pub footprint_bytes: Option<u64>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     /// Where to download the ONNX file.
@@ -133,6 +135,7 @@ impl Version {
             graph_name: info.graph_name,
             doc_string: info.doc_string,
             metadata: info.metadata,
+            footprint_bytes: info.footprint_bytes,
             created_by: v.created_by,
             created_at: v.created_at.0,
         }

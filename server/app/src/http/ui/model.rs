@@ -90,14 +90,6 @@ pub(super) fn try_inputs(version: &dto::Version) -> Vec<TryInput> {
         .collect()
 }
 
-fn base_url(req: &HttpRequest, public_url: &str) -> String {
-    if !public_url.is_empty() {
-        return public_url.trim_end_matches('/').to_owned();
-    }
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
-}
-
 #[derive(Deserialize)]
 pub struct ModelQuery {
     version: Option<i64>,
@@ -145,7 +137,7 @@ pub async fn model_page(
     let (curl, python) = selected
         .map(|v| {
             super::snippets::snippets(
-                &base_url(&req, &config.public_url),
+                &crate::http::public_origin(&req, &config.public_url),
                 name.as_str(),
                 &try_inputs(v),
             )
