@@ -36,6 +36,7 @@ on_both_backends!(
     ui::session_cookies_are_http_only_and_same_site_and_pages_forbid_inline_scripts,
     ui::the_session_cookie_calls_the_api_only_with_the_page_token,
     ui::anonymous_visitors_see_public_models_only,
+    ui::the_deploy_section_downloads_bundles_for_those_who_can_see_the_model,
     social::ratings_are_one_per_user_replaced_and_averaged,
     social::ratings_outside_one_to_five_and_anonymous_ratings_are_refused,
     social::comments_are_kept_verbatim_and_only_author_owner_or_admin_delete_them,

@@ -306,3 +306,39 @@ pub async fn anonymous_visitors_see_public_models_only(backend: Backend) {
     ui.sign_in("admin", ADMIN_PASSWORD).await;
     assert!(ui.get("/").await.html.contains("closed-model"));
 }
+
+/// The model page's Deploy section links a bundle per target; the link downloads it for the
+/// signed-in owner of a private model and is not found for anyone else.
+pub async fn the_deploy_section_downloads_bundles_for_those_who_can_see_the_model(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    app.push_ok(&app.admin_token, "closed-model", "affine.onnx", None)
+        .await;
+    let mut ui = UiClient::new(&app.base);
+    ui.sign_in("admin", ADMIN_PASSWORD).await;
+    let page = ui.get("/models/closed-model").await;
+    assert!(page.html.contains("id=\"deploy\""), "{}", page.html);
+    let link = "/models/closed-model/deploy?version=1&target=kubernetes";
+    assert!(
+        page.html.contains(&link.replace('&', "&amp;")),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("no champion alias"));
+    let bundle = ui.get(link).await;
+    assert_eq!(bundle.status, StatusCode::OK);
+    assert_eq!(bundle.headers["content-type"], "application/gzip");
+    let unknown = ui
+        .get("/models/closed-model/deploy?version=1&target=nomad")
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(
+        unknown
+            .html
+            .contains("docker, compose, kubernetes, helm, kserve")
+    );
+
+    let mut stranger = UiClient::new(&app.base);
+    assert_eq!(stranger.get(link).await.status, StatusCode::NOT_FOUND);
+}

@@ -8,6 +8,7 @@
 //! README's example request) is JSON-encoded and then quoted for the shell.
 
 mod context;
+mod download;
 mod names;
 
 use std::{fmt, str::FromStr, sync::OnceLock};
@@ -15,6 +16,7 @@ use std::{fmt, str::FromStr, sync::OnceLock};
 use minijinja::{AutoEscape, Environment};
 
 pub use context::{BundleConfig, BundleSpec};
+pub use download::{Download, download};
 
 /// What a bundle deploys to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

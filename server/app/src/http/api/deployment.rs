@@ -1,14 +1,14 @@
 //! Deployment bundles: `GET /models/{name}/versions/{version}/deployment?target=` answers a
 //! `.tar.gz` that runs the version with `caravan runner` on the target (see `crate::bundle`).
 
-use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use caravan_core::Core;
-use caravan_domain::{AliasName, VersionRef};
+use caravan_domain::VersionRef;
 use serde::Deserialize;
 
 use super::model_name;
 use crate::{
-    bundle::{self, BundleConfig, BundleSpec, Target},
+    bundle::{self, BundleConfig},
     http::{error::ApiError, extract::MaybeAuth},
 };
 
@@ -44,46 +44,15 @@ pub async fn deployment(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (name, version) = path.into_inner();
-    let target: Target = query
-        .target
-        .parse()
-        .map_err(|e: bundle::UnknownTarget| ApiError::bad_request(e.to_string()))?;
-    let name = model_name(&name)?;
-    let (model, record) = core
-        .version(who.as_ref(), &name, &VersionRef::parse(&version)?)
-        .await?;
-    let mut spec = BundleSpec {
-        model: model.name.to_string(),
-        version: record,
-        follow: None,
-        instance: crate::http::public_origin(&req, &config.public_url),
-        config: config.get_ref().clone(),
-    };
-    if let Some(alias) = &query.follow {
-        let alias = AliasName::parse(alias)?;
-        // The alias must exist (and be visible): a runner started on a missing one would fail.
-        core.version(who.as_ref(), &name, &VersionRef::Alias(alias.clone()))
-            .await?;
-        spec = spec.follow_alias(alias.as_str());
-    }
-    let dir = bundle::bundle_name(&spec, target);
-    let mtime = spec.version.created_at.0.timestamp().max(0) as u64;
-    let archive = bundle::files(target, &spec)
-        .and_then(|files| Ok(bundle::tar_gz(&dir, &files, mtime)?))
-        .map_err(|e| {
-            tracing::error!(error = %e, %target, "rendering a deployment bundle failed");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            )
-        })?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/gzip")
-        .insert_header((
-            "content-disposition",
-            format!("attachment; filename=\"{dir}.tar.gz\""),
-        ))
-        .insert_header(("cache-control", "private, no-cache"))
-        .body(archive))
+    let bundle = bundle::download(
+        &core,
+        &config,
+        who.as_ref(),
+        (&model_name(&name)?, &VersionRef::parse(&version)?),
+        &query.target,
+        query.follow.as_deref(),
+        crate::http::public_origin(&req, &config.public_url),
+    )
+    .await?;
+    Ok(bundle.into_response())
 }

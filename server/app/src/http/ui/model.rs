@@ -23,7 +23,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/models/{name}/comments/{id}/delete",
             web::post().to(delete_comment),
         )
-        .route("/models/{name}/favourite", web::post().to(favourite));
+        .route("/models/{name}/favourite", web::post().to(favourite))
+        .route("/models/{name}/deploy", web::get().to(deployment));
 }
 
 /// Tensors with at most this many values get a table of fields in try-it.
@@ -134,14 +135,9 @@ pub async fn model_page(
         .collect();
     let wanted = query.version.or(serving_version);
     let selected = versions.iter().find(|v| Some(v.version) == wanted);
+    let origin = crate::http::public_origin(&req, &config.public_url);
     let (curl, python) = selected
-        .map(|v| {
-            super::snippets::snippets(
-                &crate::http::public_origin(&req, &config.public_url),
-                name.as_str(),
-                &try_inputs(v),
-            )
-        })
+        .map(|v| super::snippets::snippets(&origin, name.as_str(), &try_inputs(v)))
         .unwrap_or_default();
     let ctx = context! {
         model => dto::Model::from(model.clone()),
@@ -162,6 +158,8 @@ pub async fn model_page(
         can_deploy => can_deploy,
         curl_snippet => curl,
         python_snippet => python,
+        origin => origin,
+        deploy_targets => crate::bundle::Target::ALL.map(|t| t.as_str()),
     };
     page(&visitor, "model.html", ctx)
 }
@@ -222,4 +220,37 @@ pub async fn favourite(
     core.set_favourite(who, &name, form.get("favourite") == "1")
         .await?;
     Ok(redirect(&visitor, &model_url(&name)))
+}
+
+#[derive(Deserialize)]
+pub struct DeployQuery {
+    version: String,
+    target: String,
+    follow: Option<String>,
+}
+
+/// The Deploy section's downloads: the API's bundle, for the signed-in visitor.
+pub async fn deployment(
+    core: web::Data<Core>,
+    bundles: web::Data<crate::bundle::BundleConfig>,
+    config: web::Data<super::UiConfig>,
+    req: HttpRequest,
+    visitor: Visitor,
+    name: web::Path<String>,
+    query: web::Query<DeployQuery>,
+) -> Result<HttpResponse, UiError> {
+    let name = parse_name(&name)?;
+    let version =
+        caravan_domain::VersionRef::parse(&query.version).map_err(|e| UiError::BadRequest(e.0))?;
+    let bundle = crate::bundle::download(
+        &core,
+        &bundles,
+        visitor.who.as_ref(),
+        (&name, &version),
+        &query.target,
+        query.follow.as_deref(),
+        crate::http::public_origin(&req, &config.public_url),
+    )
+    .await?;
+    Ok(bundle.into_response())
 }
