@@ -141,6 +141,21 @@ pub async fn a_user_uploads_finds_tries_promotes_rates_and_signs_out(backend: Ba
     let answered = try_it(&browser, &row).await;
     assert!(answered.contains("version 2"), "{answered}");
 
+    // The Deploy section offers every target, baked and following the alias just promoted;
+    // its links download bundles with the page's session.
+    let targets = browser.wait_for_text("#deploy-targets", "kserve").await;
+    assert!(!targets.contains("no champion alias"), "{targets}");
+    let fetched = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(document.querySelector('a.deploy-follow').href)
+               .then(r => done([r.status, r.headers.get('content-type')]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fetched, serde_json::json!([200, "application/gzip"]));
+
     // Rate and comment.
     browser.click("input[name=stars][value='5']").await;
     browser
