@@ -246,6 +246,32 @@ pub async fn unknown_targets_missing_aliases_and_hidden_models_are_refused(backe
         "docker, compose, kubernetes, helm, kserve",
     )
     .await;
+    // Oversized values are refused without being echoed whole.
+    let long = "k".repeat(10_000);
+    let oversized = app
+        .get(Some(&admin), &path("open-model", &format!("target={long}")))
+        .await;
+    let body = assert_error(
+        oversized,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "kserve",
+    )
+    .await;
+    assert!(body.to_string().len() < 400, "{body}");
+    let oversized_alias = app
+        .get(
+            Some(&admin),
+            &path("open-model", &format!("target=docker&follow=a{long}")),
+        )
+        .await;
+    assert_error(
+        oversized_alias,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "alias",
+    )
+    .await;
     let missing = app.get(Some(&admin), &path("open-model", "")).await;
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
     let bad_alias = app
