@@ -2,6 +2,7 @@
 //! MLflow and federation routes) calls. Each use case checks access, orchestrates catalog,
 //! storage and inference, and records the audit trail through the catalog.
 
+pub mod acumos;
 mod auth;
 mod auth_cache;
 mod csrf;

@@ -4,6 +4,7 @@
 //! types is known to be well-formed, so the layers above never re-check it. No I/O.
 
 mod access;
+mod acumos;
 mod dataset;
 mod errors;
 mod names;
@@ -11,6 +12,7 @@ pub mod records;
 mod signature;
 
 pub use access::{Principal, Role, Scope, Visibility, can_see, parse_scopes};
+pub use acumos::{AcumosInterface, AcumosMethod, ArtifactFormat};
 pub use dataset::{Column, ColumnKind, DatasetSchema};
 pub use errors::{ConflictKind, Subject};
 pub use names::{AliasName, ModelName, NameError, VersionRef, parse_version_number};

@@ -5,6 +5,7 @@ use std::{collections::BTreeMap, fmt, str::FromStr};
 use serde::{Deserialize, Serialize};
 
 use crate::NameError;
+use crate::acumos::{AcumosInterface, ArtifactFormat};
 
 /// Element types of tensors, named as in the Open Inference Protocol V2 (`FP32`, `BYTES`, ...).
 /// ONNX `string` tensors are `BYTES`.
@@ -141,7 +142,8 @@ pub struct OpsetImport {
     pub version: i64,
 }
 
-/// Everything Caravan extracts from an ONNX file when it is onboarded.
+/// Everything Caravan extracts from a model when it is onboarded (for an Acumos bundle the
+/// tensor signature is empty and `acumos` describes it).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ModelInfo {
     pub signature: Signature,
@@ -158,6 +160,12 @@ pub struct ModelInfo {
     /// requests from); absent for versions validated before it was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub footprint_bytes: Option<u64>,
+    /// What the artifact is (versions recorded before there was a second format are ONNX).
+    #[serde(default)]
+    pub format: ArtifactFormat,
+    /// The Acumos model-runner interface, when the version came with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acumos: Option<AcumosInterface>,
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ pub fn inspect_bytes(env: &Environment, bytes: &[u8]) -> Result<ModelInfo, Refus
             .map(|p| (p.key, p.value))
             .collect(),
         footprint_bytes: None,
+        ..Default::default()
     })
 }
 

@@ -1,0 +1,13 @@
+//! Acumos compatibility in the use cases: the model-runner interface of ONNX versions (a
+//! .proto generated from the signature or sent by the publisher, messages to tensors and
+//! back), and Acumos model bundles (inspected, catalogued, never run).
+
+pub mod codec;
+pub mod proto;
+pub mod schema;
+
+pub use codec::Encoding;
+pub use schema::{Method, RunnerSchema};
+
+#[cfg(test)]
+mod tests;
