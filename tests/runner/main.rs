@@ -23,6 +23,7 @@ tests!(
     serve::a_runner_serves_its_file_over_v2_with_health_and_metrics,
     serve::other_names_and_versions_are_404_and_repository_control_is_refused,
     serve::a_file_that_is_not_a_servable_model_stops_the_runner_at_start,
+    serve::a_runner_answers_the_acumos_model_runner_surface_at_its_root,
     swap::swaps_under_load_fail_no_request_and_each_answer_matches_its_revision,
     swap::swapping_needs_the_token_and_is_off_without_one,
     swap::a_bad_model_is_refused_with_its_reason_and_the_old_one_keeps_serving,

@@ -134,3 +134,46 @@ pub async fn a_file_that_is_not_a_servable_model_stops_the_runner_at_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("external file"), "{stderr}");
 }
+
+pub async fn a_runner_answers_the_acumos_model_runner_surface_at_its_root() {
+    let runner = spawn_runner(
+        "forensics",
+        "cloud-forensics/cloud_forensics_mlp.onnx",
+        None,
+    )
+    .await;
+    let response = runner
+        .client
+        .post(runner.url("/model/methods/predict"))
+        .header("accept", "*/*")
+        .json(&serde_json::json!({ "X": vec![0.5; 40] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        answer["probabilities"].as_array().unwrap().len(),
+        4,
+        "{answer}"
+    );
+    assert_eq!(answer["label"].as_array().unwrap().len(), 2, "{answer}");
+    let proto = runner
+        .client
+        .get(runner.url("/model/artifacts/protobuf"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(proto.contains("package caravan.forensics;"), "{proto}");
+    let (status, metadata) = runner.get_json("/model/artifacts/metadata").await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(
+        metadata["methods"]["predict"]["output"]["name"],
+        "PredictOut"
+    );
+    let (status, _) = runner.get_json("/model/methods/predict").await;
+    assert_eq!(status, reqwest::StatusCode::METHOD_NOT_ALLOWED);
+}

@@ -2,6 +2,7 @@
 //! Runtime, on SQLite and on PostgreSQL.
 
 mod access;
+mod acumos_runner;
 mod bombs;
 mod deletion;
 mod golden;
@@ -44,4 +45,8 @@ on_both_backends!(
     deletion::a_deleted_model_leaves_memory_and_is_never_served,
     deletion::a_deleted_version_is_never_served_by_number,
     deletion::a_version_deleted_through_another_replica_stops_being_served_there,
+    acumos_runner::predict_answers_protobuf_and_json_with_python_onnxruntime_s_outputs,
+    acumos_runner::the_artifacts_describe_the_generated_interface,
+    acumos_runner::bad_messages_methods_and_media_types_are_refused_with_a_reason,
+    acumos_runner::protoc_compiles_the_generated_proto_and_its_classes_get_the_golden_outputs,
 );

@@ -192,6 +192,7 @@ impl Pipelines {
                 name,
                 metadata: Default::default(),
                 staged,
+                proto: None,
             };
             let published = self
                 .core

@@ -84,6 +84,12 @@ impl BundleSpec {
         }
     }
 
+    /// The image reference (`repository:tag`) the bundle runs.
+    pub fn image_reference(&self) -> String {
+        let (repository, tag) = self.image();
+        format!("{repository}:{tag}")
+    }
+
     /// The image the runner runs: one built from the bundle (the model baked in), or
     /// Caravan's own image for a runner that follows an alias.
     fn image(&self) -> (String, String) {

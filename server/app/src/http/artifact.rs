@@ -37,8 +37,12 @@ pub async fn respond(
     } else {
         StatusCode::OK
     };
+    let (extension, media) = match version.info.format {
+        caravan_domain::ArtifactFormat::Onnx => ("onnx", "application/octet-stream"),
+        caravan_domain::ArtifactFormat::AcumosBundle => ("zip", "application/zip"),
+    };
     let filename = format!(
-        "{}-v{}.onnx",
+        "{}-v{}.{extension}",
         model.name.as_str().replace(':', "_"),
         version.version
     );
@@ -46,7 +50,7 @@ pub async fn respond(
     response
         .insert_header((header::ETAG, etag))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
-        .insert_header((header::CONTENT_TYPE, "application/octet-stream"))
+        .insert_header((header::CONTENT_TYPE, media))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),

@@ -12,6 +12,7 @@
 //! (credentials), `upload` (multipart), `metrics`, `spans` (request spans and ids) and
 //! `connections` (deadlines for slow clients, the connection cap).
 
+pub mod acumos;
 pub mod api;
 pub mod artifact;
 pub mod connections;
@@ -93,6 +94,7 @@ pub fn server(
             .configure(ops::routes)
             .configure(api::routes)
             .configure(v2::routes)
+            .configure(acumos::routes)
             // Last: the UI's pages sit at the root, and its scope answers what nothing else did.
             .configure(ui::routes)
     };

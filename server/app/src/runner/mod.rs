@@ -195,6 +195,9 @@ fn server(
     let limits = connections::Limits::new(&settings.http, workers);
     let body_idle = web::Data::new(connections::BodyIdleTimeout(limits.body_idle_timeout));
     let max_request_bytes = settings.serving.max_request_bytes;
+    let fixed_model = web::Data::new(crate::http::acumos::model_runner::FixedModel(
+        runner.name().to_owned(),
+    ));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(body_idle.clone())
@@ -208,7 +211,9 @@ fn server(
             .wrap(from_fn(metrics::record))
             .wrap(from_fn(spans::echo))
             .wrap(TracingLogger::<spans::RequestSpan>::new())
+            .app_data(fixed_model.clone())
             .configure(v2::routes)
+            .configure(crate::http::acumos::runner_routes)
             .configure(routes::routes)
     })
     .on_connect(v2::disconnect::on_connect)

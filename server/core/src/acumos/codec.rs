@@ -122,7 +122,7 @@ fn infer_shape(spec: &[i64], n: usize) -> Result<Vec<usize>, String> {
     match open {
         0 if n == fixed => Ok(spec.iter().map(|d| *d as usize).collect()),
         0 => Err(format!("the input takes exactly {fixed}")),
-        1 if fixed > 0 && n % fixed == 0 => Ok(spec
+        1 if fixed > 0 && n.is_multiple_of(fixed) => Ok(spec
             .iter()
             .map(|d| if *d < 0 { n / fixed } else { *d as usize })
             .collect()),

@@ -2,11 +2,15 @@
 //! .proto generated from the signature or sent by the publisher, messages to tensors and
 //! back), and Acumos model bundles (inspected, catalogued, never run).
 
+pub mod bundle;
 pub mod codec;
+pub mod metadata;
 pub mod proto;
+mod publish;
 pub mod schema;
 
 pub use codec::Encoding;
+pub use publish::BundleUpload;
 pub use schema::{Method, RunnerSchema};
 
 #[cfg(test)]

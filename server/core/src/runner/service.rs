@@ -79,7 +79,7 @@ impl ModelService for Runner {
             self.name.clone(),
             served.revision,
             vec![served.revision],
-            served.info.signature.clone(),
+            served.info.clone(),
             self.registry.settings(),
         ))
     }

@@ -185,6 +185,15 @@ impl Core {
                     format!("model {} has no version {version}", model.name),
                 )
             })?;
+        if let Some(reason) = record.info.format.not_served_reason() {
+            return Err(CoreError::conflict(
+                ConflictKind::CannotServe,
+                format!(
+                    "version {version} of {} is not served: {reason}",
+                    model.name
+                ),
+            ));
+        }
         let label = format!("{}:{version}", model.name);
         serving
             .registry
@@ -339,6 +348,10 @@ pub struct VersionMetadata {
     /// Every version of the model, oldest first.
     pub versions: Vec<i64>,
     pub signature: Signature,
+    /// The version's own model-runner interface, when it came with one.
+    pub acumos: Option<caravan_domain::AcumosInterface>,
+    /// What the version's artifact is (only ONNX is served in-process).
+    pub format: caravan_domain::ArtifactFormat,
     /// Rows per batch when dynamic batching applies to this version.
     pub max_batch_rows: Option<usize>,
     pub max_queue_delay: std::time::Duration,
@@ -350,15 +363,18 @@ impl VersionMetadata {
         name: String,
         version: i64,
         versions: Vec<i64>,
-        signature: Signature,
+        info: caravan_domain::ModelInfo,
         settings: &ServingSettings,
     ) -> Self {
+        let signature = info.signature;
         let batching = settings.batching.filter(|_| signature.batchable());
         Self {
             name,
             version,
             versions,
             signature,
+            acumos: info.acumos,
+            format: info.format,
             max_batch_rows: batching.map(|b| b.max_rows),
             max_queue_delay: batching.map(|b| b.max_delay).unwrap_or_default(),
         }
@@ -378,7 +394,7 @@ impl Core {
             model.record.name.to_string(),
             record.version,
             model.versions.iter().copied().collect(),
-            record.info.signature,
+            record.info,
             self.serving()?.registry.settings(),
         ))
     }

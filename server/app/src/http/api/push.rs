@@ -65,6 +65,7 @@ pub async fn push(
         name,
         metadata: metadata.into(),
         staged,
+        proto: None,
     };
     let published = core.onboard(&who, upload).await?;
     let model = published.model.name.to_string();

@@ -112,8 +112,14 @@ pub struct Version {
     pub footprint_bytes: Option<u64>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
-    /// Where to download the ONNX file.
+    /// Where to download the artifact (the ONNX file, or the Acumos bundle's zip).
     pub artifact_url: String,
+    /// What the artifact is: `onnx` (served in-process) or `acumos_bundle` (catalogued,
+    /// shared and deployable, never run by Caravan).
+    pub format: caravan_domain::ArtifactFormat,
+    /// The Acumos model-runner interface it came with (methods and .proto), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acumos: Option<caravan_domain::AcumosInterface>,
 }
 
 impl Version {
@@ -136,6 +142,8 @@ impl Version {
             doc_string: info.doc_string,
             metadata: info.metadata,
             footprint_bytes: info.footprint_bytes,
+            format: info.format,
+            acumos: info.acumos,
             created_by: v.created_by,
             created_at: v.created_at.0,
         }
