@@ -93,4 +93,17 @@ for source in baked follow; do
     esac
   done
 done
+
+# An Acumos bundle pushed by the real Acumos Python client (.venv/acumos, from scripts/test.sh),
+# and its `acumos` deployment bundle.
+ACUMOS_VENV=${ACUMOS_VENV:-.venv/acumos}
+HOME=$OUT ACUMOS_TOKEN="admin:$TOKEN" PATH="$PWD/$ACUMOS_VENV/bin:$PATH" \
+  "$ACUMOS_VENV/bin/python" tests/api/acumos_client_push.py "$URL" acumos-adder < /dev/null
+dir=$OUT/bundles/acumos
+mkdir -p "$dir"
+curl -sf -H "Authorization: Bearer $TOKEN" \
+  "$URL/api/v1/models/acumos-adder/versions/1/deployment?target=acumos" | tar xz -C "$dir"
+bundle=$(echo "$dir"/*); bundle=${bundle%/}
+echo "== bundle acumos: $(cd "$bundle" && find . -type f | sort | tr '\n' ' ')"
+hadolint_file "$bundle/Dockerfile"
 echo "== deploy/ and every bundle pass"

@@ -20,6 +20,20 @@ if ! cmp -s tests/requirements.txt "$VENV/requirements.txt"; then
 fi
 export CARAVAN_TEST_PYTHON=$PWD/$VENV/bin/python
 
+# The Acumos Python client (acumos 1.0.1 installs only on Python < 3.10), with protoc from
+# grpcio-tools, for the tests that push with it; keyed by its requirements like the above.
+ACUMOS_VENV=.venv/acumos
+if ! cmp -s tests/acumos/requirements.txt "$ACUMOS_VENV/requirements.txt"; then
+  echo "== installing tests/acumos/requirements.txt into $ACUMOS_VENV (Python 3.9)"
+  PY39=${CARAVAN_PYTHON39:-$(pyenv root 2>/dev/null)/versions/3.9.18/bin/python3.9}
+  rm -rf "$ACUMOS_VENV"
+  "$PY39" -m venv "$ACUMOS_VENV"
+  "$ACUMOS_VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/acumos/requirements.txt
+  cp tests/acumos/requirements.txt "$ACUMOS_VENV/requirements.txt"
+fi
+cp bench/serving/acumos/protoc "$ACUMOS_VENV/bin/protoc"
+export CARAVAN_TEST_ACUMOS_PYTHON=$PWD/$ACUMOS_VENV/bin/python
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Backend, TestApp, fixture, spawn_app};
 
-const PROTO: &str = r#"syntax = "proto3";
+pub(crate) const PROTO: &str = r#"syntax = "proto3";
 package kQwErTyUiOpAsDfGhJkLzXcVbNmQwErT;
 service Model {
   rpc add (AddIn) returns (AddOut);
@@ -56,7 +56,7 @@ fn model_zip() -> Vec<u8> {
     ])
 }
 
-struct Bundle {
+pub(crate) struct Bundle {
     model: Option<Vec<u8>>,
     metadata: Option<Vec<u8>>,
     schema: Option<Vec<u8>>,
@@ -64,7 +64,7 @@ struct Bundle {
 }
 
 impl Bundle {
-    fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         Bundle {
             model: Some(model_zip()),
             metadata: Some(metadata(name).to_string().into_bytes()),
@@ -94,7 +94,11 @@ impl Bundle {
     }
 }
 
-async fn push(app: &TestApp, authorization: Option<&str>, bundle: Bundle) -> reqwest::Response {
+pub(crate) async fn push(
+    app: &TestApp,
+    authorization: Option<&str>,
+    bundle: Bundle,
+) -> reqwest::Response {
     let mut request = app
         .client
         .post(app.url("/onboarding-app/v2/models"))

@@ -1,6 +1,8 @@
 //! The REST API suite, run against the real application on SQLite and on PostgreSQL.
 
 mod acumos;
+mod acumos_client;
+mod acumos_ui;
 mod auth;
 mod catalog;
 mod crash_leftovers;
@@ -24,6 +26,8 @@ mod wire;
 
 on_both_backends!(
     acumos::auth_answers_a_jwt_in_the_body_and_the_header,
+    acumos_ui::a_bundle_s_page_says_it_is_not_served_and_links_its_acumos_bundle,
+    acumos_client::the_acumos_python_client_pushes_with_a_token_and_with_a_password,
     acumos::a_bundle_is_catalogued_with_its_signature_and_never_served,
     acumos::every_form_of_acumos_authorization_is_read,
     acumos::bad_bundles_are_400_and_leave_nothing,

@@ -103,8 +103,12 @@ impl BundleSpec {
             }
             None => (
                 format!(
-                    "{}caravan-runner-{}",
+                    "{}{}-{}",
                     self.config.registry,
+                    match self.version.info.format {
+                        caravan_domain::ArtifactFormat::Onnx => "caravan-runner",
+                        caravan_domain::ArtifactFormat::AcumosBundle => "acumos-model",
+                    },
                     dns_label(&self.model, "")
                 ),
                 format!("v{}", self.version.version),
@@ -191,6 +195,7 @@ impl BundleSpec {
             "inference_memory_mb": self.config.inference_memory_mb,
             "tmp_size_mib": round_up(MIN_TMP_MIB.max(2 * (self.version.size.max(0) as u64 >> 20)), 64),
             "example_request": self.example_request().map(|body| shell_single_quoted(&body)),
+            "acumos": self.version.info.acumos,
         })
     }
 

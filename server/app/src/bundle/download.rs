@@ -32,6 +32,33 @@ pub async fn download(
         .transpose()
         .map_err(|e| CoreError::Invalid(e.0))?;
     let (model, record) = core.version(who, name, version).await?;
+    if !Target::for_format(record.info.format).contains(&target) {
+        return Err(CoreError::Invalid(match record.info.format {
+            caravan_domain::ArtifactFormat::AcumosBundle => {
+                "this version is an Acumos model bundle: its only target is acumos".to_owned()
+            }
+            caravan_domain::ArtifactFormat::Onnx => format!(
+                "{target} bundles are for Acumos model bundles; caravan runner serves this ONNX \
+                 version (with the Acumos model-runner API too) in the other targets"
+            ),
+        }));
+    }
+    let runtime = record
+        .info
+        .acumos
+        .as_ref()
+        .and_then(|a| a.runtime.as_deref());
+    if target == Target::Acumos && !runtime.is_some_and(|r| r.starts_with("python")) {
+        return Err(CoreError::Invalid(format!(
+            "the Acumos Python model runner runs Python bundles; this one's runtime is {}",
+            runtime.unwrap_or("not stated")
+        )));
+    }
+    if target == Target::Acumos && follow.is_some() {
+        return Err(CoreError::Invalid(
+            "an Acumos bundle is baked into its image; it cannot follow an alias".into(),
+        ));
+    }
     let mut spec = BundleSpec {
         model: model.name.to_string(),
         version: record,

@@ -13,6 +13,7 @@ mod names;
 
 use std::{fmt, str::FromStr, sync::OnceLock};
 
+use caravan_domain::ArtifactFormat;
 use minijinja::{AutoEscape, Environment};
 
 pub use context::{BundleConfig, BundleSpec};
@@ -26,16 +27,28 @@ pub enum Target {
     Kubernetes,
     Helm,
     Kserve,
+    /// An Acumos model bundle under the Acumos Python model runner (the only target of such
+    /// versions, and not one of ONNX versions, which `caravan runner` serves).
+    Acumos,
 }
 
 impl Target {
-    pub const ALL: [Target; 5] = [
+    pub const ALL: [Target; 6] = [
         Target::Docker,
         Target::Compose,
         Target::Kubernetes,
         Target::Helm,
         Target::Kserve,
+        Target::Acumos,
     ];
+
+    /// The targets a version of this format deploys to.
+    pub fn for_format(format: ArtifactFormat) -> &'static [Target] {
+        match format {
+            ArtifactFormat::Onnx => &Target::ALL[..5],
+            ArtifactFormat::AcumosBundle => &[Target::Acumos],
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -44,6 +57,7 @@ impl Target {
             Target::Kubernetes => "kubernetes",
             Target::Helm => "helm",
             Target::Kserve => "kserve",
+            Target::Acumos => "acumos",
         }
     }
 
@@ -54,6 +68,7 @@ impl Target {
             Target::Kubernetes => "Kubernetes",
             Target::Helm => "a Helm release",
             Target::Kserve => "a KServe InferenceService",
+            Target::Acumos => "the Acumos model runner",
         }
     }
 
@@ -70,6 +85,7 @@ impl Target {
             ],
             Target::Helm => &[("helm/values.yaml.j2", "values.yaml")],
             Target::Kserve => &[("kserve/inferenceservice.yaml.j2", "inferenceservice.yaml")],
+            Target::Acumos => &[("acumos/requirements.txt.j2", "requirements.txt")],
         }
     }
 }
@@ -82,7 +98,9 @@ impl fmt::Display for Target {
 
 /// An unknown target, with the list of known ones.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown deployment target {0:?}: use one of docker, compose, kubernetes, helm, kserve")]
+#[error(
+    "unknown deployment target {0:?}: use one of docker, compose, kubernetes, helm, kserve (acumos for Acumos bundles)"
+)]
 pub struct UnknownTarget(pub String);
 
 impl FromStr for Target {
@@ -112,6 +130,10 @@ const TEMPLATES: &[(&str, &str)] = embedded!("bundles":
     "kubernetes/hpa.yaml.j2",
     "helm/values.yaml.j2",
     "kserve/inferenceservice.yaml.j2",
+    "acumos/README.md.j2",
+    "acumos/Dockerfile.j2",
+    "acumos/dockerignore",
+    "acumos/requirements.txt.j2",
 );
 
 /// The runner chart, shipped whole in Helm bundles (its templates are Helm's, not ours).
@@ -164,6 +186,17 @@ pub fn files(target: Target, spec: &BundleSpec) -> anyhow::Result<Vec<BundleFile
             contents,
         })
     };
+    if target == Target::Acumos {
+        let mut files = vec![
+            render("acumos/README.md.j2", "README.md")?,
+            render("acumos/Dockerfile.j2", "Dockerfile")?,
+            render("acumos/dockerignore", ".dockerignore")?,
+        ];
+        for (template, path) in target.files() {
+            files.push(render(template, path)?);
+        }
+        return Ok(files);
+    }
     let mut files = vec![render("README.md.j2", "README.md")?];
     if !spec.follows() || target == Target::Docker || target == Target::Compose {
         files.push(render("Dockerfile.j2", "Dockerfile")?);

@@ -74,6 +74,17 @@ fn toolkit(runtime: &Value) -> Option<&'static str> {
     }
 }
 
+fn is_plain_requirement(r: &str) -> bool {
+    let (name, version) = r.split_once("==").unwrap_or((r, "x"));
+    let plain = |s: &str, extra: &str| {
+        !s.is_empty()
+            && s.len() <= 100
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+    };
+    plain(name, "._-") && plain(version, ".*+!_-") && !name.starts_with('-')
+}
+
 /// Parses `metadata.json`.
 pub fn parse(bytes: &[u8]) -> Result<BundleMetadata, String> {
     let doc: Value =
@@ -119,9 +130,17 @@ pub fn parse(bytes: &[u8]) -> Result<BundleMetadata, String> {
                     },
                 )
                 .filter(|r| !r.is_empty())
-                .collect()
+                .collect::<Vec<_>>()
         })
         .unwrap_or_default();
+    // These end up in a requirements.txt and a README: a line break or an option there would
+    // be an instruction to pip, so only plain `name==version` is taken.
+    if let Some(bad) = requirements.iter().find(|r| !is_plain_requirement(r)) {
+        return Err(format!(
+            "metadata.json lists a pip requirement that is not name==version: {:?}",
+            bad.chars().take(100).collect::<String>()
+        ));
+    }
     let Some(Value::Object(declared)) = doc.get("methods") else {
         return Err("metadata.json has no methods".into());
     };
@@ -139,18 +158,27 @@ pub fn parse(bytes: &[u8]) -> Result<BundleMetadata, String> {
             description: spec.get("description").map(text).unwrap_or_default(),
         });
     }
+    let toolkit = toolkit(&runtime);
+    let runtime = format!(
+        "{} {}",
+        runtime.get("name").map(text).unwrap_or_default(),
+        runtime.get("version").map(text).unwrap_or_default()
+    )
+    .trim()
+    .to_owned();
+    if runtime.len() > 64
+        || !runtime
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " ._+-".contains(c))
+    {
+        return Err("metadata.json's runtime name and version are not plain text".into());
+    }
     Ok(BundleMetadata {
         schema,
         name,
-        runtime: format!(
-            "{} {}",
-            runtime.get("name").map(text).unwrap_or_default(),
-            runtime.get("version").map(text).unwrap_or_default()
-        )
-        .trim()
-        .to_owned(),
+        runtime,
         requirements,
-        toolkit: toolkit(&runtime),
+        toolkit,
         model_version: doc.get("modelVersion").map(text).filter(|v| !v.is_empty()),
         methods,
     })

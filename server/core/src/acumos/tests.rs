@@ -226,3 +226,40 @@ fn identifiers_start_with_a_letter() {
     assert_eq!(schema::identifier("_x"), "t_x");
     assert_eq!(schema::identifier("a-b:c"), "a_b_c");
 }
+
+#[test]
+fn metadata_reads_schemas_0_4_to_0_6_and_refuses_what_would_reach_pip() {
+    use super::metadata;
+    let clio = br#"{"schema": "acumos.schema.model:0.4.0", "name": "adder",
+        "runtime": {"name": "python", "version": "3.6.8"},
+        "methods": {"add": {"input": "AddIn", "output": "AddOut", "description": "sum"}}}"#;
+    let parsed = metadata::parse(clio).unwrap();
+    assert_eq!(parsed.methods[0].input, "AddIn");
+    assert_eq!(parsed.runtime, "python 3.6.8");
+    let with = |requirement: &str| {
+        format!(
+            r#"{{"schema": "acumos.schema.model:0.6.0", "name": "a", "runtime": {{"name": "python",
+            "version": "3.9", "dependencies": {{"pip": {{"requirements": [{requirement}]}}}}}},
+            "methods": {{"f": {{"input": {{"name": "I"}}, "output": {{"name": "O"}}}}}}}}"#
+        )
+    };
+    let ok = metadata::parse(with(r#"{"name": "scikit-learn", "version": "1.3.2"}"#).as_bytes())
+        .unwrap();
+    assert_eq!(ok.requirements, vec!["scikit-learn==1.3.2"]);
+    for bad in [
+        r#"{"name": "dill\n--index-url http://evil", "version": "1"}"#,
+        r#"{"name": "--extra-index-url=http://evil"}"#,
+        r#"{"name": "x", "version": "1; os_name"}"#,
+    ] {
+        assert!(
+            metadata::parse(with(bad).as_bytes())
+                .unwrap_err()
+                .contains("pip requirement"),
+            "{bad}"
+        );
+    }
+    assert!(metadata::parse(br#"{"schema": "acumos.schema.model:0.7.0"}"#).is_err());
+    assert!(metadata::parse(br#"{"schema": "acumos.schema.model:0.6.0", "name": "a", "runtime": {}, "methods": {}}"#)
+        .unwrap_err()
+        .contains("no method"));
+}

@@ -159,7 +159,14 @@ pub async fn model_page(
         curl_snippet => curl,
         python_snippet => python,
         origin => origin,
-        deploy_targets => crate::bundle::Target::ALL.map(|t| t.as_str()),
+        deploy_targets => crate::bundle::Target::for_format(caravan_domain::ArtifactFormat::Onnx)
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>(),
+        acumos_methods => selected
+            .and_then(|v| v.acumos.as_ref())
+            .map(|a| a.methods.iter().map(|m| m.name.clone()).collect::<Vec<_>>())
+            .unwrap_or_else(|| vec![caravan_core::acumos::schema::DEFAULT_METHOD.to_owned()]),
     };
     page(&visitor, "model.html", ctx)
 }
