@@ -8,12 +8,14 @@
 //!   the peer identity a certificate carries;
 //! - `serve`: the E5 answers, built from what core lets a peer see;
 //! - `client` and `sync`: pulling a peer's changes, verifying every byte before import;
+//!   `legacy`: what a peer marked as a legacy Acumos gateway sends, imported as unverified;
 //! - `certs`: development certificates for `caravan federation init`.
 //!
 //! The HTTP routes themselves live in the `caravan` app.
 
 pub mod certs;
 pub mod client;
+mod legacy;
 pub mod manifest;
 pub mod serve;
 pub mod sync;

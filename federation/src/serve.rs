@@ -100,7 +100,17 @@ impl Instance {
             artifact_id: version.artifact_id,
             artifact_type_code: MODEL_ARTIFACT.into(),
             name: model.name.to_string(),
-            filename: format!("{}-v{}.onnx", model.name, version.version),
+            // A stored Acumos bundle travels as its zip (the importer inspects it, never runs it).
+            filename: format!(
+                "{}-v{}.{}",
+                model.name,
+                version.version,
+                if version.info.format.is_onnx() {
+                    "onnx"
+                } else {
+                    "zip"
+                }
+            ),
             version: version.version.to_string(),
             size: version.size as u64,
             uri: format!("{}/artifacts/{}/content", self.api_url, version.artifact_id),

@@ -54,7 +54,7 @@ pub enum SyncError {
 }
 
 /// An item refused from a peer (the pass continues).
-struct Refusal(String);
+pub(crate) struct Refusal(pub(crate) String);
 
 impl From<ManifestError> for Refusal {
     fn from(e: ManifestError) -> Self {
@@ -63,7 +63,7 @@ impl From<ManifestError> for Refusal {
 }
 
 /// Sorts errors: what the peer got wrong is refused; the rest stops the pass.
-fn classify_client(e: ClientError) -> Result<Refusal, SyncError> {
+pub(crate) fn classify_client(e: ClientError) -> Result<Refusal, SyncError> {
     match e {
         ClientError::Refused(m) => Ok(Refusal(m)),
         ClientError::Status(404, m) => Ok(Refusal(format!("gone: {m}"))),
@@ -71,7 +71,7 @@ fn classify_client(e: ClientError) -> Result<Refusal, SyncError> {
     }
 }
 
-fn classify_core(e: CoreError) -> Result<Refusal, SyncError> {
+pub(crate) fn classify_core(e: CoreError) -> Result<Refusal, SyncError> {
     match e {
         CoreError::Refused(m) | CoreError::Invalid(m) => Ok(Refusal(m)),
         other => Err(SyncError::Local(other)),
@@ -86,10 +86,24 @@ pub async fn sync_once(
     subscription: &SubscriptionRecord,
     settings: &SyncSettings,
 ) -> Result<SyncReport, SyncError> {
-    let changes = client
-        .changes(&subscription.catalog_id, subscription.cursor)
-        .await
-        .map_err(SyncError::Peer)?;
+    // An Acumos gateway has no change feed: its whole listing, every pass (revisions already
+    // here are skipped by id).
+    let changes = if peer.legacy_acumos {
+        let solutions = client
+            .solutions(&subscription.catalog_id)
+            .await
+            .map_err(SyncError::Peer)?;
+        crate::wire::Changes {
+            solutions,
+            withdrawn: Vec::new(),
+            cursor: subscription.cursor,
+        }
+    } else {
+        client
+            .changes(&subscription.catalog_id, subscription.cursor)
+            .await
+            .map_err(SyncError::Peer)?
+    };
     let mut report = SyncReport {
         cursor: changes.cursor,
         ..Default::default()
@@ -188,6 +202,18 @@ async fn import_revision(
         Ok(r) => r,
         Err(e) => return Ok(Err(classify_client(e)?)),
     };
+    if revision.manifest.is_none() && peer.legacy_acumos {
+        return crate::legacy::import_unverified(
+            core,
+            client,
+            peer,
+            subscription,
+            solution,
+            &revision,
+            settings,
+        )
+        .await;
+    }
     let Some(signed) = revision.manifest.clone() else {
         return Ok(Err(Refusal(
             "the revision carries no signed manifest".into(),

@@ -2,6 +2,7 @@
 //! a hostile peer, and Acumos E5 answers, on SQLite and on PostgreSQL.
 
 mod acumos;
+mod acumos_import;
 mod fake_peer;
 mod instance;
 mod listener;
@@ -20,4 +21,6 @@ on_both_backends!(
     listener::a_missing_blob_answers_a_peer_in_the_envelope_without_internals,
     malicious::every_bad_item_is_refused_and_the_good_one_still_imports,
     malicious::a_hanging_peer_times_out_and_a_later_sync_recovers,
+    acumos_import::a_legacy_acumos_peer_s_onnx_revision_is_imported_unverified_and_served,
+    acumos_import::an_acumos_bundle_travels_between_caravan_instances_unrun,
 );

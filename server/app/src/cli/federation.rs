@@ -39,6 +39,7 @@ pub async fn peer(settings: &Settings, command: PeerCommand) -> anyhow::Result<(
             subject,
             fingerprint,
             signing_key,
+            legacy_acumos,
         } => {
             let peer = core
                 .add_peer(
@@ -49,6 +50,7 @@ pub async fn peer(settings: &Settings, command: PeerCommand) -> anyhow::Result<(
                         subject,
                         fingerprint,
                         signing_key,
+                        legacy_acumos,
                     },
                 )
                 .await?;

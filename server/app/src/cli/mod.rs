@@ -155,8 +155,12 @@ pub enum PeerCommand {
         #[arg(long)]
         fingerprint: Option<String>,
         /// The peer's manifest-signing key, ed25519:<base64> (its `caravan federation init` prints it).
-        #[arg(long)]
+        #[arg(long, default_value = "")]
         signing_key: String,
+        /// A legacy Acumos federation gateway: its revisions, which carry no digest or signed
+        /// manifest, are imported as unverified.
+        #[arg(long)]
+        legacy_acumos: bool,
     },
     List,
     /// Cut a peer off (at its next request, open connections included).

@@ -68,8 +68,8 @@ macro_rules! impl_peers {
                 let now = $crate::Timestamp::now();
                 let mut tx = self.begin_write().await?;
                 let row: $crate::sql::rows::PeerRow = sqlx::query_as(
-                    "INSERT INTO peers (id, name, api_url, subject, fingerprint, signing_key, status, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7) RETURNING *",
+                    "INSERT INTO peers (id, name, api_url, subject, fingerprint, signing_key, legacy_acumos, \
+                     status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8) RETURNING *",
                 )
                 .bind(uuid::Uuid::new_v4())
                 .bind(&peer.name)
@@ -77,6 +77,7 @@ macro_rules! impl_peers {
                 .bind(&peer.subject)
                 .bind(&peer.fingerprint)
                 .bind(&peer.signing_key)
+                .bind(peer.legacy_acumos)
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await
@@ -88,7 +89,7 @@ macro_rules! impl_peers {
                     other => other,
                 })?;
                 let audit = $crate::NewAudit::new(actor, "peer.create", format!("peer:{}", peer.name))
-                    .with(serde_json::json!({ "api_url": peer.api_url, "subject": peer.subject, "fingerprint": peer.fingerprint }));
+                    .with(serde_json::json!({ "api_url": peer.api_url, "subject": peer.subject, "fingerprint": peer.fingerprint, "legacy_acumos": peer.legacy_acumos }));
                 Self::append_audit(&mut tx, &audit).await?;
                 tx.commit().await?;
                 row.try_into()
@@ -256,7 +257,16 @@ macro_rules! impl_peers {
                 .bind(model_id)
                 .fetch_optional(self.reader())
                 .await?;
-                Ok(row.map(Into::into))
+                let Some(row) = row else { return Ok(None) };
+                let mut record: $crate::ProvenanceRecord = row.into();
+                let unverified: Vec<(i64,)> = sqlx::query_as(
+                    "SELECT version FROM version_provenance WHERE model_id = $1 AND manifest = '' ORDER BY version",
+                )
+                .bind(model_id)
+                .fetch_all(self.reader())
+                .await?;
+                record.unverified_versions = unverified.into_iter().map(|(v,)| v).collect();
+                Ok(Some(record))
             }
 
             #[tracing::instrument(level = "debug", skip_all)]

@@ -195,6 +195,7 @@ pub(crate) struct PeerRow {
     subject: Option<String>,
     fingerprint: Option<String>,
     signing_key: String,
+    legacy_acumos: bool,
     status: String,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -210,6 +211,7 @@ impl TryFrom<PeerRow> for crate::PeerRecord {
             subject: r.subject,
             fingerprint: r.fingerprint,
             signing_key: r.signing_key,
+            legacy_acumos: r.legacy_acumos,
             status: r.status.parse().map_err(corrupt)?,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -280,6 +282,7 @@ impl From<ProvenanceRow> for crate::ProvenanceRecord {
             remote_solution_id: r.remote_solution_id,
             remote_name: r.remote_name,
             fetched_at: r.fetched_at,
+            unverified_versions: Vec::new(),
         }
     }
 }

@@ -17,6 +17,7 @@ fn peer(name: &str, fingerprint: Option<&str>, subject: Option<&str>) -> NewPeer
         subject: subject.map(Into::into),
         fingerprint: fingerprint.map(Into::into),
         signing_key: "a2V5".into(),
+        legacy_acumos: false,
     }
 }
 

@@ -125,16 +125,23 @@ pub fn write_bundle<W: Write + Seek>(out: W, parts: &BundleParts<'_>) -> std::io
     zip.finish().map_err(std::io::Error::other)
 }
 
-/// Reads one part back out of a stored bundle.
+/// Reads one part back out of a stored bundle, at most `limit` bytes.
 pub fn read_part<R: Read + Seek>(reader: R, name: &str, limit: u64) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    copy_part(reader, name, limit, &mut out)?;
+    Ok(out)
+}
+
+/// Copies one part of a stored bundle into `out`, at most `limit` bytes; how many.
+pub fn copy_part<R: Read + Seek, W: Write>(
+    reader: R,
+    name: &str,
+    limit: u64,
+    out: &mut W,
+) -> Result<u64, String> {
     let mut archive = ZipArchive::new(reader).map_err(|e| e.to_string())?;
     let entry = archive.by_name(name).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    entry
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(|e| e.to_string())?;
-    Ok(out)
+    std::io::copy(&mut entry.take(limit), out).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ pub mod bundle;
 pub mod codec;
 pub mod metadata;
 pub mod proto;
-mod publish;
+pub(crate) mod publish;
 pub mod schema;
 
 pub use codec::Encoding;

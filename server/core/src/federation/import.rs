@@ -1,6 +1,8 @@
 //! Importing a version from a peer, after its bytes were checked against the signed
-//! manifest: validated again with ONNX Runtime, stored, and recorded with its provenance in
-//! one transaction, so a crash leaves either the whole version or nothing.
+//! manifest (or, from a legacy Acumos peer, against the size it announced): validated again
+//! with ONNX Runtime (or, for an Acumos bundle, inspected as a push is, never run), stored,
+//! and recorded with its provenance in one transaction, so a crash leaves either the whole
+//! version or nothing. A version without a manifest is recorded as unverified.
 
 use caravan_domain::ModelName;
 use caravan_domain::records::{
@@ -21,7 +23,8 @@ pub struct RemoteVersion {
     pub license: Option<String>,
     pub revision_id: Uuid,
     pub artifact_id: Uuid,
-    /// The signed manifest (base64 of its bytes) and signature, kept as evidence.
+    /// The signed manifest (base64 of its bytes) and signature, kept as evidence; both empty
+    /// for an unverified revision from a legacy Acumos peer.
     pub manifest: String,
     pub signature: String,
 }
@@ -47,11 +50,21 @@ impl Core {
         let name = ModelName::imported(&peer.name, &remote.name).map_err(|e| {
             CoreError::Invalid(format!("remote model name {:?}: {}", remote.name, e.0))
         })?;
-        let info = self
-            .validator
-            .validate(staged.path(), staged.size())
-            .await
-            .map_err(|e| crate::onboard::refused(e, "the peer's model was refused"))?;
+        // Only a peer marked as a legacy Acumos gateway may send a revision without a signed
+        // manifest (the sync worker checks it; this holds the rule where the record is made).
+        if remote.manifest.is_empty() && !peer.legacy_acumos {
+            return Err(CoreError::Refused(
+                "the revision carries no signed manifest".into(),
+            ));
+        }
+        let info = if crate::acumos::publish::is_zip(&staged)? {
+            self.inspect_stored_bundle(&staged).await?
+        } else {
+            self.validator
+                .validate(staged.path(), staged.size())
+                .await
+                .map_err(|e| crate::onboard::refused(e, "the peer's model was refused"))?
+        };
         let metadata = crate::models::check_patch(ModelPatch {
             description: Some(remote.description.chars().take(2_000).collect()),
             card: remote.card,

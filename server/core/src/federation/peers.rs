@@ -19,8 +19,10 @@ pub struct PeerRequest {
     pub api_url: String,
     pub subject: Option<String>,
     pub fingerprint: Option<String>,
-    /// `ed25519:<base64 of the 32-byte public key>`.
+    /// `ed25519:<base64 of the 32-byte public key>`; may be empty for a legacy Acumos peer.
     pub signing_key: String,
+    /// A legacy Acumos gateway, whose unsigned revisions are imported as unverified.
+    pub legacy_acumos: bool,
 }
 
 /// The actor for changes made from the command line (no signed-in user).
@@ -66,7 +68,9 @@ fn check_peer(request: PeerRequest) -> Result<NewPeer> {
         .strip_prefix("ed25519:")
         .and_then(|k| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, k).ok())
         .is_some_and(|k| k.len() == 32);
-    if !key_ok {
+    // An Acumos gateway signs nothing: a legacy peer may have no key (one it has is checked).
+    let keyless = request.legacy_acumos && request.signing_key.trim().is_empty();
+    if !key_ok && !keyless {
         return Err(CoreError::Invalid(
             "the signing key must be ed25519:<base64 of 32 bytes>".into(),
         ));
@@ -76,7 +80,8 @@ fn check_peer(request: PeerRequest) -> Result<NewPeer> {
         api_url: request.api_url.trim_end_matches('/').to_owned(),
         subject,
         fingerprint,
-        signing_key: request.signing_key,
+        signing_key: request.signing_key.trim().to_owned(),
+        legacy_acumos: request.legacy_acumos,
     })
 }
 
@@ -225,10 +230,16 @@ impl Core {
                 }
             };
         let peer = self.peer_named(peer).await?;
-        if !matches!(catalog_id, "public" | "shared") {
-            return Err(CoreError::Invalid(
-                "the catalog is \"public\" or \"shared\"".into(),
-            ));
+        // An Acumos gateway names its catalogs by UUID (GET /catalogs lists them).
+        let known = match peer.legacy_acumos {
+            true => Uuid::parse_str(catalog_id).is_ok(),
+            false => matches!(catalog_id, "public" | "shared"),
+        };
+        if !known {
+            return Err(CoreError::Invalid(match peer.legacy_acumos {
+                true => "an Acumos gateway's catalog is its catalogId (a UUID)".into(),
+                false => "the catalog is \"public\" or \"shared\"".into(),
+            }));
         }
         if !(10..=30 * 86_400).contains(&interval_secs) {
             return Err(CoreError::Invalid("the interval is 10 s to 30 days".into()));

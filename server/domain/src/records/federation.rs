@@ -55,8 +55,12 @@ pub struct PeerRecord {
     pub subject: Option<String>,
     /// Expected SHA-256 of the peer's certificate (hex), if pinned.
     pub fingerprint: Option<String>,
-    /// The peer's manifest-signing key (ed25519, base64).
+    /// The peer's manifest-signing key (ed25519, base64); empty for a legacy Acumos gateway
+    /// that signs nothing.
     pub signing_key: String,
+    /// An Acumos federation gateway (an admin's explicit choice): its revisions, which carry
+    /// no digest or signed manifest, are imported as unverified after every other check.
+    pub legacy_acumos: bool,
     pub status: PeerStatus,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -70,6 +74,7 @@ pub struct NewPeer {
     pub subject: Option<String>,
     pub fingerprint: Option<String>,
     pub signing_key: String,
+    pub legacy_acumos: bool,
 }
 
 /// Which of this instance's catalogs a peer reads.
@@ -151,4 +156,6 @@ pub struct ProvenanceRecord {
     pub remote_solution_id: Uuid,
     pub remote_name: String,
     pub fetched_at: Timestamp,
+    /// Versions imported without a signed manifest (from a legacy Acumos gateway).
+    pub unverified_versions: Vec<i64>,
 }

@@ -58,6 +58,7 @@ pub async fn add_peer(
         subject: body.subject,
         fingerprint: body.fingerprint,
         signing_key: body.signing_key,
+        legacy_acumos: body.legacy_acumos,
     };
     let peer = core.add_peer(Some(&who), request).await?;
     Ok(HttpResponse::Created().json(dto::Peer::from(peer)))

@@ -29,6 +29,8 @@ pub struct Peer {
     pub subject: Option<String>,
     pub fingerprint: Option<String>,
     pub signing_key: String,
+    /// A legacy Acumos gateway: its revisions, unsigned, are imported as unverified.
+    pub legacy_acumos: bool,
     /// active, disabled or removed.
     pub status: String,
     pub created_at: DateTime<Utc>,
@@ -43,6 +45,7 @@ impl From<caravan_domain::records::PeerRecord> for Peer {
             subject: p.subject,
             fingerprint: p.fingerprint,
             signing_key: p.signing_key,
+            legacy_acumos: p.legacy_acumos,
             status: p.status.to_string(),
             created_at: p.created_at.0,
         }
@@ -59,8 +62,14 @@ pub struct NewPeer {
     pub subject: Option<String>,
     /// ...and/or its SHA-256 fingerprint (hex).
     pub fingerprint: Option<String>,
-    /// The peer's manifest-signing key: ed25519:<base64>.
+    /// The peer's manifest-signing key: ed25519:<base64> (empty for a legacy Acumos peer).
+    #[serde(default)]
     pub signing_key: String,
+    /// Mark the peer as a legacy Acumos federation gateway: its revisions carry no sha256
+    /// and no signed manifest and are imported as unverified after the size and model checks.
+    /// Every other peer keeps the strict rule.
+    #[serde(default)]
+    pub legacy_acumos: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -139,6 +148,9 @@ pub struct Provenance {
     pub remote_solution_id: Uuid,
     pub remote_name: String,
     pub fetched_at: DateTime<Utc>,
+    /// Versions imported without a signed manifest, from a legacy Acumos peer: their bytes
+    /// were checked only against the size the peer announced.
+    pub unverified_versions: Vec<i64>,
 }
 
 impl From<caravan_domain::records::ProvenanceRecord> for Provenance {
@@ -148,6 +160,7 @@ impl From<caravan_domain::records::ProvenanceRecord> for Provenance {
             remote_solution_id: p.remote_solution_id,
             remote_name: p.remote_name,
             fetched_at: p.fetched_at.0,
+            unverified_versions: p.unverified_versions,
         }
     }
 }

@@ -150,6 +150,7 @@ pub async fn add_peer(
         subject: optional("subject"),
         fingerprint: optional("fingerprint"),
         signing_key: form.get("signing_key").trim().to_owned(),
+        legacy_acumos: form.get("legacy_acumos") == "on",
     };
     let result = core.add_peer(Some(who), request).await;
     let ctx = peers_ctx(&core, who);

@@ -1,0 +1,278 @@
+//! Import from a legacy Acumos gateway: recorded E5 answers (tests/fixtures/acumos-e5/legacy)
+//! replayed by a fake gateway over mutual TLS. Marked legacy by the admin, its ONNX revision
+//! (no digest, no manifest) is checked against its announced size, validated, imported as
+//! unverified and served; the same answers from a peer not marked legacy are refused as
+//! before, and bytes whose size differs from the E5 metadata are refused and leave nothing.
+
+use std::net::TcpListener;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use caravan_federation::tls::{self, ReloadingVerifier};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::instance::{Instance, spawn};
+use crate::pki::{Leaf, Pki};
+use crate::support::{Backend, fixture};
+
+const PUBLIC_CATALOG: &str = "0b2f4c1d-6e3a-4b5f-8c7d-9e1a2b3c4d5e";
+
+fn recorded(file: &'static str) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
+    move || {
+        let path = crate::support::fixture_path("acumos-e5/legacy").join(file);
+        let body = std::fs::read(path).unwrap();
+        std::future::ready(
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .body(body),
+        )
+    }
+}
+
+/// A gateway answering from the recorded files, serving `content` as the artifact.
+fn gateway(pki: &Pki, name: &str, content: Vec<u8>) -> (String, Leaf) {
+    let leaf = pki.issue(name);
+    let files = pki.files(&leaf);
+    let config =
+        tls::server_config(&files, ReloadingVerifier::new(files.clone()).unwrap()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let content = web::Data::new(content);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(content.clone())
+            .route("/solutions", web::get().to(recorded("solutions.json")))
+            .route("/solutions/{id}", web::get().to(recorded("solution.json")))
+            .route(
+                "/solutions/{id}/revisions/{rid}",
+                web::get().to(recorded("revision.json")),
+            )
+            .route(
+                "/artifacts/{id}/content",
+                web::get().to(|bytes: web::Data<Vec<u8>>| async move {
+                    HttpResponse::Ok()
+                        .content_type("application/octet-stream")
+                        .body(bytes.get_ref().clone())
+                }),
+            )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen_rustls_0_23(listener, config)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (url, leaf)
+}
+
+async fn register(b: &Instance, name: &str, url: &str, leaf: &Leaf, legacy: bool) {
+    let mut body = json!({
+        "name": name, "api_url": url, "subject": leaf.identity.subject,
+        "fingerprint": leaf.identity.fingerprint, "legacy_acumos": legacy,
+    });
+    if !legacy {
+        // A strict peer needs a key; Acumos signs nothing with it.
+        body["signing_key"] = json!(caravan_federation::InstanceKey::generate().public_key());
+    }
+    let response = b
+        .app
+        .post_json(&b.app.admin_token, "/api/v1/peers", body)
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{}",
+        response.text().await.unwrap()
+    );
+}
+
+pub async fn a_legacy_acumos_peer_s_onnx_revision_is_imported_unverified_and_served(
+    backend: Backend,
+) {
+    let pki = Pki::new("Federation test CA");
+    let b = spawn(backend, &pki, "org-b").await;
+    let model = fixture("affine.onnx");
+    assert_eq!(
+        model.len(),
+        237,
+        "the recorded revision announces 237 bytes"
+    );
+
+    // Not marked legacy: refused as before, nothing imported.
+    let (url, leaf) = gateway(&pki, "strict-gw", model.clone());
+    register(&b, "strict", &url, &leaf, false).await;
+    let strict = b.subscribe("strict", "public").await;
+    let pass = b.sync(&strict).await;
+    assert!(
+        pass["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no signed manifest")
+            || pass["last_error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("malformed"),
+        "{pass}"
+    );
+    assert_eq!(b.model_names().await, Vec::<String>::new());
+
+    // Marked legacy, with bytes one longer than announced: refused, nothing stored.
+    let mut longer = model.clone();
+    longer.push(0);
+    let (url, leaf) = gateway(&pki, "liar-gw", longer);
+    register(&b, "liar", &url, &leaf, true).await;
+    let liar = b.subscribe("liar", PUBLIC_CATALOG).await;
+    let pass = b.sync(&liar).await;
+    let error = pass["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("237"), "{pass}");
+    assert_eq!(b.model_names().await, Vec::<String>::new());
+    assert!(
+        b.app.staged_files().is_empty(),
+        "{:?}",
+        b.app.staged_files()
+    );
+    assert!(
+        b.app.stored_blobs().is_empty(),
+        "{:?}",
+        b.app.stored_blobs()
+    );
+
+    // Marked legacy, honest bytes: imported, unverified, served.
+    let (url, leaf) = gateway(&pki, "orgx-gw", model.clone());
+    register(&b, "orgx", &url, &leaf, true).await;
+    let subscription = b.subscribe("orgx", PUBLIC_CATALOG).await;
+    let pass = b.sync(&subscription).await;
+    assert_eq!(pass["imported"], 1, "{pass}");
+    assert_eq!(b.model_names().await, vec!["orgx:fraud-scorer".to_owned()]);
+    let (status, imported) = b
+        .app
+        .get_json(Some(&b.app.admin_token), "/api/v1/models/orgx:fraud-scorer")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(imported["provenance"]["peer"], "orgx");
+    assert_eq!(
+        imported["provenance"]["unverified_versions"],
+        json!([1]),
+        "{imported}"
+    );
+    let (_, peers) = b
+        .app
+        .get_json(Some(&b.app.admin_token), "/api/v1/peers")
+        .await;
+    let orgx = peers["items"]
+        .as_array()
+        .or(peers.as_array())
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "orgx")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(orgx["legacy_acumos"], true, "{peers}");
+    let answer = b
+        .app
+        .client
+        .post(b.app.url("/v2/models/orgx:fraud-scorer/infer"))
+        .bearer_auth(&b.app.admin_token)
+        .json(&json!({"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        StatusCode::OK,
+        "{}",
+        answer.text().await.unwrap()
+    );
+    // A second pass finds nothing new (revisions are matched by id).
+    let again = b.sync(&subscription).await;
+    assert_eq!(again["imported"], 1, "{again}");
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in entries {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(data).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// An Acumos bundle published on one Caravan reaches a subscriber as an Acumos bundle, its
+/// parts byte-identical and re-inspected there, still never run.
+pub async fn an_acumos_bundle_travels_between_caravan_instances_unrun(backend: Backend) {
+    let pki = Pki::new("Federation test CA");
+    let a = spawn(backend, &pki, "org-a").await;
+    let b = spawn(backend, &pki, "org-b").await;
+    a.trust(&b).await;
+    b.trust(&a).await;
+    let proto = "syntax = \"proto3\";\nservice Model { rpc add (AddIn) returns (AddOut); }\n\
+                 message AddIn { int64 x = 1; int64 y = 2; }\nmessage AddOut { int64 value = 1; }\n";
+    let metadata = json!({"schema": "acumos.schema.model:0.6.0", "name": "adder",
+        "runtime": {"name": "python", "version": "3.9.18"},
+        "methods": {"add": {"input": {"name": "AddIn"}, "output": {"name": "AddOut"}}}});
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "model",
+            reqwest::multipart::Part::bytes(zip_of(&[("model.pkl", b"opaque")]))
+                .file_name("model.zip"),
+        )
+        .text("metadata", metadata.to_string())
+        .text("schema", proto.to_owned());
+    let pushed = a
+        .app
+        .client
+        .post(a.app.url("/onboarding-app/v2/models"))
+        .header("Authorization", a.app.admin_token.clone())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), StatusCode::CREATED);
+    let public = a
+        .app
+        .send_json(
+            reqwest::Method::PATCH,
+            &a.app.admin_token,
+            "/api/v1/models/adder",
+            json!({"visibility": "public"}),
+        )
+        .await;
+    assert_eq!(public.status(), StatusCode::OK);
+
+    let subscription = b.subscribe("org-a", "public").await;
+    let pass = b.sync(&subscription).await;
+    assert_eq!(pass["imported"], 1, "{pass}");
+    let token = Some(b.app.admin_token.as_str());
+    let (_, version) = b
+        .app
+        .get_json(token, "/api/v1/models/org-a:adder/versions/1")
+        .await;
+    assert_eq!(version["format"], "acumos_bundle", "{version}");
+    assert_eq!(version["acumos"]["proto"], proto);
+    let (_, original) = a
+        .app
+        .get_json(Some(&a.app.admin_token), "/api/v1/models/adder/versions/1")
+        .await;
+    assert_eq!(version["sha256"], original["sha256"]);
+    let (_, model) = b.app.get_json(token, "/api/v1/models/org-a:adder").await;
+    assert_eq!(
+        model["provenance"]["unverified_versions"],
+        json!([]),
+        "signed by its peer"
+    );
+    let infer = b
+        .app
+        .client
+        .post(b.app.url("/v2/models/org-a:adder/infer"))
+        .bearer_auth(&b.app.admin_token)
+        .json(&json!({"inputs": [{"name": "x", "shape": [1], "datatype": "INT64", "data": [1]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(infer.status(), StatusCode::CONFLICT);
+}
