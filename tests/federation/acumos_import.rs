@@ -276,3 +276,125 @@ pub async fn an_acumos_bundle_travels_between_caravan_instances_unrun(backend: B
         .unwrap();
     assert_eq!(infer.status(), StatusCode::CONFLICT);
 }
+
+/// A Python model's revision as an Acumos gateway describes it: `model.zip` and `model.proto`
+/// as `MI` artifacts, `metadata.json` as `MD`, sizes and no digests.
+fn bundle_gateway(pki: &Pki, parts: Vec<(&'static str, &'static str, Vec<u8>)>) -> (String, Leaf) {
+    let solution = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+    let revision = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e";
+    let artifacts: Vec<Value> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, (code, file, bytes))| {
+            json!({
+            "artifactId": format!("3c4d5e6f-7a8b-4c9d-8e1f-2a3b4c5d6e{i:02}"), "version": "1.0.0",
+            "artifactTypeCode": code, "name": file, "description": null, "uri": "", "userId": null,
+            "size": bytes.len(), "metadata": null, "created": "2020-06-01T08:30:00Z",
+            "modified": "2020-06-01T08:30:00Z", "filename": file})
+        })
+        .collect();
+    let listed = json!({"solutionId": solution, "name": "py-adder", "active": true,
+        "toolkitTypeCode": "SK", "modelTypeCode": "PR", "tags": [],
+        "created": "2020-06-01T08:30:00Z", "modified": "2020-06-01T08:30:00Z"});
+    let mut detail = listed.clone();
+    detail["revisions"] = json!([{"revisionId": revision, "solutionId": solution, "version": "1.0.0",
+        "created": "2020-06-01T08:30:00Z", "modified": "2020-06-01T08:30:00Z"}]);
+    let rev = json!({"revisionId": revision, "solutionId": solution, "version": "1.0.0",
+        "created": "2020-06-01T08:30:00Z", "modified": "2020-06-01T08:30:00Z", "artifacts": artifacts});
+    let envelope = |v: Value| json!({"error": null, "message": null, "content": v}).to_string();
+    let answers = web::Data::new((
+        envelope(json!([listed])),
+        envelope(detail),
+        envelope(rev),
+        parts.into_iter().map(|(_, _, b)| b).collect::<Vec<_>>(),
+    ));
+    let leaf = pki.issue("py-gw");
+    let files = pki.files(&leaf);
+    let config =
+        tls::server_config(&files, ReloadingVerifier::new(files.clone()).unwrap()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    type Answers = web::Data<(String, String, String, Vec<Vec<u8>>)>;
+    let json = |s: &String| {
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .body(s.clone())
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(answers.clone())
+            .route(
+                "/solutions",
+                web::get().to(move |a: Answers| async move { json(&a.0) }),
+            )
+            .route(
+                "/solutions/{id}",
+                web::get().to(move |a: Answers| async move { json(&a.1) }),
+            )
+            .route(
+                "/solutions/{id}/revisions/{rid}",
+                web::get().to(move |a: Answers| async move { json(&a.2) }),
+            )
+            .route(
+                "/artifacts/{id}/content",
+                web::get().to(|a: Answers, id: web::Path<String>| async move {
+                    let i: usize = id[id.len() - 2..].parse().unwrap();
+                    HttpResponse::Ok().body(a.3[i].clone())
+                }),
+            )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen_rustls_0_23(listener, config)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (url, leaf)
+}
+
+pub async fn a_legacy_acumos_peer_s_python_bundle_is_catalogued_unverified(backend: Backend) {
+    let pki = Pki::new("Federation test CA");
+    let b = spawn(backend, &pki, "org-b").await;
+    let proto = b"syntax = \"proto3\";\nservice Model { rpc add (AddIn) returns (AddOut); }\n\
+                  message AddIn { int64 x = 1; int64 y = 2; }\nmessage AddOut { int64 value = 1; }\n"
+        .to_vec();
+    let metadata = json!({"schema": "acumos.schema.model:0.6.0", "name": "py-adder",
+        "runtime": {"name": "python", "version": "3.9.18"},
+        "methods": {"add": {"input": {"name": "AddIn"}, "output": {"name": "AddOut"}}}})
+    .to_string()
+    .into_bytes();
+    let (url, leaf) = bundle_gateway(
+        &pki,
+        vec![
+            (
+                "MI",
+                "py-adder-1.0.0.zip",
+                zip_of(&[("model.pkl", b"opaque pickle")]),
+            ),
+            ("MI", "model.proto", proto.clone()),
+            ("MD", "metadata.json", metadata),
+        ],
+    );
+    register(&b, "pygw", &url, &leaf, true).await;
+    let subscription = b
+        .subscribe("pygw", "0b2f4c1d-6e3a-4b5f-8c7d-9e1a2b3c4d5e")
+        .await;
+    let pass = b.sync(&subscription).await;
+    assert_eq!(pass["imported"], 1, "{pass}");
+    let token = Some(b.app.admin_token.as_str());
+    let (_, version) = b
+        .app
+        .get_json(token, "/api/v1/models/pygw:py-adder/versions/1")
+        .await;
+    assert_eq!(version["format"], "acumos_bundle", "{version}");
+    assert_eq!(version["acumos"]["methods"][0]["name"], "add");
+    assert_eq!(
+        version["acumos"]["proto"].as_str().unwrap().as_bytes(),
+        proto.as_slice()
+    );
+    let (_, model) = b.app.get_json(token, "/api/v1/models/pygw:py-adder").await;
+    assert_eq!(model["provenance"]["unverified_versions"], json!([1]));
+}

@@ -23,4 +23,5 @@ on_both_backends!(
     malicious::a_hanging_peer_times_out_and_a_later_sync_recovers,
     acumos_import::a_legacy_acumos_peer_s_onnx_revision_is_imported_unverified_and_served,
     acumos_import::an_acumos_bundle_travels_between_caravan_instances_unrun,
+    acumos_import::a_legacy_acumos_peer_s_python_bundle_is_catalogued_unverified,
 );
