@@ -8,7 +8,7 @@ use std::io::Write;
 use reqwest::{StatusCode, multipart};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, TestApp, fixture, spawn_app};
+use crate::support::{Backend, TestApp, spawn_app};
 
 pub(crate) const PROTO: &str = r#"syntax = "proto3";
 package kQwErTyUiOpAsDfGhJkLzXcVbNmQwErT;
@@ -111,7 +111,7 @@ pub(crate) async fn push(
     request.send().await.unwrap()
 }
 
-async fn acumos_error(response: reqwest::Response, status: StatusCode, needle: &str) {
+pub(crate) async fn acumos_error(response: reqwest::Response, status: StatusCode, needle: &str) {
     let actual = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(actual, status, "{body}");
@@ -397,95 +397,4 @@ pub async fn bad_bundles_are_400_and_leave_nothing(backend: Backend) {
         acumos_error(response, StatusCode::BAD_REQUEST, needle).await;
     }
     app.assert_nothing_stored().await;
-}
-
-pub async fn advanced_model_onboards_onnx_served_natively_with_its_protobuf(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let auth = format!("Bearer {}", app.admin_token);
-    let send = |name: Option<&str>, model: Vec<u8>, protobuf: Option<&str>| {
-        let mut form = multipart::Form::new().part(
-            "model",
-            multipart::Part::bytes(model).file_name("model.onnx"),
-        );
-        if let Some(p) = protobuf {
-            form = form.text("protobuf", p.to_owned());
-        }
-        let mut request = app
-            .client
-            .post(app.url("/onboarding-app/v2/advancedModel"))
-            .header("Authorization", auth.clone())
-            .multipart(form);
-        if let Some(n) = name {
-            request = request.header("modelname", n);
-        }
-        request.send()
-    };
-    let forensics = fixture("cloud-forensics/cloud_forensics_mlp.onnx");
-    let proto = r#"syntax = "proto3";
-        service Model { rpc classify (Telemetry) returns (Verdict); }
-        message Telemetry { repeated float X = 1; }
-        message Verdict { repeated float probabilities = 1; }"#;
-    let response = send(Some("forensics"), forensics.clone(), Some(proto))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["result"]["toolkitTypeCode"], "OX");
-    assert!(
-        body["dockerImageUri"]
-            .as_str()
-            .unwrap()
-            .ends_with("caravan-runner-forensics:v1"),
-        "{body}"
-    );
-    // Served by ONNX Runtime under the publisher's own interface, and over V2.
-    let answer = app
-        .client
-        .post(app.url("/acumos/models/forensics/model/methods/classify"))
-        .bearer_auth(&app.admin_token)
-        .json(&json!({"X": vec![0.5; 20]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::OK);
-    let answer: Value = answer.json().await.unwrap();
-    assert_eq!(
-        answer["probabilities"].as_array().unwrap().len(),
-        2,
-        "{answer}"
-    );
-    assert!(answer.get("label").is_none(), "only what Verdict declares");
-    let v2 = app
-        .client
-        .post(app.url("/v2/models/forensics/infer"))
-        .bearer_auth(&app.admin_token)
-        .json(&json!({"inputs": [{"name": "X", "shape": [1, 20], "datatype": "FP32", "data": vec![0.5; 20]}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(v2.status(), StatusCode::OK);
-
-    for (name, model, protobuf, needle) in [
-        (None, forensics.clone(), None, "modelname"),
-        (
-            Some("notonnx"),
-            b"not an onnx file".to_vec(),
-            None,
-            "refused",
-        ),
-        (
-            Some("misfit"),
-            forensics.clone(),
-            Some(
-                "syntax = \"proto3\"; service M { rpc p (A) returns (B); } message A { repeated double X = 1; } message B { repeated float probabilities = 1; }",
-            ),
-            "repeated float",
-        ),
-        (Some("a/b"), forensics.clone(), None, "name"),
-    ] {
-        let response = send(name, model, protobuf).await.unwrap();
-        acumos_error(response, StatusCode::BAD_REQUEST, needle).await;
-    }
-    let (_, models) = app.get_json(Some(&app.admin_token), "/api/v1/models").await;
-    assert_eq!(models["items"].as_array().unwrap().len(), 1, "{models}");
 }

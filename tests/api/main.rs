@@ -1,6 +1,7 @@
 //! The REST API suite, run against the real application on SQLite and on PostgreSQL.
 
 mod acumos;
+mod acumos_advanced;
 mod acumos_client;
 mod acumos_ui;
 mod auth;
@@ -31,7 +32,7 @@ on_both_backends!(
     acumos::a_bundle_is_catalogued_with_its_signature_and_never_served,
     acumos::every_form_of_acumos_authorization_is_read,
     acumos::bad_bundles_are_400_and_leave_nothing,
-    acumos::advanced_model_onboards_onnx_served_natively_with_its_protobuf,
+    acumos_advanced::advanced_model_onboards_onnx_served_natively_with_its_protobuf,
     deployment::every_target_bundles_the_version_baked_in_by_its_sha256,
     deployment::a_following_bundle_names_the_alias_and_bakes_nothing,
     deployment::unknown_targets_missing_aliases_and_hidden_models_are_refused,
