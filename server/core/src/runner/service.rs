@@ -81,7 +81,8 @@ impl ModelService for Runner {
             vec![served.revision],
             served.info.clone(),
             self.registry.settings(),
-        ))
+        )
+        .with_sha256(&served.sha256))
     }
 
     async fn stats(

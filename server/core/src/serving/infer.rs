@@ -87,6 +87,7 @@ impl Core {
                     record,
                     aliases,
                     versions,
+                    records: Default::default(),
                 });
                 serving.remember(name, model.clone(), generation);
                 model
@@ -263,19 +264,29 @@ impl Core {
         who: Option<&Principal>,
         name: &str,
         version: Option<&str>,
-    ) -> Result<(Arc<ServedModel>, VersionRecord)> {
+    ) -> Result<(Arc<ServedModel>, Arc<VersionRecord>)> {
         let model = self.served_model(who, name).await?;
         let number = self.served_version(&model, version).await?;
+        let cached = model.records.lock().expect("records").get(&number).cloned();
+        if let Some(record) = cached {
+            return Ok((model, record));
+        }
         let record = self
             .catalog
             .version(model.record.id, number)
             .await?
+            .map(Arc::new)
             .ok_or_else(|| {
                 CoreError::not_found(
                     Subject::Version,
                     format!("model {name} has no version {number}"),
                 )
             })?;
+        model
+            .records
+            .lock()
+            .expect("records")
+            .insert(number, record.clone());
         Ok((model, record))
     }
 
@@ -352,12 +363,19 @@ pub struct VersionMetadata {
     pub acumos: Option<caravan_domain::AcumosInterface>,
     /// What the version's artifact is (only ONNX is served in-process).
     pub format: caravan_domain::ArtifactFormat,
+    /// The artifact's SHA-256 (with the name and the interface, what identifies what serves).
+    pub sha256: String,
     /// Rows per batch when dynamic batching applies to this version.
     pub max_batch_rows: Option<usize>,
     pub max_queue_delay: std::time::Duration,
 }
 
 impl VersionMetadata {
+    pub fn with_sha256(mut self, sha256: &str) -> Self {
+        sha256.clone_into(&mut self.sha256);
+        self
+    }
+
     /// A version's metadata under the serving settings (which say how it is batched).
     pub fn new(
         name: String,
@@ -375,6 +393,7 @@ impl VersionMetadata {
             signature,
             acumos: info.acumos,
             format: info.format,
+            sha256: String::new(),
             max_batch_rows: batching.map(|b| b.max_rows),
             max_queue_delay: batching.map(|b| b.max_delay).unwrap_or_default(),
         }
@@ -394,9 +413,10 @@ impl Core {
             model.record.name.to_string(),
             record.version,
             model.versions.iter().copied().collect(),
-            record.info,
+            record.info.clone(),
             self.serving()?.registry.settings(),
-        ))
+        )
+        .with_sha256(&record.sha256))
     }
 
     /// Loaded versions the caller may see, optionally of one model (and one version).

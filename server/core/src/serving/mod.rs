@@ -29,13 +29,17 @@ pub use service::ModelService;
 const MODEL_CACHE_TTL: Duration = Duration::from_secs(1);
 
 /// A model as serving sees it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ServedModel {
     pub record: ModelRecord,
     pub aliases: HashMap<String, i64>,
     /// The version numbers the catalog holds: a number not among them is never served, even
     /// if it is still loaded here (deleted through another replica).
     pub versions: BTreeSet<i64>,
+    /// Version records read while this entry is cached (versions are immutable; the entry,
+    /// and so these, lives for the cache's TTL), so that describing a version per request
+    /// (the Acumos model-runner surface does) costs no query.
+    pub records: std::sync::Mutex<HashMap<i64, Arc<caravan_domain::records::VersionRecord>>>,
 }
 
 /// The serving state shared by all requests.

@@ -79,12 +79,12 @@ type Cache = Mutex<HashMap<[u8; 32], Arc<RunnerSchema>>>;
 fn schema(meta: &VersionMetadata) -> Result<Arc<RunnerSchema>, ApiError> {
     static CACHE: OnceLock<Cache> = OnceLock::new();
     const MAX_ENTRIES: usize = 256;
+    // The artifact's digest fixes the signature; the name and the .proto fix the rest.
     let proto = meta.acumos.as_ref().map(|a| a.proto.as_str()).unwrap_or("");
-    let signature = serde_json::to_vec(&meta.signature).unwrap_or_default();
     let key: [u8; 32] = Sha256::new()
         .chain_update(meta.name.as_bytes())
         .chain_update([0])
-        .chain_update(&signature)
+        .chain_update(meta.sha256.as_bytes())
         .chain_update([0])
         .chain_update(proto.as_bytes())
         .finalize()
