@@ -4,12 +4,12 @@
 //! Acumos bundle (`model.zip`, `metadata.json`, `model.proto`, a license) is inspected and
 //! catalogued as a push is (never run), and the version is recorded as unverified.
 
-use caravan_core::{Core, RemoteVersion, Staged, acumos::BundleUpload};
+use caravan_core::{Core, Staged, acumos::BundleUpload};
 use caravan_domain::records::{PeerRecord, SubscriptionRecord};
 
 use crate::{
     client::PeerClient,
-    sync::{Refusal, SyncError, SyncSettings, classify_client, classify_core},
+    sync::{Refusal, SyncError, SyncSettings, classify_client, classify_core, remote_version},
     wire::{Artifact, MODEL_ARTIFACT, Revision, Solution},
 };
 
@@ -134,18 +134,13 @@ pub(crate) async fn import_unverified(
             Err(e) => return Ok(Err(classify_core(e)?)),
         }
     };
-    let remote = RemoteVersion {
-        solution_id: solution.solution_id,
-        name: solution.name.clone(),
-        description: solution.description.clone(),
-        card: solution.card.clone(),
-        tags: solution.tags.iter().map(|t| t.tag.clone()).collect(),
-        license: solution.license.clone(),
-        revision_id: revision.revision_id,
-        artifact_id: main.artifact_id,
-        manifest: String::new(),
-        signature: String::new(),
-    };
+    let remote = remote_version(
+        solution,
+        revision.revision_id,
+        main.artifact_id,
+        String::new(),
+        String::new(),
+    );
     match core
         .import_version(peer, subscription, remote, staged)
         .await

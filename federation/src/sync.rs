@@ -259,7 +259,32 @@ async fn import_revision(
             listed.size
         ))));
     }
-    let remote = RemoteVersion {
+    let remote = remote_version(
+        solution,
+        revision_id,
+        listed.artifact_id,
+        signed.manifest,
+        signed.signature,
+    );
+    match core
+        .import_version(peer, subscription, remote, staged)
+        .await
+    {
+        Ok(_) => Ok(Ok(())),
+        Err(e) => Ok(Err(classify_core(e)?)),
+    }
+}
+
+/// A remote version as the peer described it, with the manifest that vouched for it (empty
+/// for an unverified import).
+pub(crate) fn remote_version(
+    solution: &Solution,
+    revision_id: Uuid,
+    artifact_id: Uuid,
+    manifest: String,
+    signature: String,
+) -> RemoteVersion {
+    RemoteVersion {
         solution_id: solution.solution_id,
         name: solution.name.clone(),
         description: solution.description.clone(),
@@ -267,16 +292,9 @@ async fn import_revision(
         tags: solution.tags.iter().map(|t| t.tag.clone()).collect(),
         license: solution.license.clone(),
         revision_id,
-        artifact_id: listed.artifact_id,
-        manifest: signed.manifest,
-        signature: signed.signature,
-    };
-    match core
-        .import_version(peer, subscription, remote, staged)
-        .await
-    {
-        Ok(_) => Ok(Ok(())),
-        Err(e) => Ok(Err(classify_core(e)?)),
+        artifact_id,
+        manifest,
+        signature,
     }
 }
 

@@ -8,7 +8,7 @@ use std::io::Write;
 use reqwest::{StatusCode, multipart};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, TestApp, spawn_app};
+use crate::support::{Backend, TestApp, acumos::zip_of, spawn_app};
 
 pub(crate) const PROTO: &str = r#"syntax = "proto3";
 package kQwErTyUiOpAsDfGhJkLzXcVbNmQwErT;
@@ -32,16 +32,6 @@ fn metadata(name: &str) -> Value {
         "methods": {"add": {"description": "Returns the sum of x and y",
             "input": {"name": "AddIn", "media_type": ["application/vnd.google.protobuf"], "metadata": {}, "description": ""},
             "output": {"name": "AddOut", "media_type": ["application/vnd.google.protobuf"], "metadata": {}, "description": ""}}}})
-}
-
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, data) in entries {
-        zip.start_file(*name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        zip.write_all(data).unwrap();
-    }
-    zip.finish().unwrap().into_inner()
 }
 
 /// A model.zip like the Python client's (the pickle is opaque bytes: nothing reads it).

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::instance::{Instance, spawn};
 use crate::pki::{Leaf, Pki};
-use crate::support::{Backend, fixture};
+use crate::support::{Backend, acumos::zip_of, fixture};
 
 const PUBLIC_CATALOG: &str = "0b2f4c1d-6e3a-4b5f-8c7d-9e1a2b3c4d5e";
 
@@ -189,17 +189,6 @@ pub async fn a_legacy_acumos_peer_s_onnx_revision_is_imported_unverified_and_ser
     // A second pass finds nothing new (revisions are matched by id).
     let again = b.sync(&subscription).await;
     assert_eq!(again["imported"], 1, "{again}");
-}
-
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    use std::io::Write;
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, data) in entries {
-        zip.start_file(*name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        zip.write_all(data).unwrap();
-    }
-    zip.finish().unwrap().into_inner()
 }
 
 /// An Acumos bundle published on one Caravan reaches a subscriber as an Acumos bundle, its

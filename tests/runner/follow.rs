@@ -284,3 +284,67 @@ pub async fn an_unreachable_instance_at_start_leaves_the_runner_not_ready() {
     let infer = runner.infer("m", None, &request(1.0)).await;
     assert_eq!(infer.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// A version published through Acumos's `advancedModel` with its own .proto is served by a
+/// following runner under that interface, as the server serves it.
+pub async fn a_following_runner_serves_the_interface_the_version_was_published_with(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let proto = "syntax = \"proto3\";\nservice Model { rpc score (Row) returns (Score); }\n\
+                 message Row { repeated float x = 1; }\nmessage Score { repeated float y = 1; }\n";
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "model",
+            reqwest::multipart::Part::bytes(fixture("affine.onnx")).file_name("m.onnx"),
+        )
+        .text("protobuf", proto.to_owned());
+    let pushed = app
+        .client
+        .post(app.url("/onboarding-app/v2/advancedModel"))
+        .header("Authorization", app.admin_token.clone())
+        .header("modelname", "scored")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), StatusCode::CREATED);
+    app.set_alias(
+        &app.admin_token,
+        "scored",
+        "champion",
+        json!({"version": 1}),
+    )
+    .await;
+    let token = app.api_token(&app.admin_token, &["read"]).await;
+    let url = app.url("/api/v1/models/scored/aliases/champion");
+    let runner = try_spawn_following(&url, Some(&token), None).await.unwrap();
+    let answer = runner
+        .client
+        .post(runner.url("/model/methods/score"))
+        .json(&json!({"x": [1, 2, 3, 4]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let answer: Value = answer.json().await.unwrap();
+    assert_eq!(answer["y"].as_array().unwrap().len(), 4, "{answer}");
+    let proto_served = runner
+        .client
+        .get(runner.url("/model/artifacts/protobuf"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(proto_served, proto);
+    let generated = runner
+        .client
+        .post(runner.url("/model/methods/predict"))
+        .json(&json!({"x": [1, 2, 3, 4]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(generated.status(), StatusCode::NOT_FOUND);
+}

@@ -36,4 +36,5 @@ caravan_tests::on_both_backends!(
     threads = 4;
     follow::a_following_runner_swaps_on_every_alias_move_and_no_request_fails,
     follow::a_missing_alias_or_a_bad_token_stops_the_runner_with_the_reason,
+    follow::a_following_runner_serves_the_interface_the_version_was_published_with,
 );

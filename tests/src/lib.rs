@@ -3,6 +3,7 @@
 //! binary as validator, and typed helpers for the calls tests make; the ONNX model builders,
 //! hostile models and V2 helpers every suite shares.
 
+pub mod acumos;
 pub mod browser;
 
 /// Declares `sqlite::<test>` and `postgres::<test>` for each `async fn test(Backend)` of the

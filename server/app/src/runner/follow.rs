@@ -156,6 +156,43 @@ impl Follower {
         })
     }
 
+    /// The model-runner interface the version was published with, if any (a .proto sent
+    /// with it), so the runner's Acumos surface answers as the instance's does.
+    async fn interface(
+        &self,
+        version: i64,
+    ) -> Result<Option<caravan_domain::AcumosInterface>, Failure> {
+        #[derive(Deserialize)]
+        struct Described {
+            #[serde(default)]
+            acumos: Option<caravan_domain::AcumosInterface>,
+        }
+        let url = format!(
+            "{}/api/v1/models/{}/versions/{version}",
+            self.target.base, self.target.model
+        );
+        let response = self
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| Failure::Unreachable(format!("describing version {version}: {e}")))?;
+        let response = match checked(response, &url).await {
+            Ok(response) => response,
+            // The bytes were checked against the alias's sha256; without a description the
+            // runner serves the interface generated from the model's signature.
+            Err(Failure::Refused(why)) => {
+                tracing::warn!(%why, "no description of the version; serving the generated interface");
+                return Ok(None);
+            }
+            Err(unreachable) => return Err(unreachable),
+        };
+        let described: Described = response
+            .json()
+            .await
+            .map_err(|e| Failure::Unreachable(format!("{url} answered unreadable JSON: {e}")))?;
+        Ok(described.acumos)
+    }
+
     /// Downloads the version, checks its bytes and swaps it in.
     async fn fetch_and_swap(&self, runner: &Runner, alias: &Alias) -> Result<(), Failure> {
         let url = format!(
@@ -185,12 +222,13 @@ impl Follower {
                 alias.sha256
             )));
         }
+        let acumos = self.interface(alias.version).await?;
         let source = Source::Follow {
             url: self.target.url.clone(),
             version: alias.version,
         };
         runner
-            .swap(staged, source, false)
+            .swap_with(staged, source, false, acumos)
             .await
             .map_err(|e| Failure::Refused(format!("version {} was refused: {e}", alias.version)))?;
         Ok(())

@@ -114,6 +114,19 @@ impl Runner {
         source: Source,
         allow_signature_change: bool,
     ) -> Result<Arc<Served>> {
+        self.swap_with(staged, source, allow_signature_change, None)
+            .await
+    }
+
+    /// [`Runner::swap`], serving the model under `acumos`, the model-runner interface its
+    /// version was published with (a follower reads it from the instance), when there is one.
+    pub async fn swap_with(
+        &self,
+        staged: Staged,
+        source: Source,
+        allow_signature_change: bool,
+        acumos: Option<caravan_domain::AcumosInterface>,
+    ) -> Result<Arc<Served>> {
         let _one_at_a_time = self.swapping.lock().await;
         let current = self.current();
         if let Some(current) = &current
@@ -121,11 +134,12 @@ impl Runner {
         {
             return Ok(current.clone());
         }
-        let info = self
+        let mut info = self
             .validator
             .validate(staged.path(), staged.size())
             .await
             .map_err(|e| crate::onboard::refused(e, "the model was refused"))?;
+        info.acumos = acumos;
         if let Some(current) = &current
             && current.info.signature != info.signature
             && !allow_signature_change

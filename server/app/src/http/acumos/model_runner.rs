@@ -218,16 +218,26 @@ async fn invoke(
         .body(body))
 }
 
+/// The version a path names, as the caller may see it.
+async fn described(
+    models: &web::Data<dyn ModelService>,
+    who: Option<&caravan_domain::Principal>,
+    req: &HttpRequest,
+    target: &Target,
+) -> Result<VersionMetadata, ApiError> {
+    let name = model_of(req, target)?;
+    Ok(models
+        .metadata(who, &name, target.version.as_deref())
+        .await?)
+}
+
 async fn artifact(
     models: web::Data<dyn ModelService>,
     MaybeAuth(who): MaybeAuth,
     req: HttpRequest,
     target: web::Path<Target>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = model_of(&req, &target)?;
-    let meta = models
-        .metadata(who.as_ref(), &name, target.version.as_deref())
-        .await?;
+    let meta = described(&models, who.as_ref(), &req, &target).await?;
     // A bundle's interface is its own, as pushed; an ONNX version's is bound to its tensors.
     let interface = match (&meta.acumos, meta.format.is_onnx()) {
         (Some(bundle), false) => bundle.clone(),
@@ -252,10 +262,7 @@ async fn openapi(
     req: HttpRequest,
     target: web::Path<Target>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = model_of(&req, &target)?;
-    let meta = models
-        .metadata(who.as_ref(), &name, target.version.as_deref())
-        .await?;
+    let meta = described(&models, who.as_ref(), &req, &target).await?;
     let prefix = req
         .path()
         .strip_suffix("/openapi.json")
