@@ -8,6 +8,7 @@ mod deletion;
 mod golden;
 mod protocol;
 mod refusals;
+mod replicas;
 mod swap;
 
 use caravan_tests as support;
@@ -50,3 +51,14 @@ on_both_backends!(
     acumos_runner::bad_messages_methods_and_media_types_are_refused_with_a_reason,
     acumos_runner::protoc_compiles_the_generated_proto_and_its_classes_get_the_golden_outputs,
 );
+
+// Replicas hear each other through PostgreSQL; SQLite is one process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_alias_moved_on_one_replica_is_served_by_the_other_at_once() {
+    replicas::an_alias_moved_on_one_replica_is_served_by_the_other_at_once().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_token_revoked_on_one_replica_is_refused_by_the_other_at_once() {
+    replicas::a_token_revoked_on_one_replica_is_refused_by_the_other_at_once().await;
+}

@@ -218,6 +218,10 @@ impl Application {
         let server = crate::http::server(&settings, core.clone(), pipelines, identity, listener)?;
         spawn_sweeper(&core, settings.storage.sweep_interval_secs);
         spawn_preload(&core);
+        // Replicas on one PostgreSQL hear each other's changes at once.
+        if core.follow_changes().await? {
+            tracing::info!("following other replicas' changes (PostgreSQL LISTEN)");
+        }
         Ok(Self {
             port,
             server,

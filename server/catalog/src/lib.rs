@@ -20,8 +20,8 @@ use std::sync::Arc;
 pub use caravan_domain::records::*;
 pub use error::CatalogError;
 pub use repo::{
-    AuditRepo, BlobRepo, Catalog, DatasetRepo, EventRepo, FederationRepo, InstanceRepo, ModelRepo,
-    PipelineCatalog, PipelineRepo, SearchRepo, SocialRepo, SubscriptionRepo, TokenRepo,
+    AuditRepo, BlobRepo, Catalog, ChangeFeed, DatasetRepo, EventRepo, FederationRepo, InstanceRepo,
+    ModelRepo, PipelineCatalog, PipelineRepo, SearchRepo, SocialRepo, SubscriptionRepo, TokenRepo,
     TriggerRepo, UserRepo, VersionRepo,
 };
 

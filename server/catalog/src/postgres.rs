@@ -67,6 +67,62 @@ impl PgCatalog {
     }
 }
 
+/// The channel replicas announce changes on.
+const CHANGES: &str = "caravan_changes";
+
+#[async_trait::async_trait]
+impl crate::ChangeFeed for PgCatalog {
+    async fn announce(&self, change: &crate::Change) -> Result<()> {
+        let payload = serde_json::to_string(change)
+            .map_err(|e| crate::CatalogError::Corrupt(e.to_string()))?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANGES)
+            .bind(payload)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<Option<tokio::sync::mpsc::Receiver<crate::Change>>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANGES).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(async move {
+            loop {
+                let change = match listener.try_recv().await {
+                    Ok(Some(n)) => match serde_json::from_str(n.payload()) {
+                        Ok(change) => change,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "an unreadable change notification");
+                            continue;
+                        }
+                    },
+                    // The connection was lost; it is re-established on the next call, and
+                    // re-subscribed. What was announced meanwhile is unknown.
+                    Ok(None) => crate::Change::Resync,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "listening for changes failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        crate::Change::Resync
+                    }
+                };
+                // A full channel means the receiver lags: it drops everything cached anyway.
+                let sent = match tx.try_send(change) {
+                    Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                        tx.send(crate::Change::Resync).await
+                    }
+                    other => other
+                        .map_err(|_| tokio::sync::mpsc::error::SendError(crate::Change::Resync)),
+                };
+                if sent.is_err() {
+                    return; // nobody listens any more
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+}
+
 impl crate::Catalog for PgCatalog {
     fn backend(&self) -> &'static str {
         "postgres"

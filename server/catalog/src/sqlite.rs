@@ -90,6 +90,9 @@ impl SqliteCatalog {
     }
 }
 
+/// One process: nobody to tell, nothing to hear.
+impl crate::ChangeFeed for SqliteCatalog {}
+
 impl crate::Catalog for SqliteCatalog {
     fn backend(&self) -> &'static str {
         "sqlite"

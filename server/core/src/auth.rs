@@ -191,6 +191,7 @@ impl Core {
             .set_password(user.id, &hash, &actor(who))
             .await?;
         self.auth_cache.clear();
+        self.announce(caravan_domain::records::Change::Credentials);
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 pub mod acumos;
 mod auth;
 mod auth_cache;
+mod changes;
 mod csrf;
 mod datasets;
 

@@ -121,7 +121,6 @@ impl Core {
 
     #[tracing::instrument(skip_all)]
     pub async fn revoke_token(&self, who: &Principal, token_id: Uuid) -> Result<()> {
-        self.auth_cache.clear();
         self.catalog
             .revoke_token(who.user_id, token_id, &actor(who))
             .await
@@ -130,7 +129,10 @@ impl Core {
                     CoreError::not_found(Subject::Token, "no such token")
                 }
                 other => other.into(),
-            })
+            })?;
+        self.auth_cache.clear();
+        self.announce(caravan_domain::records::Change::Credentials);
+        Ok(())
     }
 
     #[tracing::instrument(skip_all)]

@@ -96,6 +96,7 @@ impl Core {
             .set_user_disabled(id, disabled, &actor(who))
             .await?;
         self.auth_cache.clear();
+        self.announce(caravan_domain::records::Change::Credentials);
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use caravan_domain::ModelName;
 use uuid::Uuid;
 
 use crate::{
-    Actor, AliasRecord, AuditRecord, ChangeSet, FederatedCatalog, ModelPatch, ModelQuery,
+    Actor, AliasRecord, AuditRecord, Change, ChangeSet, FederatedCatalog, ModelPatch, ModelQuery,
     ModelRecord, NewPeer, NewSubscription, NewToken, NewUser, NewVersion, Page, PeerRecord,
     PeerStatus, ProvenanceRecord, Published, Result, SubscriptionRecord, SyncOutcome, Timestamp,
     TokenRecord, UserRecord, VersionRecord,
@@ -251,9 +251,25 @@ pub trait SocialRepo: Send + Sync {
     async fn social_summary(&self, model_id: Uuid, viewer: Option<Uuid>) -> Result<SocialSummary>;
 }
 
+/// Telling other replicas sharing the database what changed. PostgreSQL carries it with
+/// NOTIFY / LISTEN; SQLite is one process, so there is nobody to tell.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// Announces a committed change to every listening replica (this one included).
+    async fn announce(&self, _change: &Change) -> Result<()> {
+        Ok(())
+    }
+    /// The changes announced from now on, `Change::Resync` after a lost connection is
+    /// re-established; `None` where the backend has no feed.
+    async fn listen(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Change>>> {
+        Ok(None)
+    }
+}
+
 /// Everything the catalog offers; both backends implement it.
 pub trait Catalog:
-    UserRepo
+    ChangeFeed
+    + UserRepo
     + TokenRepo
     + ModelRepo
     + VersionRepo

@@ -102,6 +102,9 @@ impl Core {
             .await;
         if let (Ok(p), Some(serving)) = (&published, &self.serving) {
             serving.invalidate(p.model.name.as_str());
+            self.announce(caravan_domain::records::Change::Model {
+                name: p.model.name.to_string(),
+            });
         }
         published
     }
@@ -129,6 +132,9 @@ impl Core {
                 (&self.serving, self.catalog.model_by_id(model_id).await?)
         {
             serving.invalidate(model.name.as_str());
+            self.announce(caravan_domain::records::Change::Model {
+                name: model.name.to_string(),
+            });
             tracing::warn!(model = %model.name, peer = %peer.name, "withdrawn upstream; served only through its aliases");
         }
         Ok(withdrawn)

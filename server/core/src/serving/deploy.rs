@@ -4,7 +4,7 @@
 use caravan_domain::{ConflictKind, Subject};
 use std::collections::HashSet;
 
-use caravan_domain::records::AliasRecord;
+use caravan_domain::records::{AliasRecord, Change};
 use caravan_domain::{AliasName, ModelName, Principal, Scope};
 use caravan_inference::serving::{LoadError, LoadState, VersionKey};
 
@@ -90,6 +90,9 @@ impl Core {
 
     /// New requests see the change at once; the pins follow the aliases.
     async fn after_alias_change(&self, name: &ModelName) {
+        self.announce(Change::Model {
+            name: name.to_string(),
+        });
         self.aliases_changed();
         if let Some(serving) = &self.serving {
             serving.invalidate(name.as_str());
@@ -108,6 +111,9 @@ impl Core {
         exists: impl Fn(i64) -> bool,
     ) {
         // Aliases of deleted versions went with them.
+        self.announce(Change::Model {
+            name: name.to_string(),
+        });
         self.aliases_changed();
         if let Some(serving) = &self.serving {
             serving.invalidate(name.as_str());
@@ -115,7 +121,7 @@ impl Core {
         }
     }
 
-    async fn refresh_pins(&self) -> Result<HashSet<VersionKey>> {
+    pub(crate) async fn refresh_pins(&self) -> Result<HashSet<VersionKey>> {
         let pins: HashSet<VersionKey> = self
             .catalog
             .all_aliases()

@@ -99,6 +99,13 @@ impl Serving {
         cache.insert(name.to_owned(), (Instant::now(), model));
     }
 
+    /// Forgets every cached model (what changed elsewhere is unknown).
+    pub fn invalidate_all(&self) {
+        let mut cache = self.cache.lock().expect("model cache lock");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        cache.clear();
+    }
+
     /// Forgets a model's cached record (after a change to it or its aliases).
     pub fn invalidate(&self, name: &str) {
         let mut cache = self.cache.lock().expect("model cache lock");

@@ -2,12 +2,14 @@
 //! repositories, and what surfaces map to their own wire types (records never serialize to
 //! clients directly). Plain data; the catalog implements the repositories over them.
 
+mod changes;
 mod federation;
 mod models;
 mod pipelines;
 mod social;
 mod timestamp;
 
+pub use changes::Change;
 pub use federation::*;
 pub use models::*;
 pub use pipelines::*;
