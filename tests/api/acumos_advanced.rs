@@ -98,3 +98,62 @@ pub async fn advanced_model_onboards_onnx_served_natively_with_its_protobuf(back
     let (_, models) = app.get_json(Some(&app.admin_token), "/api/v1/models").await;
     assert_eq!(models["items"].as_array().unwrap().len(), 1, "{models}");
 }
+
+/// `tracking_id` / `Request-ID` are echoed only when they are a plain token of at most 100
+/// characters; anything else (too long, spaces, quotes, control characters) gets a new id.
+pub async fn tracking_ids_are_echoed_only_when_plain(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let push = |header: &'static str, value: String| {
+        let form = multipart::Form::new().part(
+            "model",
+            multipart::Part::bytes(fixture("affine.onnx")).file_name("m.onnx"),
+        );
+        app.client
+            .post(app.url("/onboarding-app/v2/advancedModel"))
+            .header("Authorization", app.admin_token.clone())
+            .header("modelname", "tracked")
+            .header(header, value)
+            .multipart(form)
+            .send()
+    };
+    let plain = "5c1d3a2e-0b4f-4e6a-9d8c-7b6a5f4e3d2c".to_owned();
+    let answer: Value = push("Request-ID", plain.clone())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["trackingId"], plain);
+    for odd in [
+        "x".repeat(300),
+        "a b".to_owned(),
+        "\"}, \"status\": \"ERROR".to_owned(),
+        "id\tx".to_owned(),
+    ] {
+        let response = push("tracking_id", odd.clone()).await.unwrap();
+        assert!(
+            response.status().is_success(),
+            "{odd:?}: {}",
+            response.status()
+        );
+        let answer: Value = response.json().await.unwrap();
+        let id = answer["trackingId"].as_str().unwrap();
+        assert_ne!(id, odd);
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "a new id, not {id:?}");
+    }
+    // The over-long modelname header is refused, not truncated.
+    let form = multipart::Form::new().part(
+        "model",
+        multipart::Part::bytes(fixture("affine.onnx")).file_name("m.onnx"),
+    );
+    let long = app
+        .client
+        .post(app.url("/onboarding-app/v2/advancedModel"))
+        .header("Authorization", app.admin_token.clone())
+        .header("modelname", "m".repeat(5000))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    acumos_error(long, StatusCode::BAD_REQUEST, "").await;
+}

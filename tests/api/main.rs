@@ -33,6 +33,7 @@ on_both_backends!(
     acumos::every_form_of_acumos_authorization_is_read,
     acumos::bad_bundles_are_400_and_leave_nothing,
     acumos_advanced::advanced_model_onboards_onnx_served_natively_with_its_protobuf,
+    acumos_advanced::tracking_ids_are_echoed_only_when_plain,
     deployment::every_target_bundles_the_version_baked_in_by_its_sha256,
     deployment::a_following_bundle_names_the_alias_and_bakes_nothing,
     deployment::unknown_targets_missing_aliases_and_hidden_models_are_refused,

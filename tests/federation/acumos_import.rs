@@ -29,8 +29,11 @@ fn recorded(file: &'static str) -> impl Fn() -> std::future::Ready<HttpResponse>
     }
 }
 
-/// A gateway answering from the recorded files, serving `content` as the artifact.
-fn gateway(pki: &Pki, name: &str, content: Vec<u8>) -> (String, Leaf) {
+/// A mutual-TLS listener for `name` (a certificate from `pki`) with `routes`; its URL and leaf.
+fn serve_tls<F>(pki: &Pki, name: &str, routes: F) -> (String, Leaf)
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
     let leaf = pki.issue(name);
     let files = pki.files(&leaf);
     let config =
@@ -40,10 +43,21 @@ fn gateway(pki: &Pki, name: &str, content: Vec<u8>) -> (String, Leaf) {
         "https://127.0.0.1:{}",
         listener.local_addr().unwrap().port()
     );
+    let server = HttpServer::new(move || App::new().configure(routes.clone()))
+        .workers(1)
+        .disable_signals()
+        .listen_rustls_0_23(listener, config)
+        .unwrap()
+        .run();
+    tokio::spawn(server);
+    (url, leaf)
+}
+
+/// A gateway answering from the recorded files, serving `content` as the artifact.
+fn gateway(pki: &Pki, name: &str, content: Vec<u8>) -> (String, Leaf) {
     let content = web::Data::new(content);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(content.clone())
+    serve_tls(pki, name, move |cfg| {
+        cfg.app_data(content.clone())
             .route("/solutions", web::get().to(recorded("solutions.json")))
             .route("/solutions/{id}", web::get().to(recorded("solution.json")))
             .route(
@@ -57,15 +71,8 @@ fn gateway(pki: &Pki, name: &str, content: Vec<u8>) -> (String, Leaf) {
                         .content_type("application/octet-stream")
                         .body(bytes.get_ref().clone())
                 }),
-            )
+            );
     })
-    .workers(1)
-    .disable_signals()
-    .listen_rustls_0_23(listener, config)
-    .unwrap()
-    .run();
-    tokio::spawn(server);
-    (url, leaf)
 }
 
 async fn register(b: &Instance, name: &str, url: &str, leaf: &Leaf, legacy: bool) {
@@ -297,24 +304,14 @@ fn bundle_gateway(pki: &Pki, parts: Vec<(&'static str, &'static str, Vec<u8>)>) 
         envelope(rev),
         parts.into_iter().map(|(_, _, b)| b).collect::<Vec<_>>(),
     ));
-    let leaf = pki.issue("py-gw");
-    let files = pki.files(&leaf);
-    let config =
-        tls::server_config(&files, ReloadingVerifier::new(files.clone()).unwrap()).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "https://127.0.0.1:{}",
-        listener.local_addr().unwrap().port()
-    );
     type Answers = web::Data<(String, String, String, Vec<Vec<u8>>)>;
     let json = |s: &String| {
         HttpResponse::Ok()
             .content_type("application/json")
             .body(s.clone())
     };
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(answers.clone())
+    serve_tls(pki, "py-gw", move |cfg| {
+        cfg.app_data(answers.clone())
             .route(
                 "/solutions",
                 web::get().to(move |a: Answers| async move { json(&a.0) }),
@@ -333,15 +330,8 @@ fn bundle_gateway(pki: &Pki, parts: Vec<(&'static str, &'static str, Vec<u8>)>) 
                     let i: usize = id[id.len() - 2..].parse().unwrap();
                     HttpResponse::Ok().body(a.3[i].clone())
                 }),
-            )
+            );
     })
-    .workers(1)
-    .disable_signals()
-    .listen_rustls_0_23(listener, config)
-    .unwrap()
-    .run();
-    tokio::spawn(server);
-    (url, leaf)
 }
 
 pub async fn a_legacy_acumos_peer_s_python_bundle_is_catalogued_unverified(backend: Backend) {

@@ -41,6 +41,13 @@ impl From<ApiError> for AcumosError {
     }
 }
 
+impl From<caravan_core::CoreError> for AcumosError {
+    /// Through the API's one table of kinds (which logs an internal error's causes).
+    fn from(e: caravan_core::CoreError) -> Self {
+        AcumosError::from(ApiError::from(e))
+    }
+}
+
 impl std::fmt::Display for AcumosError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({})", self.message, self.code)

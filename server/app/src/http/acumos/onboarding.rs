@@ -15,7 +15,6 @@ use super::errors::AcumosError;
 use crate::bundle::{BundleConfig, BundleSpec};
 use crate::http::{
     connections::BodyIdleTimeout,
-    error::ApiError,
     upload::{self, Part},
 };
 
@@ -63,7 +62,7 @@ async fn auth(
                 "OBJECT_NOT_FOUND",
                 "Either Username/Password is invalid.",
             ),
-            other => AcumosError::from(ApiError::from(other)),
+            other => AcumosError::from(other),
         })?;
     Ok(HttpResponse::Ok()
         .insert_header(("jwtToken", session.token.clone()))
@@ -106,8 +105,7 @@ async fn caller(core: &Core, req: &HttpRequest) -> Result<Principal, AcumosError
             "Unauthorized User: the token belongs to another user",
         ));
     }
-    caravan_core::require(&principal, Scope::Publish)
-        .map_err(|e| AcumosError::from(ApiError::from(e)))?;
+    caravan_core::require(&principal, Scope::Publish)?;
     Ok(principal)
 }
 
@@ -230,10 +228,7 @@ async fn models(
         proto,
         license: received.small("license"),
     };
-    let (published, meta) = core
-        .onboard_bundle(&who, upload)
-        .await
-        .map_err(|e| AcumosError::from(ApiError::from(e)))?;
+    let (published, meta) = core.onboard_bundle(&who, upload).await?;
     Ok(created(&req, &config, &published, meta.toolkit))
 }
 
@@ -311,15 +306,11 @@ async fn advanced_model(
         staged,
         proto,
     };
-    let published = core
-        .onboard(&who, upload)
-        .await
-        .map_err(|e| AcumosError::from(ApiError::from(e)))?;
+    let published = core.onboard(&who, upload).await?;
     if flag(&req, "deploy", false) {
         let version = published.version.version.to_string();
         core.load_model(&who, published.model.name.as_str(), Some(&version))
-            .await
-            .map_err(|e| AcumosError::from(ApiError::from(e)))?;
+            .await?;
     }
     Ok(created(&req, &config, &published, Some("OX")))
 }
