@@ -405,7 +405,7 @@ pub fn spawn_worker(core: Core, http: reqwest::Client, settings: SyncSettings) {
                 Ok(None) => {
                     tokio::select! {
                         () = tokio::time::sleep(settings.poll) => {}
-                        () = core.sync_requested() => {}
+                        () = core.woken(caravan_domain::records::WorkQueue::Sync) => {}
                     }
                 }
                 Err(e) => {

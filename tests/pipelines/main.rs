@@ -7,6 +7,7 @@ mod parquet;
 mod pipeline_support;
 mod recovery;
 mod remote;
+mod replicas;
 mod runs;
 mod specs;
 mod triggers;
@@ -37,3 +38,19 @@ on_both_backends!(
     recovery::a_candidate_with_another_signature_never_takes_the_alias,
     pages::the_pipelines_pages_show_runs_and_start_one_with_a_form,
 );
+
+// PostgreSQL only: SQLite is one process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_queued_on_both_replicas_never_run_two_at_once_with_a_limit_of_one() {
+    replicas::runs_queued_on_both_replicas_never_run_two_at_once_with_a_limit_of_one().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cron_schedule_fires_once_across_both_replicas() {
+    replicas::a_cron_schedule_fires_once_across_both_replicas().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_is_delivered_once_across_both_replicas() {
+    replicas::an_event_is_delivered_once_across_both_replicas().await;
+}

@@ -35,7 +35,7 @@ pub async fn a_run_left_by_a_dead_worker_is_taken_over_and_its_step_runs_again(b
         .unwrap();
     let catalog = &first.app_core.catalog_for_tests();
     let claimed = catalog
-        .claim_run(Timestamp::now(), Timestamp::now())
+        .claim_run(Timestamp::now(), Timestamp::now(), 1)
         .await
         .unwrap()
         .expect("the queued run");
@@ -46,7 +46,7 @@ pub async fn a_run_left_by_a_dead_worker_is_taken_over_and_its_step_runs_again(b
         { "kind": "promote", "status": "pending", "attempts": 0, "started_at": null, "finished_at": null, "log": null, "error": null, "details": null },
     ] });
     catalog
-        .save_run(claimed.id, &running, Timestamp::now())
+        .save_run(claimed.id, claimed.attempt, &running, Timestamp::now())
         .await
         .unwrap();
 

@@ -51,6 +51,7 @@ pub struct HttpSettings {
     pub public_url: String,
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    pub drain_secs: u64,
     pub client_request_timeout_secs: u64,
     pub body_idle_timeout_secs: u64,
     pub keep_alive_secs: u64,

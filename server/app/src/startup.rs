@@ -327,7 +327,8 @@ fn spawn_preload(core: &Core) {
     });
 }
 
-/// Periodically deletes blobs that no version references (after crashes or failed pushes).
+/// Periodically deletes blobs that no version references (after crashes or failed pushes) and
+/// forgets login-attempt windows that ended.
 fn spawn_sweeper(core: &Core, interval_secs: u64) {
     if interval_secs == 0 {
         return;
@@ -342,6 +343,9 @@ fn spawn_sweeper(core: &Core, interval_secs: u64) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "swept unreferenced blobs"),
                 Err(e) => tracing::warn!(error = %e, "blob sweep failed"),
+            }
+            if let Err(e) = core.prune_login_attempts().await {
+                tracing::warn!(error = %e, "could not prune ended login-attempt windows");
             }
         }
     });

@@ -32,6 +32,15 @@ impl PgCatalog {
     const FOR_UPDATE: &str = " FOR UPDATE";
     const FTS_JOIN: &str = "";
 
+    /// Makes run claims wait for each other until the claiming transaction ends, so a count
+    /// of running runs stays true until the claim commits (a transaction-level advisory lock).
+    async fn serialize_run_claims(tx: &mut Transaction<'static, Postgres>) -> Result<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('caravan.run_claims'))")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     fn writer(&self) -> &PgPool {
         &self.pool
     }
@@ -130,6 +139,7 @@ impl crate::Catalog for PgCatalog {
 }
 
 sql::impl_users!(PgCatalog);
+sql::impl_login_attempts!(PgCatalog);
 sql::impl_tokens!(PgCatalog);
 sql::impl_blobs!(PgCatalog);
 sql::impl_audit!(PgCatalog, Postgres);

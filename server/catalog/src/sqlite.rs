@@ -57,6 +57,11 @@ impl SqliteCatalog {
     const FOR_UPDATE: &str = "";
     const FTS_JOIN: &str = " JOIN models_fts ON models_fts.rowid = m.seq";
 
+    /// Nothing to do: `BEGIN IMMEDIATE` already holds the one write lock.
+    async fn serialize_run_claims(_tx: &mut Transaction<'static, Sqlite>) -> Result<()> {
+        Ok(())
+    }
+
     fn writer(&self) -> &SqlitePool {
         &self.writer
     }
@@ -100,6 +105,7 @@ impl crate::Catalog for SqliteCatalog {
 }
 
 sql::impl_users!(SqliteCatalog);
+sql::impl_login_attempts!(SqliteCatalog);
 sql::impl_tokens!(SqliteCatalog);
 sql::impl_blobs!(SqliteCatalog);
 sql::impl_audit!(SqliteCatalog, Sqlite);

@@ -61,7 +61,9 @@ impl Core {
             )));
         }
         passwords::check_length(password)?;
-        self.login_limiter.begin(username, client)?;
+        self.login_limiter
+            .begin(self.catalog.as_ref(), username, client)
+            .await?;
         let user = self.catalog.user_by_name(username).await?;
         let ok = passwords::verify(
             password.to_owned(),
@@ -76,8 +78,20 @@ impl Core {
                 ));
             }
         };
-        self.login_limiter.succeeded(username, client);
+        if let Err(e) = self
+            .login_limiter
+            .succeeded(self.catalog.as_ref(), username, client)
+            .await
+        {
+            // The login stands; the attempt stays counted until its window ends.
+            tracing::warn!(error = %e, "could not give a login attempt back");
+        }
         self.issue_session(user)
+    }
+
+    /// Forgets login-attempt windows that ended; returns how many keys went.
+    pub async fn prune_login_attempts(&self) -> Result<u64> {
+        self.login_limiter.prune(self.catalog.as_ref()).await
     }
 
     fn issue_session(&self, user: UserRecord) -> Result<Session> {

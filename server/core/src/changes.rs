@@ -3,11 +3,41 @@
 //! and every replica drops what it cached of it. Without a feed (SQLite, one process) the
 //! short cache lifetimes are all there is, and all that is needed.
 
-use caravan_domain::records::Change;
+use caravan_domain::records::{Change, WorkQueue};
+use tokio::sync::Notify;
 
 use crate::Core;
 
+/// The idle workers of this process, by queue.
+#[derive(Default)]
+pub(crate) struct Wakeups {
+    runs: Notify,
+    sync: Notify,
+}
+
+impl Wakeups {
+    fn of(&self, queue: WorkQueue) -> &Notify {
+        match queue {
+            WorkQueue::Runs => &self.runs,
+            WorkQueue::Sync => &self.sync,
+        }
+    }
+}
+
 impl Core {
+    /// Wakes an idle worker of `queue` here and announces the work to the other replicas,
+    /// so whichever has a free worker claims it now rather than at its next poll.
+    pub fn wake(&self, queue: WorkQueue) {
+        self.wakeups.of(queue).notify_one();
+        self.announce(Change::Work { queue });
+    }
+
+    /// Resolves when work was queued on `queue` (here or on another replica) since an idle
+    /// worker last looked.
+    pub async fn woken(&self, queue: WorkQueue) {
+        self.wakeups.of(queue).notified().await;
+    }
+
     /// Announces a committed change to the other replicas (in the background: the caller's
     /// answer does not wait, and a failed announcement leaves only the caches' lifetimes).
     pub(crate) fn announce(&self, change: Change) {
@@ -40,9 +70,18 @@ impl Core {
             Change::Model { name } => (Some(name.as_str()), false),
             Change::Credentials => (None, true),
             Change::Resync => (None, true),
+            Change::Work { queue } => {
+                self.wakeups.of(*queue).notify_one();
+                return;
+            }
         };
         if credentials {
             self.auth_cache.clear();
+        }
+        if matches!(change, Change::Resync) {
+            // Work announced while the connection was down is found by this wake or the poll.
+            self.wakeups.runs.notify_one();
+            self.wakeups.sync.notify_one();
         }
         if let Some(serving) = &self.serving {
             match (&change, model) {

@@ -69,10 +69,13 @@ pub struct Core {
     serving: Option<Arc<Serving>>,
     login_limiter: Arc<LoginLimiter>,
     auth_cache: Arc<auth_cache::AuthCache>,
-    /// Wakes this process's sync worker when a sync is asked for, instead of at its next poll.
-    sync_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes this process's idle workers when work is queued, here or on another replica.
+    wakeups: Arc<changes::Wakeups>,
     /// Bumped when an alias may point elsewhere, waking this process's alias followers.
     alias_changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Set when the process is asked to stop: it stays up but reports not ready, so load
+    /// balancers stop sending it requests before its listeners close.
+    draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A reservation older than this was left by a push that died; it no longer protects a blob.
@@ -96,15 +99,10 @@ impl Core {
             serving: serving.map(Arc::new),
             login_limiter: Arc::new(LoginLimiter::new(LoginLimits::default())),
             auth_cache: Arc::default(),
-            sync_wakeup: Arc::default(),
+            wakeups: Arc::default(),
             alias_changes: Arc::new(tokio::sync::watch::channel(0).0),
+            draining: Arc::default(),
         }
-    }
-
-    /// Resolves when a subscription was created or a sync asked for since the last call.
-    #[tracing::instrument(skip_all)]
-    pub async fn sync_requested(&self) {
-        self.sync_wakeup.notified().await;
     }
 
     /// Whether this process serves models (the CLI does not).
@@ -138,6 +136,16 @@ impl Core {
         generate: impl FnOnce() -> String,
     ) -> Result<String> {
         Ok(self.catalog.setting_or_init(key, &generate()).await?)
+    }
+
+    /// From now on the process reports not ready (it is about to stop).
+    pub fn start_draining(&self) {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Checks that the database and the object store answer.

@@ -1,16 +1,15 @@
-//! Login attempts, limited in fixed windows and kept in memory (per process). An attempt is
-//! counted when it starts, before its password is checked, under one lock for all its keys,
-//! so concurrent guesses cannot slip past the limit while earlier ones are still hashing; a
-//! successful login gives its attempt back.
+//! Login attempts, limited in fixed windows and counted in the catalog, so every replica
+//! sharing a database counts the same attempts. An attempt is counted when it starts, before
+//! its password is checked, for all its keys at once, so concurrent guesses (on any replica)
+//! cannot slip past the limit while earlier ones are still hashing; a successful login gives
+//! its attempt back.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
+
+use caravan_catalog::LoginAttemptRepo;
+use caravan_domain::records::Timestamp;
 
 use crate::{CoreError, Result};
-
 /// How many attempts each key allows per window.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginLimits {
@@ -34,13 +33,8 @@ impl Default for LoginLimits {
     }
 }
 
-/// Keys remembered at most; past that, attempts under new keys are refused until old windows
-/// end (memory stays bounded whatever an attacker sends).
-const MAX_KEYS: usize = 100_000;
-
 pub struct LoginLimiter {
     limits: LoginLimits,
-    attempts: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 fn keys(user: &str, client: &str) -> [String; 3] {
@@ -54,71 +48,62 @@ fn keys(user: &str, client: &str) -> [String; 3] {
 
 impl LoginLimiter {
     pub fn new(limits: LoginLimits) -> Self {
-        Self {
-            limits,
-            attempts: Mutex::new(HashMap::new()),
-        }
+        Self { limits }
     }
 
     /// Counts an attempt for `user` from `client`, or refuses it while any of its keys has no
     /// attempts left in the current window.
-    pub fn begin(&self, user: &str, client: &str) -> Result<()> {
+    pub async fn begin(
+        &self,
+        attempts: &dyn LoginAttemptRepo,
+        user: &str,
+        client: &str,
+    ) -> Result<()> {
         let limits = self.limits;
-        let keys = keys(user, client);
         let caps = [
             limits.per_user_and_client,
             limits.per_user,
             limits.per_client,
         ];
-        let mut attempts = self.attempts.lock().expect("limiter lock");
-        let window = limits.window;
-        if attempts.len() + keys.len() > MAX_KEYS {
-            attempts.retain(|_, (_, since)| since.elapsed() < window);
+        let keyed: Vec<(String, i64)> = keys(user, client)
+            .into_iter()
+            .zip(caps.map(i64::from))
+            .collect();
+        match attempts
+            .count_login_attempt(&keyed, Timestamp::now(), limits.window)
+            .await?
+        {
+            None => Ok(()),
+            Some(retry_after) => Err(CoreError::RateLimited { retry_after }),
         }
-        let mut retry_after = 0;
-        let mut new_keys = 0;
-        for (key, cap) in keys.iter().zip(caps) {
-            match attempts.get(key) {
-                Some((count, since)) if since.elapsed() < window => {
-                    if *count >= cap {
-                        retry_after = retry_after.max((window - since.elapsed()).as_secs().max(1));
-                    }
-                }
-                _ => new_keys += 1,
-            }
-        }
-        if retry_after == 0 && attempts.len() + new_keys > MAX_KEYS {
-            retry_after = 1;
-        }
-        if retry_after > 0 {
-            return Err(CoreError::RateLimited { retry_after });
-        }
-        for key in keys {
-            let entry = attempts.entry(key).or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= window {
-                *entry = (0, Instant::now());
-            }
-            entry.0 += 1;
-        }
-        Ok(())
     }
 
     /// A successful login: its attempt is given back, and the pair's earlier failures are
     /// forgotten.
-    pub fn succeeded(&self, user: &str, client: &str) {
+    pub async fn succeeded(
+        &self,
+        attempts: &dyn LoginAttemptRepo,
+        user: &str,
+        client: &str,
+    ) -> Result<()> {
         let [pair, user, client] = keys(user, client);
-        let mut attempts = self.attempts.lock().expect("limiter lock");
-        attempts.remove(&pair);
-        for key in [user, client] {
-            if let Some((count, _)) = attempts.get_mut(&key) {
-                *count = count.saturating_sub(1);
-            }
-        }
+        Ok(attempts.login_succeeded(&pair, &[user, client]).await?)
+    }
+
+    /// Forgets windows that ended (run now and then: the table holds only live windows).
+    pub async fn prune(&self, attempts: &dyn LoginAttemptRepo) -> Result<u64> {
+        let ended = chrono::Utc::now()
+            - chrono::Duration::from_std(self.limits.window).map_err(CoreError::internal)?;
+        Ok(attempts
+            .prune_login_attempts(Timestamp::from_datetime(ended))
+            .await?)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     fn limits(pair: u32, user: u32, client: u32) -> LoginLimits {
@@ -134,66 +119,76 @@ mod tests {
         matches!(result, Err(CoreError::RateLimited { retry_after }) if (1..=60).contains(&retry_after))
     }
 
-    #[test]
-    fn attempts_past_a_pairs_limit_are_refused_until_a_success() {
-        let limiter = LoginLimiter::new(limits(2, 100, 100));
-        limiter.begin("Alice", "10.0.0.1").unwrap();
-        limiter.begin("alice", "10.0.0.1").unwrap();
-        assert!(
-            refused(limiter.begin("ALICE", "10.0.0.1")),
-            "names are case-blind"
-        );
-        limiter.begin("alice", "10.0.0.2").unwrap();
-        limiter.begin("bob", "10.0.0.1").unwrap();
-        limiter.succeeded("alice", "10.0.0.1");
-        limiter.begin("alice", "10.0.0.1").unwrap();
+    async fn catalog() -> Arc<dyn caravan_catalog::Catalog> {
+        caravan_catalog::open("sqlite::memory:", 1).await.unwrap()
     }
 
-    #[test]
-    fn a_user_and_a_client_address_each_have_their_own_limit() {
-        let limiter = LoginLimiter::new(limits(100, 3, 4));
+    #[tokio::test]
+    async fn attempts_past_a_pairs_limit_are_refused_until_a_success() {
+        let (db, limiter) = (catalog().await, LoginLimiter::new(limits(2, 100, 100)));
+        let db = db.as_ref();
+        limiter.begin(db, "Alice", "10.0.0.1").await.unwrap();
+        limiter.begin(db, "alice", "10.0.0.1").await.unwrap();
+        assert!(
+            refused(limiter.begin(db, "ALICE", "10.0.0.1").await),
+            "names are case-blind"
+        );
+        limiter.begin(db, "alice", "10.0.0.2").await.unwrap();
+        limiter.begin(db, "bob", "10.0.0.1").await.unwrap();
+        limiter.succeeded(db, "alice", "10.0.0.1").await.unwrap();
+        limiter.begin(db, "alice", "10.0.0.1").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_user_and_a_client_address_each_have_their_own_limit() {
+        let (db, limiter) = (catalog().await, LoginLimiter::new(limits(100, 3, 4)));
+        let db = db.as_ref();
         for client in ["a", "b", "c"] {
-            limiter.begin("alice", client).unwrap();
+            limiter.begin(db, "alice", client).await.unwrap();
         }
         assert!(
-            refused(limiter.begin("alice", "d")),
+            refused(limiter.begin(db, "alice", "d").await),
             "one user from many addresses"
         );
-        limiter.begin("bob", "d").unwrap();
+        limiter.begin(db, "bob", "d").await.unwrap();
         for user in ["carol", "dave", "erin"] {
-            limiter.begin(user, "d").unwrap();
+            limiter.begin(db, user, "d").await.unwrap();
         }
         assert!(
-            refused(limiter.begin("frank", "d")),
+            refused(limiter.begin(db, "frank", "d").await),
             "many users from one address"
         );
         // A refused attempt counts nothing: another address still gets bob's last tries.
-        limiter.begin("bob", "e").unwrap();
+        limiter.begin(db, "bob", "e").await.unwrap();
     }
 
-    #[test]
-    fn a_window_that_ended_starts_again() {
+    #[tokio::test]
+    async fn a_window_that_ended_starts_again_and_is_pruned() {
+        let db = catalog().await;
         let limiter = LoginLimiter::new(LoginLimits {
             window: Duration::ZERO,
             ..limits(1, 1, 1)
         });
         for _ in 0..3 {
-            limiter.begin("alice", "a").unwrap();
+            limiter.begin(db.as_ref(), "alice", "a").await.unwrap();
         }
+        assert_eq!(limiter.prune(db.as_ref()).await.unwrap(), 3, "three keys");
     }
 
-    #[test]
-    fn concurrent_attempts_are_counted_before_any_finishes() {
-        let limiter = std::sync::Arc::new(LoginLimiter::new(limits(5, 100, 100)));
-        let admitted: usize = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..60)
-                .map(|_| s.spawn(|| limiter.begin("alice", "a").is_ok()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap() as usize)
-                .sum()
-        });
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_attempts_are_counted_before_any_finishes() {
+        let db = catalog().await;
+        let limiter = Arc::new(LoginLimiter::new(limits(5, 100, 100)));
+        let tries: Vec<_> = (0..60)
+            .map(|_| {
+                let (db, limiter) = (db.clone(), limiter.clone());
+                tokio::spawn(async move { limiter.begin(db.as_ref(), "alice", "a").await.is_ok() })
+            })
+            .collect();
+        let mut admitted = 0;
+        for t in tries {
+            admitted += usize::from(t.await.unwrap());
+        }
         assert_eq!(admitted, 5);
     }
 }

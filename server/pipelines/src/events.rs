@@ -13,6 +13,11 @@ use crate::{Pipelines, webhook_signature};
 pub const MAX_ATTEMPTS: i64 = 8;
 /// Deliveries claimed at once by a worker.
 const BATCH: i64 = 16;
+/// How long one delivery may take before it counts as failed.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a claimed batch stays with its worker: longer than delivering all of it one after
+/// another can take, so no other replica claims (and sends again) what this one is sending.
+const LEASE: Duration = Duration::from_secs(BATCH as u64 * DELIVERY_TIMEOUT.as_secs() + 30);
 
 async fn deliver(
     http: &reqwest::Client,
@@ -44,7 +49,7 @@ async fn deliver(
 impl Pipelines {
     /// Delivers what is due; returns how many deliveries were attempted.
     pub async fn deliver_events(&self, http: &reqwest::Client) -> usize {
-        let lease = Timestamp::after(Duration::from_secs(60));
+        let lease = Timestamp::after(LEASE);
         let claimed = match self
             .store
             .catalog
@@ -88,7 +93,7 @@ pub fn spawn_event_delivery(p: Pipelines) {
         // Event hooks: only admins define them.
         let http = p.settings.outbound.client(
             Trust::Admin,
-            reqwest::Client::builder().timeout(Duration::from_secs(10)),
+            reqwest::Client::builder().timeout(DELIVERY_TIMEOUT),
         );
         loop {
             if p.deliver_events(&http).await == 0 {

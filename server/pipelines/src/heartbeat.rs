@@ -1,5 +1,6 @@
 //! A run's heartbeat: while a worker runs a step it renews the run's lease (so no other
-//! replica takes it over) and notices, within a second, that someone asked to cancel it.
+//! replica takes it over) and notices, within a second, that someone asked to cancel it or
+//! that another worker took the run over (its lease ran out while this one was stalled).
 
 use std::sync::{
     Arc,
@@ -20,7 +21,12 @@ pub(crate) struct Heartbeat {
 }
 
 impl Heartbeat {
-    pub(crate) fn start(p: &Pipelines, run: uuid::Uuid, state: serde_json::Value) -> Heartbeat {
+    pub(crate) fn start(
+        p: &Pipelines,
+        run: uuid::Uuid,
+        attempt: i64,
+        state: serde_json::Value,
+    ) -> Heartbeat {
         let cancelled = Arc::new(AtomicBool::new(false));
         let (flag, catalog, lease) = (cancelled.clone(), p.store.catalog.clone(), p.settings.lease);
         // A cancellation is noticed within a second; the lease is renewed every third of it.
@@ -30,7 +36,9 @@ impl Heartbeat {
                 tokio::time::sleep(CANCEL_CHECK.min(lease / 3)).await;
                 let alive = if renewed.elapsed() >= lease / 3 {
                     renewed = tokio::time::Instant::now();
-                    catalog.save_run(run, &state, Timestamp::after(lease)).await
+                    catalog
+                        .save_run(run, attempt, &state, Timestamp::after(lease))
+                        .await
                 } else {
                     catalog
                         .run(run)

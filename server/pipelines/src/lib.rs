@@ -36,7 +36,7 @@ pub use triggers::{WEBHOOK_TOLERANCE_SECS, spawn_scheduler, webhook_signature};
 pub struct PipelineSettings {
     /// Whether `command` trainers (processes on this host) may be defined and run.
     pub command_trainers: bool,
-    /// Runs at once in this process (training must not starve serving).
+    /// Runs at once across every replica on the database (training must not starve serving).
     pub max_concurrent_runs: usize,
     /// Address-space limit of a trainer, in MiB.
     pub trainer_memory_mb: u64,
@@ -104,7 +104,6 @@ pub struct Pipelines {
     pub core: Core,
     store: PipelineStore,
     pub settings: Arc<PipelineSettings>,
-    wakeup: Arc<tokio::sync::Notify>,
     http: reqwest::Client,
 }
 
@@ -128,7 +127,6 @@ impl Pipelines {
         Pipelines {
             core,
             store,
-            wakeup: Arc::default(),
             // Webhook trainers' URLs: any pipeline owner sets them.
             http: settings.outbound.client(
                 caravan_outbound::Trust::User,

@@ -2,7 +2,7 @@
 //! twice), keeps its lease alive while it works, runs the steps that have not succeeded yet,
 //! and ends the run, retrying with backoff what may pass on another attempt.
 
-use caravan_domain::records::{RunEnd, RunRecord, RunStatus, Timestamp};
+use caravan_domain::records::{RunEnd, RunRecord, RunStatus, Timestamp, WorkQueue};
 use caravan_domain::{ModelName, Principal};
 
 use crate::{
@@ -13,7 +13,8 @@ use crate::{
     state::{RunState, StepKind, StepStatus},
 };
 
-/// Starts `max_concurrent_runs` workers.
+/// Starts `max_concurrent_runs` workers. The limit is also global: a claim succeeds only while
+/// fewer runs than that hold a live lease across every replica on the database.
 pub fn spawn_workers(p: Pipelines) {
     for _ in 0..p.settings.max_concurrent_runs.max(1) {
         let p = p.clone();
@@ -22,14 +23,18 @@ pub fn spawn_workers(p: Pipelines) {
                 let claimed = p
                     .store
                     .catalog
-                    .claim_run(Timestamp::now(), Timestamp::after(p.settings.lease))
+                    .claim_run(
+                        Timestamp::now(),
+                        Timestamp::after(p.settings.lease),
+                        p.settings.max_concurrent_runs.max(1) as i64,
+                    )
                     .await;
                 match claimed {
                     Ok(Some(run)) => p.execute(run).await,
                     Ok(None) => {
                         tokio::select! {
                             () = tokio::time::sleep(p.settings.poll) => {}
-                            () = p.wakeup.notified() => {}
+                            () = p.core.woken(WorkQueue::Runs) => {}
                         }
                     }
                     Err(e) => {
@@ -43,9 +48,9 @@ pub fn spawn_workers(p: Pipelines) {
 }
 
 impl Pipelines {
-    /// Wakes an idle worker (a run was queued).
+    /// Wakes an idle worker on any replica (a run was queued, or one ended and freed a slot).
     pub(crate) fn wake(&self) {
-        self.wakeup.notify_one();
+        self.core.wake(WorkQueue::Runs);
     }
 
     async fn execute(&self, run: RunRecord) {
@@ -132,16 +137,23 @@ impl Pipelines {
         };
         let (status, error) = (end.status, end.error.clone());
         let outcome = end.outcome.clone();
-        if let Err(e) = self.store.catalog.end_run(run.id, end).await {
-            tracing::error!(error = %e, "could not record the end of a run");
-        } else if status.is_finished() {
-            let data = serde_json::json!({
-                "pipeline": run.pipeline, "run": run.id, "number": run.seq,
-                "status": status.as_str(), "error": error, "outcome": outcome,
-            });
-            self.core
-                .emit(caravan_core::events::RUN_FINISHED, &run.pipeline, data)
-                .await;
+        let ended = self.store.catalog.end_run(run.id, run.attempt, end).await;
+        // A slot of the global limit is free (and a retry may be queued): idle workers anywhere
+        // look now.
+        self.wake();
+        match ended {
+            Err(e) => tracing::error!(error = %e, "could not record the end of a run"),
+            Ok(false) => tracing::warn!("another worker took this run over; its end is theirs"),
+            Ok(true) if status.is_finished() => {
+                let data = serde_json::json!({
+                    "pipeline": run.pipeline, "run": run.id, "number": run.seq,
+                    "status": status.as_str(), "error": error, "outcome": outcome,
+                });
+                self.core
+                    .emit(caravan_core::events::RUN_FINISHED, &run.pipeline, data)
+                    .await;
+            }
+            Ok(true) => {}
         }
     }
 
@@ -170,12 +182,13 @@ impl Pipelines {
                 .catalog
                 .save_run(
                     run.id,
+                    run.attempt,
                     &state.to_json(),
                     Timestamp::after(self.settings.lease),
                 )
                 .await
                 .map_err(|e| StepError::Retryable(e.to_string()))?;
-            let heartbeat = Heartbeat::start(self, run.id, state.to_json());
+            let heartbeat = Heartbeat::start(self, run.id, run.attempt, state.to_json());
             let result = if !saved || heartbeat.cancelled() {
                 Err(StepError::Cancelled)
             } else {

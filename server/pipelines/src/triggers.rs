@@ -68,17 +68,13 @@ impl Pipelines {
                 .and_then(|cron| spec::next_run(&cron, now.0.max(at.0)).ok())
                 .map(Timestamp);
             // Only the replica that moves the schedule queues the run.
-            if self.store.catalog.advance_schedule(id, at, next).await? {
-                // A run still waiting covers this firing too: slow runs never pile up.
-                let newest = self.store.catalog.runs(id, 1).await?;
-                if newest
-                    .first()
-                    .is_some_and(|r| r.status == caravan_domain::records::RunStatus::Queued)
-                {
-                    continue;
-                }
-                let trigger = format!("schedule {}", at.0.format("%Y-%m-%dT%H:%M:%SZ"));
-                self.store.catalog.enqueue_run(id, &trigger, None).await?;
+            let trigger = format!("schedule {}", at.0.format("%Y-%m-%dT%H:%M:%SZ"));
+            if self
+                .store
+                .catalog
+                .fire_schedule(id, at, next, &trigger)
+                .await?
+            {
                 fired += 1;
             }
         }

@@ -115,10 +115,24 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let app = Application::build(settings.clone()).await?;
     let handles = app.handles();
+    let (core, drain) = (
+        app.core().clone(),
+        std::time::Duration::from_secs(settings.http.drain_secs),
+    );
     tokio::spawn(async move {
         tokio::select! {
             _ = terminate.recv() => {}
             _ = interrupt.recv() => {}
+        }
+        // Not ready first, still serving: balancers take this replica out before it stops
+        // accepting, so no request meets a closed port or a connection closed under it.
+        core.start_draining();
+        if !drain.is_zero() {
+            tracing::info!(
+                ?drain,
+                "stopping: reporting not ready while balancers notice"
+            );
+            tokio::time::sleep(drain).await;
         }
         tracing::info!("stopping: letting in-flight requests finish");
         futures::future::join_all(handles.iter().map(|h| h.stop(true))).await;

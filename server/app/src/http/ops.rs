@@ -37,9 +37,14 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// The database and the object store answer.
+/// The database and the object store answer, and the process is not stopping.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200), (status = 503)))]
 pub async fn readyz(core: web::Data<Core>) -> HttpResponse {
+    if core.draining() {
+        return HttpResponse::ServiceUnavailable().json(
+            json!({ "error": "stopping: finishing in-flight requests", "code": "draining" }),
+        );
+    }
     let serving_ready = !core.serves() || core.serving_ready();
     match core.ready().await {
         Ok(()) if serving_ready => HttpResponse::Ok().json(json!({ "status": "ready" })),

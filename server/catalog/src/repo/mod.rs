@@ -30,6 +30,25 @@ pub trait UserRepo: Send + Sync {
     async fn set_password(&self, id: Uuid, password_hash: &str, actor: &Actor) -> Result<()>;
 }
 
+/// Login attempts, counted in fixed windows per key and shared by every replica.
+#[async_trait]
+pub trait LoginAttemptRepo: Send + Sync {
+    /// Counts one attempt under every `(key, cap)` at once, or none if any key already has
+    /// `cap` attempts in its current window (a window starts with a key's first attempt and
+    /// lasts `window`); then answers the seconds until that window ends (at least 1).
+    /// Concurrent callers are serialized per key, so no more than `cap` are ever admitted.
+    async fn count_login_attempt(
+        &self,
+        keys: &[(String, i64)],
+        now: Timestamp,
+        window: std::time::Duration,
+    ) -> Result<Option<u64>>;
+    /// A successful login: `forget` loses its count, each of `give_back` gets one attempt back.
+    async fn login_succeeded(&self, forget: &str, give_back: &[String]) -> Result<()>;
+    /// Drops the keys whose window started before `before`.
+    async fn prune_login_attempts(&self, before: Timestamp) -> Result<u64>;
+}
+
 /// API tokens, looked up by the SHA-256 of their secret.
 #[async_trait]
 pub trait TokenRepo: Send + Sync {
@@ -270,6 +289,7 @@ pub trait ChangeFeed: Send + Sync {
 pub trait Catalog:
     ChangeFeed
     + UserRepo
+    + LoginAttemptRepo
     + TokenRepo
     + ModelRepo
     + VersionRepo

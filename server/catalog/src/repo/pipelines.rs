@@ -55,16 +55,28 @@ pub trait PipelineRepo: Send + Sync {
         dataset_version: Option<i64>,
     ) -> Result<RunRecord>;
     /// Claims the oldest due queued run, or a running one whose lease expired (its worker
-    /// died), until `lease_until`; bumps its attempt.
-    async fn claim_run(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<RunRecord>>;
-    /// Saves progress and extends the lease; `false` if the run was cancelled meanwhile.
+    /// died), until `lease_until`; bumps its attempt. Nothing is claimed while `max_running`
+    /// runs hold a live lease, whichever process holds them (claims are serialized, so
+    /// concurrent claimers on several replicas never exceed it).
+    async fn claim_run(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        max_running: i64,
+    ) -> Result<Option<RunRecord>>;
+    /// Saves progress and extends the lease of the run's `attempt`; `false` if the run was
+    /// cancelled meanwhile, or taken over by another worker after its lease ran out (the
+    /// attempt moved on).
     async fn save_run(
         &self,
         id: Uuid,
+        attempt: i64,
         steps: &serde_json::Value,
         lease_until: Timestamp,
     ) -> Result<bool>;
-    async fn end_run(&self, id: Uuid, end: RunEnd) -> Result<()>;
+    /// Records how the run's `attempt` ended; `false` (nothing written) if another worker
+    /// took the run over.
+    async fn end_run(&self, id: Uuid, attempt: i64, end: RunEnd) -> Result<bool>;
     /// Newest first.
     async fn runs(&self, pipeline_id: Uuid, limit: i64) -> Result<Vec<RunRecord>>;
     async fn run(&self, id: Uuid) -> Result<Option<RunRecord>>;
@@ -81,12 +93,15 @@ pub trait TriggerRepo: Send + Sync {
     async fn set_schedule(&self, pipeline_id: Uuid, next: Option<Timestamp>) -> Result<()>;
     /// Pipelines whose schedule fired by `now`, with the time it fired.
     async fn due_schedules(&self, now: Timestamp) -> Result<Vec<(Uuid, Timestamp)>>;
-    /// Moves a schedule from `from` to `to`; `false` if another replica already did.
-    async fn advance_schedule(
+    /// Fires a schedule: moves it from `from` to `to` and, in the same transaction, queues a
+    /// run with `trigger` unless one is still queued (it covers this firing too); `false`
+    /// (nothing queued) if another replica already moved it.
+    async fn fire_schedule(
         &self,
         pipeline_id: Uuid,
         from: Timestamp,
         to: Option<Timestamp>,
+        trigger: &str,
     ) -> Result<bool>;
     async fn webhook_secrets(&self, pipeline_id: Uuid) -> Result<Vec<String>>;
     async fn set_webhook_secrets(

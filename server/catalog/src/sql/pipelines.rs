@@ -6,6 +6,12 @@ use uuid::Uuid;
 
 use crate::{CatalogError, LineageRecord, PipelineRecord, Result, RunRecord, RunStatus, Timestamp};
 
+/// Queues a run numbered next for its pipeline ($1 id, $2 pipeline, $3 trigger, $4 dataset
+/// version, $5 now); the caller holds the pipeline's row lock (PostgreSQL) or the writer.
+pub(crate) const INSERT_QUEUED_RUN: &str = "INSERT INTO pipeline_runs (id, seq, pipeline_id, trigger, \
+     dataset_version, status, not_before, created_at) VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 \
+     FROM pipeline_runs WHERE pipeline_id = $2), $2, $3, $4, 'queued', $5, $5)";
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct PipelineRow {
     id: Uuid,
@@ -225,11 +231,7 @@ macro_rules! impl_pipelines {
                 if locked.is_none() {
                     return Err($crate::CatalogError::NotFound("pipeline".into()));
                 }
-                sqlx::query(
-                    "INSERT INTO pipeline_runs (id, seq, pipeline_id, trigger, dataset_version, status, \
-                     not_before, created_at) VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM \
-                     pipeline_runs WHERE pipeline_id = $2), $2, $3, $4, 'queued', $5, $5)",
-                )
+                sqlx::query($crate::sql::pipelines::INSERT_QUEUED_RUN)
                 .bind(id).bind(pipeline_id).bind(trigger).bind(dataset_version).bind(now)
                 .execute(&mut *tx).await?;
                 tx.commit().await?;
@@ -237,7 +239,17 @@ macro_rules! impl_pipelines {
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
-            async fn claim_run(&self, now: $crate::Timestamp, lease_until: $crate::Timestamp) -> $crate::Result<Option<$crate::RunRecord>> {
+            async fn claim_run(&self, now: $crate::Timestamp, lease_until: $crate::Timestamp, max_running: i64) -> $crate::Result<Option<$crate::RunRecord>> {
+                let mut tx = self.begin_write().await?;
+                // Claims wait for each other (SQLite: its one writer), so the count holds.
+                Self::serialize_run_claims(&mut tx).await?;
+                let (running,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM pipeline_runs WHERE status = 'running' AND lease_until >= $1",
+                )
+                .bind(now).fetch_one(&mut *tx).await?;
+                if running >= max_running {
+                    return Ok(None);
+                }
                 let sql = format!(
                     "UPDATE pipeline_runs SET status = 'running', lease_until = $2, attempt = attempt + 1, \
                      started_at = COALESCE(started_at, $1) WHERE id = (SELECT id FROM pipeline_runs \
@@ -246,7 +258,8 @@ macro_rules! impl_pipelines {
                     Self::SKIP_LOCKED
                 );
                 let claimed: Option<(uuid::Uuid,)> =
-                    sqlx::query_as(&sql).bind(now).bind(lease_until).fetch_optional(self.writer()).await?;
+                    sqlx::query_as(&sql).bind(now).bind(lease_until).fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
                 match claimed {
                     Some((id,)) => self.run(id).await,
                     None => Ok(None),
@@ -254,11 +267,11 @@ macro_rules! impl_pipelines {
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
-            async fn save_run(&self, id: uuid::Uuid, steps: &serde_json::Value, lease_until: $crate::Timestamp) -> $crate::Result<bool> {
+            async fn save_run(&self, id: uuid::Uuid, attempt: i64, steps: &serde_json::Value, lease_until: $crate::Timestamp) -> $crate::Result<bool> {
                 let done = sqlx::query(
-                    "UPDATE pipeline_runs SET steps = $1, lease_until = $2 WHERE id = $3 AND status = 'running'",
+                    "UPDATE pipeline_runs SET steps = $1, lease_until = $2 WHERE id = $3 AND status = 'running' AND attempt = $4",
                 )
-                .bind(sqlx::types::Json(steps)).bind(lease_until).bind(id)
+                .bind(sqlx::types::Json(steps)).bind(lease_until).bind(id).bind(attempt)
                 .execute(self.writer()).await?;
                 let cancelled: Option<(bool,)> = sqlx::query_as("SELECT cancel_requested FROM pipeline_runs WHERE id = $1")
                     .bind(id).fetch_optional(self.writer()).await?;
@@ -266,17 +279,17 @@ macro_rules! impl_pipelines {
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
-            async fn end_run(&self, id: uuid::Uuid, end: $crate::RunEnd) -> $crate::Result<()> {
+            async fn end_run(&self, id: uuid::Uuid, attempt: i64, end: $crate::RunEnd) -> $crate::Result<bool> {
                 let now = $crate::Timestamp::now();
                 let finished = end.status.is_finished().then_some(now);
-                sqlx::query(
+                let done = sqlx::query(
                     "UPDATE pipeline_runs SET status = $1, steps = $2, outcome = $3, error = $4, \
-                     not_before = COALESCE($5, not_before), lease_until = NULL, finished_at = $6 WHERE id = $7",
+                     not_before = COALESCE($5, not_before), lease_until = NULL, finished_at = $6 WHERE id = $7 AND attempt = $8",
                 )
                 .bind(end.status.as_str()).bind(sqlx::types::Json(&end.steps)).bind(sqlx::types::Json(&end.outcome))
-                .bind(&end.error).bind(end.retry_at).bind(finished).bind(id)
+                .bind(&end.error).bind(end.retry_at).bind(finished).bind(id).bind(attempt)
                 .execute(self.writer()).await?;
-                Ok(())
+                Ok(done.rows_affected() == 1)
             }
 
             #[tracing::instrument(level = "debug", skip_all)]

@@ -1,5 +1,5 @@
-//! `TriggerRepo` over SQL: cron schedules (advanced with compare-and-set, so one replica
-//! queues each firing) and the incoming webhook's secrets and seen signatures.
+//! `TriggerRepo` over SQL: cron schedules (advanced with compare-and-set in the transaction
+//! that queues the run, so one replica queues each firing and none is lost halfway) and the incoming webhook's secrets and seen signatures.
 
 macro_rules! impl_triggers {
     ($catalog:ty) => {
@@ -21,10 +21,28 @@ macro_rules! impl_triggers {
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
-            async fn advance_schedule(&self, pipeline_id: uuid::Uuid, from: $crate::Timestamp, to: Option<$crate::Timestamp>) -> $crate::Result<bool> {
-                let done = sqlx::query("UPDATE pipelines SET next_scheduled_at = $1 WHERE id = $2 AND next_scheduled_at = $3")
-                    .bind(to).bind(pipeline_id).bind(from).execute(self.writer()).await?;
-                Ok(done.rows_affected() == 1)
+            async fn fire_schedule(&self, pipeline_id: uuid::Uuid, from: $crate::Timestamp, to: Option<$crate::Timestamp>, trigger: &str) -> $crate::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                // The compare-and-set also locks the pipeline's row until commit (PostgreSQL),
+                // as enqueueing a run does, so the run's number and the queued check hold.
+                let moved = sqlx::query("UPDATE pipelines SET next_scheduled_at = $1 WHERE id = $2 AND next_scheduled_at = $3")
+                    .bind(to).bind(pipeline_id).bind(from).execute(&mut *tx).await?;
+                if moved.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                // A run still waiting covers this firing too: slow runs never pile up.
+                let (waiting,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM pipeline_runs WHERE pipeline_id = $1 AND status = 'queued'",
+                )
+                .bind(pipeline_id).fetch_one(&mut *tx).await?;
+                if waiting == 0 {
+                    sqlx::query($crate::sql::pipelines::INSERT_QUEUED_RUN)
+                        .bind(uuid::Uuid::new_v4()).bind(pipeline_id).bind(trigger)
+                        .bind(None::<i64>).bind($crate::Timestamp::now())
+                        .execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
             }
 
             #[tracing::instrument(level = "debug", skip_all)]

@@ -5,6 +5,7 @@ mod blobs;
 mod datasets;
 mod events;
 mod federation;
+mod feed_order;
 mod models;
 mod pipelines;
 mod runs;
@@ -47,6 +48,7 @@ on_both_backends!(
     users::the_audit_log_records_writes_newest_first_and_refuses_changes,
     users::instance_settings_keep_their_first_value,
     users::a_removed_setting_answers_its_value_once,
+    users::login_attempts_are_capped_per_key_across_concurrent_callers,
     models::publishing_creates_the_model_and_numbers_its_versions,
     models::identical_bytes_return_the_existing_version,
     models::publishing_to_another_users_model_is_forbidden,
@@ -94,9 +96,11 @@ on_both_backends!(
     runs::ending_a_run_records_its_outcome_or_queues_a_retry,
     runs::cancelling_stops_a_queued_run_at_once_and_leaves_finished_ones,
     runs::concurrent_claims_hand_out_each_run_once,
+    runs::a_global_limit_caps_live_leases_and_a_taken_over_run_fences_out_its_old_worker,
+    runs::concurrent_claims_under_a_global_limit_never_exceed_it,
     runs::concurrent_enqueues_number_a_pipelines_runs_one_after_the_other,
     triggers::schedules_fire_in_time_order_and_only_when_due,
-    triggers::advancing_a_schedule_succeeds_once_per_firing,
+    triggers::firing_a_schedule_moves_it_once_and_queues_one_run,
     triggers::webhook_secrets_are_replaced_in_order_and_logged,
     triggers::replayed_webhook_deliveries_are_refused_until_pruned,
     triggers::a_run_keeps_its_first_external_report,

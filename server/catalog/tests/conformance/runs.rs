@@ -7,6 +7,9 @@ use uuid::Uuid;
 
 use crate::{Harness, support::Clock};
 
+/// No global limit on running runs.
+const UNLIMITED: i64 = i64::MAX;
+
 fn end(status: RunStatus, error: Option<&str>) -> RunEnd {
     RunEnd {
         status,
@@ -19,7 +22,7 @@ fn end(status: RunStatus, error: Option<&str>) -> RunEnd {
 
 async fn claim_id(h: &Harness, t: Clock, now: i64, lease: i64) -> Option<Uuid> {
     h.c()
-        .claim_run(t.at(now), t.at(lease))
+        .claim_run(t.at(now), t.at(lease), UNLIMITED)
         .await
         .unwrap()
         .map(|r| r.id)
@@ -89,7 +92,12 @@ pub async fn runs_are_claimed_oldest_first_once_until_their_lease_expires(h: &Ha
         None,
         "not due before queued"
     );
-    let claimed = h.c().claim_run(t.at(0), t.at(100)).await.unwrap().unwrap();
+    let claimed = h
+        .c()
+        .claim_run(t.at(0), t.at(100), UNLIMITED)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(claimed.id, p1.id);
     assert_eq!(claimed.status, RunStatus::Running);
     assert_eq!(
@@ -108,11 +116,11 @@ pub async fn runs_are_claimed_oldest_first_once_until_their_lease_expires(h: &Ha
 
     // q1 and p2 report progress; p1's worker died and its lease runs out.
     for id in [q1.id, p2.id] {
-        assert!(h.c().save_run(id, &json!([]), t.at(1000)).await.unwrap());
+        assert!(h.c().save_run(id, 1, &json!([]), t.at(1000)).await.unwrap());
     }
     let reclaimed = h
         .c()
-        .claim_run(t.at(101), t.at(400))
+        .claim_run(t.at(101), t.at(400), UNLIMITED)
         .await
         .unwrap()
         .unwrap();
@@ -138,16 +146,21 @@ pub async fn saving_progress_extends_the_lease_until_the_run_is_cancelled(h: &Ha
 
     let soon = Clock::start().at(600);
     assert!(
-        !h.c().save_run(run.id, &steps, soon).await.unwrap(),
+        !h.c().save_run(run.id, 0, &steps, soon).await.unwrap(),
         "a queued run is not running"
     );
     assert_eq!(h.c().run(run.id).await.unwrap(), Some(run.clone()));
-    assert!(!h.c().save_run(Uuid::new_v4(), &steps, soon).await.unwrap());
+    assert!(
+        !h.c()
+            .save_run(Uuid::new_v4(), 1, &steps, soon)
+            .await
+            .unwrap()
+    );
 
     let t = Clock::start();
     assert_eq!(claim_id(h, t, 0, 60).await, Some(run.id));
     let lease = t.at(600);
-    assert!(h.c().save_run(run.id, &steps, lease).await.unwrap());
+    assert!(h.c().save_run(run.id, 1, &steps, lease).await.unwrap());
     let saved = h.c().run(run.id).await.unwrap().unwrap();
     assert_eq!(
         (saved.steps.clone(), saved.lease_until, saved.status),
@@ -176,18 +189,18 @@ pub async fn saving_progress_extends_the_lease_until_the_run_is_cancelled(h: &Ha
     );
     assert_eq!(audit.target, format!("run:{}", run.id));
     assert!(
-        !h.c().save_run(run.id, &steps, t.at(700)).await.unwrap(),
+        !h.c().save_run(run.id, 1, &steps, t.at(700)).await.unwrap(),
         "the worker learns of the cancellation"
     );
 
     h.c()
-        .end_run(run.id, end(RunStatus::Cancelled, Some("cancelled")))
+        .end_run(run.id, 1, end(RunStatus::Cancelled, Some("cancelled")))
         .await
         .unwrap();
     let ended = h.c().run(run.id).await.unwrap().unwrap();
     assert_eq!(ended.status, RunStatus::Cancelled);
     assert!(ended.finished_at.is_some() && ended.lease_until.is_none());
-    assert!(!h.c().save_run(run.id, &steps, t.at(800)).await.unwrap());
+    assert!(!h.c().save_run(run.id, 1, &steps, t.at(800)).await.unwrap());
     assert_eq!(claim_id(h, t, 10_000, 10_060).await, None);
 }
 
@@ -196,14 +209,19 @@ pub async fn ending_a_run_records_its_outcome_or_queues_a_retry(h: &Harness) {
     let p = h.pipeline(&alice, "p", None).await;
     let run = h.c().enqueue_run(p.id, "manual", None).await.unwrap();
     let t = Clock::start();
-    let first = h.c().claim_run(t.at(0), t.at(60)).await.unwrap().unwrap();
+    let first = h
+        .c()
+        .claim_run(t.at(0), t.at(60), UNLIMITED)
+        .await
+        .unwrap()
+        .unwrap();
 
     let retry_at = t.at(300);
     let retry = RunEnd {
         retry_at: Some(retry_at),
         ..end(RunStatus::Queued, Some("registry unreachable"))
     };
-    h.c().end_run(run.id, retry.clone()).await.unwrap();
+    h.c().end_run(run.id, 1, retry.clone()).await.unwrap();
     let queued = h.c().run(run.id).await.unwrap().unwrap();
     assert_eq!(
         (
@@ -226,7 +244,7 @@ pub async fn ending_a_run_records_its_outcome_or_queues_a_retry(h: &Harness) {
     );
     let second = h
         .c()
-        .claim_run(t.at(300), t.at(400))
+        .claim_run(t.at(300), t.at(400), UNLIMITED)
         .await
         .unwrap()
         .unwrap();
@@ -237,7 +255,7 @@ pub async fn ending_a_run_records_its_outcome_or_queues_a_retry(h: &Harness) {
         outcome: json!({ "version": 3, "promoted": true }),
         ..end(RunStatus::Succeeded, None)
     };
-    h.c().end_run(run.id, success.clone()).await.unwrap();
+    h.c().end_run(run.id, 2, success.clone()).await.unwrap();
     let done = h.c().run(run.id).await.unwrap().unwrap();
     assert_eq!(
         (done.status, done.error.clone(), done.lease_until),
@@ -258,7 +276,7 @@ pub async fn ending_a_run_records_its_outcome_or_queues_a_retry(h: &Harness) {
     let failing = h.c().enqueue_run(p.id, "manual", None).await.unwrap();
     assert_eq!(claim_id(h, t, 60, 120).await, Some(failing.id));
     h.c()
-        .end_run(failing.id, end(RunStatus::Failed, Some("boom")))
+        .end_run(failing.id, 1, end(RunStatus::Failed, Some("boom")))
         .await
         .unwrap();
     let failed = h.c().run(failing.id).await.unwrap().unwrap();
@@ -286,7 +304,7 @@ pub async fn cancelling_stops_a_queued_run_at_once_and_leaves_finished_ones(h: &
     let t = Clock::start();
     assert_eq!(claim_id(h, t, 0, 60).await, Some(finished.id));
     h.c()
-        .end_run(finished.id, end(RunStatus::Succeeded, None))
+        .end_run(finished.id, 1, end(RunStatus::Succeeded, None))
         .await
         .unwrap();
     let finished = h.c().run(finished.id).await.unwrap().unwrap();
@@ -355,7 +373,7 @@ pub async fn concurrent_claims_hand_out_each_run_once(h: &Harness) {
     let claimers: Vec<_> = (0..14)
         .map(|_| {
             let catalog = h.catalog.clone();
-            tokio::spawn(async move { catalog.claim_run(now, lease).await.unwrap() })
+            tokio::spawn(async move { catalog.claim_run(now, lease, UNLIMITED).await.unwrap() })
         })
         .collect();
     let mut claimed: Vec<RunRecord> = Vec::new();
@@ -367,4 +385,117 @@ pub async fn concurrent_claims_hand_out_each_run_once(h: &Harness) {
     assert_eq!(ids, queued, "every run handed out");
     assert!(claimed.iter().all(|r| r.attempt == 1));
     assert_eq!(claim_id(h, t, 0, 120).await, None);
+}
+
+pub async fn a_global_limit_caps_live_leases_and_a_taken_over_run_fences_out_its_old_worker(
+    h: &Harness,
+) {
+    let alice = h.user("alice", Role::User).await;
+    let p = h.pipeline(&alice, "p", None).await;
+    let first = h.c().enqueue_run(p.id, "manual", None).await.unwrap();
+    let second = h.c().enqueue_run(p.id, "manual", None).await.unwrap();
+    let t = Clock::start();
+
+    let held = h
+        .c()
+        .claim_run(t.at(0), t.at(100), 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((held.id, held.attempt), (first.id, 1));
+    assert!(
+        h.c()
+            .claim_run(t.at(1), t.at(100), 1)
+            .await
+            .unwrap()
+            .is_none(),
+        "one live lease fills a limit of one"
+    );
+    assert_eq!(
+        h.c()
+            .claim_run(t.at(1), t.at(100), 2)
+            .await
+            .unwrap()
+            .map(|r| r.id),
+        Some(second.id),
+        "a limit of two takes the second"
+    );
+    assert!(
+        h.c()
+            .claim_run(t.at(1), t.at(100), 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Both leases run out (their workers stalled): the expired ones no longer count, and the
+    // first is taken over as attempt 2.
+    let taken = h
+        .c()
+        .claim_run(t.at(101), t.at(200), 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((taken.id, taken.attempt), (first.id, 2));
+    assert!(
+        h.c()
+            .claim_run(t.at(101), t.at(200), 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The stalled worker of attempt 1 wakes up: its progress and its end are refused.
+    let steps = json!([{ "name": "train", "status": "stale" }]);
+    assert!(
+        !h.c()
+            .save_run(first.id, 1, &steps, t.at(500))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !h.c()
+            .end_run(first.id, 1, end(RunStatus::Failed, Some("stale")))
+            .await
+            .unwrap()
+    );
+    let now = h.c().run(first.id).await.unwrap().unwrap();
+    assert_eq!(
+        (now.status, now.attempt, now.lease_until, now.error),
+        (RunStatus::Running, 2, Some(t.at(200)), None),
+        "the new worker's lease and state stand"
+    );
+    assert!(
+        h.c()
+            .save_run(first.id, 2, &steps, t.at(300))
+            .await
+            .unwrap()
+    );
+    assert!(
+        h.c()
+            .end_run(first.id, 2, end(RunStatus::Succeeded, None))
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn concurrent_claims_under_a_global_limit_never_exceed_it(h: &Harness) {
+    let alice = h.user("alice", Role::User).await;
+    let p = h.pipeline(&alice, "p", None).await;
+    for _ in 0..8 {
+        h.c().enqueue_run(p.id, "manual", None).await.unwrap();
+    }
+    let t = Clock::start();
+    let (now, lease) = (t.at(0), t.at(120));
+    let claimers: Vec<_> = (0..12)
+        .map(|_| {
+            let catalog = h.catalog.clone();
+            tokio::spawn(async move { catalog.claim_run(now, lease, 3).await.unwrap() })
+        })
+        .collect();
+    let mut claimed = 0;
+    for claimer in claimers {
+        claimed += usize::from(claimer.await.unwrap().is_some());
+    }
+    assert_eq!(claimed, 3, "twelve claimers racing take exactly the limit");
 }

@@ -35,7 +35,7 @@ pub async fn schedules_fire_in_time_order_and_only_when_due(h: &Harness) {
     assert_eq!(due(3600).await, [(a, t.at(10)), (b, t.at(30))]);
 }
 
-pub async fn advancing_a_schedule_succeeds_once_per_firing(h: &Harness) {
+pub async fn firing_a_schedule_moves_it_once_and_queues_one_run(h: &Harness) {
     let alice = h.user("alice", Role::User).await;
     let a = h.pipeline(&alice, "a", None).await.id;
     let t = Clock::start();
@@ -43,13 +43,13 @@ pub async fn advancing_a_schedule_succeeds_once_per_firing(h: &Harness) {
 
     assert!(
         h.c()
-            .advance_schedule(a, t.at(0), Some(t.at(60)))
+            .fire_schedule(a, t.at(0), Some(t.at(60)), "schedule")
             .await
             .unwrap()
     );
     assert!(
         !h.c()
-            .advance_schedule(a, t.at(0), Some(t.at(60)))
+            .fire_schedule(a, t.at(0), Some(t.at(60)), "schedule")
             .await
             .unwrap(),
         "another replica already moved it"
@@ -61,23 +61,28 @@ pub async fn advancing_a_schedule_succeeds_once_per_firing(h: &Harness) {
     );
     assert!(
         !h.c()
-            .advance_schedule(a, t.at(30), Some(t.at(90)))
+            .fire_schedule(a, t.at(30), Some(t.at(90)), "schedule")
             .await
             .unwrap(),
         "not the time it is set to"
     );
-    assert!(h.c().advance_schedule(a, t.at(60), None).await.unwrap());
+    assert!(
+        h.c()
+            .fire_schedule(a, t.at(60), None, "schedule")
+            .await
+            .unwrap()
+    );
     assert!(h.c().due_schedules(t.at(100_000)).await.unwrap().is_empty());
     assert!(
         !h.c()
-            .advance_schedule(a, t.at(60), Some(t.at(120)))
+            .fire_schedule(a, t.at(60), Some(t.at(120)), "schedule")
             .await
             .unwrap(),
         "a cleared schedule does not advance"
     );
     assert!(
         !h.c()
-            .advance_schedule(Uuid::new_v4(), t.at(0), None)
+            .fire_schedule(Uuid::new_v4(), t.at(0), None, "schedule")
             .await
             .unwrap()
     );
@@ -89,7 +94,7 @@ pub async fn advancing_a_schedule_succeeds_once_per_firing(h: &Harness) {
             let catalog = h.catalog.clone();
             tokio::spawn(async move {
                 catalog
-                    .advance_schedule(a, t.at(120), Some(t.at(180)))
+                    .fire_schedule(a, t.at(120), Some(t.at(180)), "schedule")
                     .await
                     .unwrap()
             })
@@ -103,6 +108,29 @@ pub async fn advancing_a_schedule_succeeds_once_per_firing(h: &Harness) {
     assert_eq!(
         h.c().due_schedules(t.at(1000)).await.unwrap(),
         [(a, t.at(180))]
+    );
+    // Every firing above queued into one run: while it waits, it covers the later firings.
+    let runs = h.c().runs(a, 10).await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        (runs[0].trigger.as_str(), runs[0].status),
+        ("schedule", caravan_catalog::RunStatus::Queued)
+    );
+    // Once it is taken, the next firing queues another.
+    let claimed = h.c().claim_run(t.at(200), t.at(300), 10).await.unwrap();
+    assert_eq!(claimed.map(|r| r.id), Some(runs[0].id));
+    assert!(
+        h.c()
+            .fire_schedule(a, t.at(180), Some(t.at(240)), "schedule 2")
+            .await
+            .unwrap()
+    );
+    let runs = h.c().runs(a, 10).await.unwrap();
+    assert_eq!(
+        runs.iter()
+            .map(|r| (r.seq, r.trigger.as_str()))
+            .collect::<Vec<_>>(),
+        [(2, "schedule 2"), (1, "schedule")]
     );
 }
 

@@ -208,3 +208,87 @@ pub async fn a_removed_setting_answers_its_value_once(h: &Harness) {
     // Once removed, a new value can be stored.
     assert_eq!(h.c().setting_or_init("legacy", "new").await.unwrap(), "new");
 }
+
+pub async fn login_attempts_are_capped_per_key_across_concurrent_callers(h: &Harness) {
+    let window = std::time::Duration::from_secs(60);
+    let now = crate::support::at(0);
+    let keys = |pair: &str| vec![(pair.to_string(), 5), ("u|alice".to_string(), 8)];
+    let tries: Vec<_> = (0..20)
+        .map(|_| {
+            let (catalog, keys) = (h.catalog.clone(), keys("p|alice|a"));
+            tokio::spawn(async move {
+                catalog
+                    .count_login_attempt(&keys, now, window)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tries {
+        answers.push(t.await.unwrap());
+    }
+    assert_eq!(answers.iter().filter(|a| a.is_none()).count(), 5);
+    assert!(
+        answers
+            .iter()
+            .flatten()
+            .all(|&retry| (1..=60).contains(&retry)),
+        "{answers:?}"
+    );
+    // The refused ones counted nothing: the user key has 3 attempts left from another address.
+    for _ in 0..3 {
+        assert_eq!(
+            h.c()
+                .count_login_attempt(&keys("p|alice|b"), now, window)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    assert!(
+        h.c()
+            .count_login_attempt(&keys("p|alice|c"), now, window)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // A success forgets its pair and gives the user key one attempt back.
+    h.c()
+        .login_succeeded("p|alice|a", &["u|alice".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        h.c()
+            .count_login_attempt(&keys("p|alice|a"), now, window)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        h.c()
+            .count_login_attempt(&keys("p|alice|a"), now, window)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // A window that ended starts again, and pruning drops what ended.
+    let later = crate::support::at(61);
+    assert_eq!(
+        h.c()
+            .count_login_attempt(&keys("p|alice|a"), later, window)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        h.c()
+            .prune_login_attempts(crate::support::at(30))
+            .await
+            .unwrap(),
+        1,
+        "pair b (pair c was refused, so never stored)"
+    );
+}

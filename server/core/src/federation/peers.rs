@@ -1,7 +1,7 @@
 //! Peers, shares and subscriptions.
 
 use caravan_domain::records::{
-    NewPeer, NewSubscription, PeerRecord, PeerStatus, SubscriptionRecord, Timestamp,
+    NewPeer, NewSubscription, PeerRecord, PeerStatus, SubscriptionRecord, Timestamp, WorkQueue,
 };
 use caravan_domain::{ConflictKind, Subject};
 use caravan_domain::{ModelName, Principal, Scope, Visibility};
@@ -258,7 +258,7 @@ impl Core {
         };
         let actor = who.map(actor).unwrap_or_else(system);
         let created = self.catalog.create_subscription(new, &actor).await?;
-        self.sync_wakeup.notify_one();
+        self.wake(WorkQueue::Sync);
         Ok(created)
     }
 
@@ -287,7 +287,7 @@ impl Core {
             })
     }
 
-    /// Makes a subscription due at once and wakes this process's sync worker.
+    /// Makes a subscription due at once and wakes the sync workers of every replica.
     #[tracing::instrument(skip_all)]
     pub async fn sync_now(&self, who: &Principal, id: Uuid) -> Result<SubscriptionRecord> {
         require_admin(who)?;
@@ -298,7 +298,7 @@ impl Core {
         self.catalog
             .schedule_subscription(id, Timestamp::now())
             .await?;
-        self.sync_wakeup.notify_one();
+        self.wake(WorkQueue::Sync);
         Ok(subscription)
     }
 }

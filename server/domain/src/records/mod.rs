@@ -9,7 +9,7 @@ mod pipelines;
 mod social;
 mod timestamp;
 
-pub use changes::Change;
+pub use changes::{Change, WorkQueue};
 pub use federation::*;
 pub use models::*;
 pub use pipelines::*;
