@@ -7,7 +7,10 @@
 #   3. alias propagation: MOVES moves through replica 1, each timed until replicas 2 and 3
 #      serve the new version (p50/p99);
 #   4. PostgreSQL restarted under load through the balancer: failed requests, what they
-#      answered, and the time to full recovery.
+#      answered, and the time to full recovery;
+#   5. one replica killed with SIGKILL (and started again) while a client pushes PUSHES distinct
+#      models through the balancer, retrying each until it is answered 2xx, under c=16 load:
+#      failed requests, and whether every model has exactly one version afterwards.
 # Results: bench/out/scale-out/summary.txt.
 #
 # usage: bench/scale-out.sh   (DURATION=10s MOVES=100; CARAVAN_BIN_DIR=target/release skips the
@@ -45,7 +48,7 @@ export CARAVAN__AUTH__JWT_SECRET=scale-out-bench-session-key-0123456789abcdef
 export CARAVAN_ADMIN_PASSWORD=bench-password
 export CARAVAN__INFERENCE__ORT_LIBRARY=$PWD/.ort/lib/libonnxruntime.so CARAVAN__LOG__LEVEL=warn
 # haproxy checks every 500 ms and takes a replica out after 2 failures: 2 s of draining covers it.
-export CARAVAN__HTTP__DRAIN_SECS=2
+export CARAVAN__HTTP__DRAIN_SECS=${DRAIN_SECS:-2}
 
 PORTS=($(free_port) $(free_port) $(free_port))
 PIDS=(0 0 0)
@@ -159,6 +162,36 @@ pg_ctlcluster --skip-systemctl-redirect "$CLUSTER" main start
 back=$(echo "$(now) - $fault" | bc)
 wait $WRK $PROBE
 python3 bench/scale_out.py outage "$OUT/probe-pg.txt" "$fault" > "$OUT/pg.txt"
+for s in r0 r1 r2; do until backend_up $s; do sleep 0.1; done; done
+
+log "5: SIGKILL of a replica while pushes and inference go through the balancer"
+PUSHES=${PUSHES:-40}
+python3 bench/make-large-model.py --many "$PUSHES" "$OUT/models" >/dev/null
+load 20s "$LB$INFER" "$OUT/wrk-kill.txt" 16 &
+WRK=$!
+( for model in "$OUT"/models/*.onnx; do
+    name=pushed-$(basename "$model" .onnx | tr -c 'a-z0-9\n' '-')
+    for attempt in $(seq 1 20); do
+      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$LB/api/v1/models/$name/versions" \
+        -H "Authorization: Bearer $TOKEN" -F model=@"$model" || true)
+      echo "$name $attempt $code" >> "$OUT/pushes.txt"
+      case $code in 2*) break ;; esac
+      sleep 0.2
+    done
+  done ) &
+PUSHER=$!
+sleep 4
+kill -KILL "${PIDS[1]}"
+wait "${PIDS[1]}" 2>/dev/null || true
+killed_at=$(now)
+start_replica 1
+until backend_up r1; do sleep 0.05; done
+back_in=$(echo "$(now) - $killed_at" | bc)
+wait $WRK $PUSHER
+pushed_models=$(psql -qtA "$CARAVAN__DATABASE__URL" -c "SELECT count(DISTINCT m.id) FROM models m WHERE m.name LIKE 'pushed-%'")
+pushed_versions=$(psql -qtA "$CARAVAN__DATABASE__URL" -c "SELECT count(*) FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name LIKE 'pushed-%'")
+retried=$(awk '$2 > 1' "$OUT/pushes.txt" | wc -l)
+unanswered=$(awk '{last[$1] = $3} END {n = 0; for (m in last) if (last[m] !~ /^2/) n++; print n}' "$OUT/pushes.txt")
 
 {
   echo "three replicas behind haproxy 2.6 (checks /readyz every 500 ms, fall 2 rise 2), PostgreSQL $CLUSTER, SeaweedFS S3"
@@ -171,5 +204,8 @@ python3 bench/scale_out.py outage "$OUT/probe-pg.txt" "$fault" > "$OUT/pg.txt"
   cat "$OUT/moves.txt"
   echo "PostgreSQL stopped for 5 s (back $back s after the stop) under c=16 for 30 s: $(wrk_summary "$OUT/wrk-pg.txt")"
   sed 's/^/  /' "$OUT/pg.txt"
+  echo "SIGKILL of replica 1 under c=16 for 20 s (back in the balancer $back_in s after the kill): $(wrk_summary "$OUT/wrk-kill.txt")"
+  echo "  pushes through the balancer: $PUSHES models, $retried retried attempts, $unanswered never answered 2xx; catalog: $pushed_models models, $pushed_versions versions"
+  echo "  push answers: $(awk '{print $3}' "$OUT/pushes.txt" | sort | uniq -c | awk '{printf "%s x%s  ", $2, $1}')"
   echo "replicas alive after: $(for p in "${PORTS[@]}"; do curl -s -o /dev/null -w '%{http_code} ' "http://127.0.0.1:$p/readyz"; done)"
 } | tee "$OUT/summary.txt"

@@ -55,16 +55,7 @@ pub async fn a_killed_servers_staging_leftovers_are_removed_at_the_next_start(ba
     let port = listening_port(&mut server).await;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
+    let token = admin_token(&client, &base).await;
 
     // An upload that sends 4 MiB (more than the staging write buffer), then nothing.
     let first = futures::stream::once(async { Ok::<_, std::io::Error>(vec![7u8; 4 << 20]) });
@@ -110,8 +101,22 @@ pub async fn a_killed_servers_staging_leftovers_are_removed_at_the_next_start(ba
     );
 }
 
+/// A session token of the bootstrap admin of a server started as a process.
+pub(crate) async fn admin_token(client: &reqwest::Client, base: &str) -> String {
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["token"].as_str().unwrap().to_owned()
+}
+
 /// The port from the server's "Caravan is listening" log line (JSON logs).
-async fn listening_port(server: &mut tokio::process::Child) -> u16 {
+pub(crate) async fn listening_port(server: &mut tokio::process::Child) -> u16 {
     let stdout = server.stdout.take().unwrap();
     let stderr = server.stderr.take().unwrap();
     let mut lines = futures::stream::select(

@@ -10,6 +10,7 @@ mod crash_leftovers;
 mod database_wait;
 mod deployment;
 mod downloads;
+mod draining;
 mod leaks;
 mod metrics_access;
 mod onboarding;
@@ -121,3 +122,8 @@ on_both_backends!(
     ops::the_openapi_description_lists_the_api,
     ops::unknown_routes_and_methods_answer_json,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_reports_not_ready_then_finishes_in_flight_requests_and_exits() {
+    draining::sigterm_reports_not_ready_then_finishes_in_flight_requests_and_exits().await;
+}

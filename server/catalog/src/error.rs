@@ -25,6 +25,10 @@ pub enum CatalogError {
     Config(String),
     #[error("database")]
     Database(#[source] sqlx::Error),
+    /// The database cannot be reached (down, restarting, the pool exhausted waiting for it):
+    /// a retry may pass.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
     #[error("migration")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
@@ -53,7 +57,43 @@ impl From<sqlx::Error> for CatalogError {
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
                 CatalogError::Referenced(e)
             }
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => CatalogError::Unavailable(e),
+            // Class 08 (connection exception), and a server shutting down or starting up.
+            sqlx::Error::Database(db)
+                if db.code().is_some_and(|c| {
+                    c.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&c.as_ref())
+                }) =>
+            {
+                CatalogError::Unavailable(e)
+            }
             _ => CatalogError::Database(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_cannot_be_reached_is_unavailable_not_broken() {
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        ] {
+            assert!(matches!(
+                CatalogError::from(e),
+                CatalogError::Unavailable(_)
+            ));
+        }
+        assert!(matches!(
+            CatalogError::from(sqlx::Error::Protocol("garbled".into())),
+            CatalogError::Database(_)
+        ));
     }
 }

@@ -50,6 +50,10 @@ pub enum CoreError {
     /// Too many attempts; retry after this many seconds.
     #[error("too many attempts; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    /// The database or the object store cannot be reached right now; never shown beyond this
+    /// sentence, logged with its causes like `Internal`.
+    #[error("a service Caravan depends on is unavailable; retry shortly")]
+    Unavailable(#[source] Box<dyn StdError + Send + Sync>),
     /// Caravan or a dependency failed; never shown, logged with its causes. Its own text is
     /// the generic sentence, so that formatting the error anywhere shows nothing of the cause.
     #[error("internal server error")]
@@ -120,6 +124,10 @@ impl CoreError {
                 retry_after: Some(*retry_after),
                 ..class(429, "rate_limited")
             },
+            CoreError::Unavailable(_) => ErrorClass {
+                retry_after: Some(2),
+                ..class(503, "unavailable")
+            },
             CoreError::Internal(_) => class(500, "internal"),
         }
     }
@@ -132,15 +140,23 @@ impl CoreError {
     /// Logs an internal error with its whole cause chain (client errors are not logged: they
     /// are the client's). Call it once, where the error is rendered, inside the request span.
     pub fn log(&self) {
-        if let CoreError::Internal(cause) = self {
-            tracing::error!(cause = %chain(cause.as_ref()), "request failed");
+        match self {
+            CoreError::Internal(cause) => {
+                tracing::error!(cause = %chain(cause.as_ref()), "request failed");
+            }
+            CoreError::Unavailable(cause) => {
+                tracing::warn!(cause = %chain(cause.as_ref()), "a dependency is unavailable");
+            }
+            _ => {}
         }
     }
 
     /// The cause chain of an internal error, for logs; `None` for client errors.
     pub fn cause(&self) -> Option<String> {
         match self {
-            CoreError::Internal(cause) => Some(chain(cause.as_ref())),
+            CoreError::Internal(cause) | CoreError::Unavailable(cause) => {
+                Some(chain(cause.as_ref()))
+            }
             _ => None,
         }
     }
@@ -174,6 +190,9 @@ impl From<CatalogError> for CoreError {
             }
             CatalogError::Forbidden(m) => CoreError::Forbidden(m),
             CatalogError::InvalidInput(m) => CoreError::Invalid(m),
+            unavailable @ CatalogError::Unavailable(_) => {
+                CoreError::Unavailable(Box::new(unavailable))
+            }
             other => CoreError::internal(other),
         }
     }
@@ -183,6 +202,9 @@ impl From<StorageError> for CoreError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::BadRange => CoreError::RangeNotSatisfiable(e.to_string()),
+            // The store did not answer or refused for now (S3 down, throttling, a reset path):
+            // a retry may pass. A missing object is not that.
+            ref unavailable if unavailable.is_unavailable() => CoreError::Unavailable(Box::new(e)),
             // A missing blob is the server's fault, never the client's.
             other => CoreError::internal(other),
         }
@@ -236,6 +258,11 @@ mod tests {
                 "range_not_satisfiable",
             ),
             (CoreError::Busy("x".into()), 503, "busy"),
+            (
+                CoreError::Unavailable(std::io::Error::other("x").into()),
+                503,
+                "unavailable",
+            ),
             (
                 CoreError::RateLimited { retry_after: 7 },
                 429,

@@ -90,7 +90,7 @@ impl PipelineStore {
 pub(crate) fn permanent(e: CoreError) -> StepError {
     match e {
         // What failed inside is logged; the run's record says only that it did.
-        CoreError::Internal(_) => {
+        CoreError::Internal(_) | CoreError::Unavailable(_) => {
             e.log();
             StepError::Retryable(e.public_message())
         }

@@ -38,6 +38,14 @@ pub enum StorageError {
     Io(#[from] std::io::Error),
 }
 
+impl StorageError {
+    /// The store did not answer, or refused for now (down, throttling, a reset connection):
+    /// a retry may pass. A missing object, a bad range or local disk trouble is not that.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StorageError::Store(e) if !matches!(e, object_store::Error::NotFound { .. }))
+    }
+}
+
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
 /// Objects larger than this go up in parts (S3 needs parts of at least 5 MiB).
@@ -234,5 +242,26 @@ async fn link_into_place(staged: &std::path::Path, dest: &std::path::Path) -> Re
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => Ok(false),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_that_does_not_answer_is_unavailable_and_a_missing_object_is_not() {
+        let down = StorageError::Store(object_store::Error::Generic {
+            store: "S3",
+            source: "connection refused".into(),
+        });
+        assert!(down.is_unavailable());
+        let missing = StorageError::Store(object_store::Error::NotFound {
+            path: "blobs/x".into(),
+            source: "404".into(),
+        });
+        assert!(!missing.is_unavailable());
+        assert!(!StorageError::BadRange.is_unavailable());
+        assert!(!StorageError::Io(std::io::Error::other("disk full")).is_unavailable());
     }
 }
