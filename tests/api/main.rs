@@ -24,6 +24,7 @@ use caravan_tests::on_both_backends;
 mod ui;
 mod ui_client;
 mod ui_hostile;
+mod uploads;
 mod wire;
 
 on_both_backends!(
@@ -121,7 +122,18 @@ on_both_backends!(
     slow_clients::stalled_connections_past_the_cap_hold_health_checks_only_until_their_deadline,
     ops::the_openapi_description_lists_the_api,
     ops::unknown_routes_and_methods_answer_json,
+    uploads::parts_sent_out_of_order_complete_into_the_version_a_push_makes,
+    uploads::bad_parts_are_refused_and_only_good_ones_are_kept,
+    uploads::uploads_that_cannot_become_a_version_are_refused_and_leave_nothing,
+    uploads::another_users_upload_is_not_found_and_a_token_needs_publish,
+    uploads::two_clients_completing_one_upload_at_once_make_one_version,
+    uploads::expired_uploads_are_swept_with_their_parts,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_sent_to_two_replicas_on_s3_complete_on_either() {
+    uploads::parts_sent_to_two_replicas_on_s3_complete_on_either().await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_reports_not_ready_then_finishes_in_flight_requests_and_exits() {

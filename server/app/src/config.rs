@@ -200,6 +200,7 @@ pub struct FederationTls {
 #[serde(deny_unknown_fields)]
 pub struct OnboardingSettings {
     pub max_model_bytes: u64,
+    pub upload_expiry_hours: u64,
     pub validation_timeout_secs: u64,
     pub validation_memory_mb: u64,
     pub validator: String,

@@ -82,6 +82,7 @@ async fn build_services(
     };
     let limits = Limits {
         max_model_bytes: settings.onboarding.max_model_bytes,
+        upload_expiry: Duration::from_secs(settings.onboarding.upload_expiry_hours.max(1) * 3600),
     };
     let serving = runtime.map(|env| serving(env, &settings.serving));
     let pipeline_store = caravan_pipelines::PipelineStore::new(catalog.clone(), blobs.clone());
@@ -327,8 +328,8 @@ fn spawn_preload(core: &Core) {
     });
 }
 
-/// Periodically deletes blobs that no version references (after crashes or failed pushes) and
-/// forgets login-attempt windows that ended.
+/// Periodically deletes blobs that no version references (after crashes or failed pushes),
+/// uploads that expired, and login-attempt windows that ended.
 fn spawn_sweeper(core: &Core, interval_secs: u64) {
     if interval_secs == 0 {
         return;
@@ -343,6 +344,11 @@ fn spawn_sweeper(core: &Core, interval_secs: u64) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "swept unreferenced blobs"),
                 Err(e) => tracing::warn!(error = %e, "blob sweep failed"),
+            }
+            match core.sweep_uploads().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "swept expired uploads"),
+                Err(e) => tracing::warn!(error = %e, "upload sweep failed"),
             }
             if let Err(e) = core.prune_login_attempts().await {
                 tracing::warn!(error = %e, "could not prune ended login-attempt windows");

@@ -22,7 +22,7 @@ pub use error::CatalogError;
 pub use repo::{
     AuditRepo, BlobRepo, Catalog, ChangeFeed, DatasetRepo, EventRepo, FederationRepo, InstanceRepo,
     LoginAttemptRepo, ModelRepo, PipelineCatalog, PipelineRepo, SearchRepo, SocialRepo,
-    SubscriptionRepo, TokenRepo, TriggerRepo, UserRepo, VersionRepo,
+    SubscriptionRepo, TokenRepo, TriggerRepo, UploadRepo, UserRepo, VersionRepo,
 };
 
 /// Result of catalog operations.

@@ -16,6 +16,7 @@ mod models;
 mod onboard;
 mod passwords;
 mod rate_limit;
+mod resumable;
 pub mod runner;
 mod serving;
 mod social;
@@ -40,6 +41,7 @@ pub use federation::{PeerRequest, RemoteVersion};
 pub use models::{ModelDetails, SearchParams};
 pub use onboard::Upload;
 pub use rate_limit::{LoginLimiter, LoginLimits};
+pub use resumable::{NewResumableUpload, UploadProgress};
 pub use serving::{
     FollowedAlias, IndexEntry, Inference, InferenceRequest, MAX_FOLLOW_WAIT, ModelService,
     ServedModel, Serving, VersionMetadata, run_loaded,
@@ -54,6 +56,8 @@ pub use users::is_valid_username;
 pub struct Limits {
     /// Largest model upload, in bytes.
     pub max_model_bytes: u64,
+    /// How long an unfinished resumable upload lives after its last part.
+    pub upload_expiry: Duration,
 }
 
 /// Everything the use cases need, shared by all handlers. Sealed: surfaces call use cases;

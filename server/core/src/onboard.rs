@@ -74,6 +74,26 @@ impl Core {
         name: &ModelName,
         staged: &Staged,
     ) -> Result<Option<Published>> {
+        let Some(model) = self.publishable(who, name).await? else {
+            return Ok(None);
+        };
+        let versions = self.catalog.versions(model.id).await?;
+        Ok(versions
+            .into_iter()
+            .find(|v| v.sha256 == staged.sha256())
+            .map(|version| Published {
+                model,
+                version,
+                created: false,
+            }))
+    }
+
+    /// The model `name`, if it exists, after checking that `who` may publish versions of it.
+    pub(crate) async fn publishable(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+    ) -> Result<Option<caravan_domain::records::ModelRecord>> {
         let Some(model) = self.catalog.model_by_name(name).await? else {
             return Ok(None);
         };
@@ -88,15 +108,7 @@ impl Core {
                 "only the owner of {name} can publish versions of it"
             )));
         }
-        let versions = self.catalog.versions(model.id).await?;
-        Ok(versions
-            .into_iter()
-            .find(|v| v.sha256 == staged.sha256())
-            .map(|version| Published {
-                model,
-                version,
-                created: false,
-            }))
+        Ok(Some(model))
     }
 
     /// Stores the staged blob and records it as a new version with `info` (the one protocol:

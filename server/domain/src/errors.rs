@@ -19,6 +19,7 @@ pub enum Subject {
     Rating,
     Comment,
     Webhook,
+    Upload,
     /// Anything else (a route, a row the caller named by id).
     Other,
 }

@@ -7,6 +7,7 @@
 
 mod logs;
 mod open;
+mod parts;
 mod read;
 mod scratch;
 mod staging;
@@ -98,7 +99,12 @@ impl BlobStore {
     /// Copies a staged upload to its content address (in parts when large).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn put_staged(&self, staged: &StagedBlob) -> Result<()> {
-        let path = Self::blob_path(staged.sha256());
+        self.put_file_at(&Self::blob_path(staged.sha256()), staged)
+            .await
+    }
+
+    /// Copies a staged file to `path` (hard-linked on a local store, in parts when large).
+    pub(crate) async fn put_file_at(&self, path: &Path, staged: &StagedBlob) -> Result<()> {
         if let Some(root) = &self.local_root
             && link_into_place(staged.path(), &root.join(path.as_ref())).await?
         {
@@ -108,10 +114,10 @@ impl BlobStore {
         if staged.size() <= SINGLE_PUT_MAX {
             let mut buf = Vec::with_capacity(staged.size() as usize);
             file.read_to_end(&mut buf).await?;
-            self.store.put(&path, PutPayload::from(buf)).await?;
+            self.store.put(path, PutPayload::from(buf)).await?;
             return Ok(());
         }
-        let upload = self.store.put_multipart(&path).await?;
+        let upload = self.store.put_multipart(path).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
         let mut buf = vec![0u8; PART_SIZE];
         let sent: Result<()> = async {

@@ -27,11 +27,21 @@ impl BlobStore {
     /// Opens a blob for reading, optionally only `range` (end exclusive, clamped to the size).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn read(&self, sha256: &str, range: Option<Range<u64>>) -> Result<BlobRead> {
-        let path = Self::blob_path(sha256);
-        let meta = match self.store.head(&path).await {
+        self.read_object(&Self::blob_path(sha256), sha256, range)
+            .await
+    }
+
+    /// Opens any object of the store (`name` is what a `NotFound` names).
+    pub(crate) async fn read_object(
+        &self,
+        path: &object_store::path::Path,
+        name: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<BlobRead> {
+        let meta = match self.store.head(path).await {
             Ok(meta) => meta,
             Err(object_store::Error::NotFound { .. }) => {
-                return Err(StorageError::NotFound(sha256.into()));
+                return Err(StorageError::NotFound(name.into()));
             }
             Err(e) => return Err(e.into()),
         };
@@ -52,7 +62,7 @@ impl BlobStore {
             range: Some(GetRange::Bounded(range.clone())),
             ..Default::default()
         };
-        let result = self.store.get_opts(&path, options).await?;
+        let result = self.store.get_opts(path, options).await?;
         let len = range.end - range.start;
         let stream = match result.payload {
             GetResultPayload::File(file, _) => {

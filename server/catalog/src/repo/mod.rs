@@ -49,6 +49,39 @@ pub trait LoginAttemptRepo: Send + Sync {
     async fn prune_login_attempts(&self, before: Timestamp) -> Result<u64>;
 }
 
+/// Resumable uploads and the parts they have received (the parts' bytes are in the object
+/// store).
+#[async_trait]
+pub trait UploadRepo: Send + Sync {
+    async fn create_upload(&self, upload: crate::NewUpload) -> Result<crate::UploadRecord>;
+    async fn upload(&self, id: Uuid) -> Result<Option<crate::UploadRecord>>;
+    /// The parts received, by number.
+    async fn upload_parts(&self, id: Uuid) -> Result<Vec<crate::UploadPart>>;
+    /// Records (or replaces) a part and moves the upload's expiry; `false` (nothing recorded)
+    /// unless the upload is open.
+    async fn record_part(
+        &self,
+        id: Uuid,
+        part: &crate::UploadPart,
+        expires_at: Timestamp,
+    ) -> Result<bool>;
+    /// Claims the completion of an open upload (or of one whose completer's claim lapsed
+    /// before `now`) until `until`; `false` if another request holds it or it is done.
+    async fn begin_completing(&self, id: Uuid, now: Timestamp, until: Timestamp) -> Result<bool>;
+    /// Ends a completion: done as `version`, or open again (`None`) after a failure a retry
+    /// may fix.
+    async fn end_completing(
+        &self,
+        id: Uuid,
+        version: Option<i64>,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+    /// Forgets an upload and its parts (the caller deleted their bytes first).
+    async fn delete_upload(&self, id: Uuid) -> Result<()>;
+    /// Uploads past their expiry that nobody is completing, oldest first.
+    async fn expired_uploads(&self, now: Timestamp, limit: i64) -> Result<Vec<Uuid>>;
+}
+
 /// API tokens, looked up by the SHA-256 of their secret.
 #[async_trait]
 pub trait TokenRepo: Send + Sync {
@@ -290,6 +323,7 @@ pub trait Catalog:
     ChangeFeed
     + UserRepo
     + LoginAttemptRepo
+    + UploadRepo
     + TokenRepo
     + ModelRepo
     + VersionRepo

@@ -24,6 +24,7 @@ pub(crate) mod social;
 pub(crate) mod subscriptions;
 mod tokens;
 mod triggers;
+pub(crate) mod uploads;
 mod users;
 mod versions;
 
@@ -40,6 +41,7 @@ pub(crate) use social::impl_social;
 pub(crate) use subscriptions::impl_subscriptions;
 pub(crate) use tokens::impl_tokens;
 pub(crate) use triggers::impl_triggers;
+pub(crate) use uploads::impl_uploads;
 pub(crate) use users::impl_users;
 pub(crate) use versions::impl_versions;
 

@@ -13,6 +13,7 @@ mod search;
 mod social;
 mod support;
 mod triggers;
+mod uploads;
 mod users;
 
 use support::Harness;
@@ -109,4 +110,7 @@ on_both_backends!(
     events::deliveries_are_leased_retried_and_given_up,
     events::concurrent_outbox_claims_hand_out_each_delivery_once,
     events::deleting_a_hook_drops_its_pending_deliveries,
+    uploads::upload_parts_are_recorded_replaced_and_listed_in_order,
+    uploads::one_completion_at_a_time_and_no_parts_while_it_runs,
+    uploads::expired_uploads_are_listed_unless_being_completed_and_deleted_with_their_parts,
 );

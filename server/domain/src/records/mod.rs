@@ -8,6 +8,7 @@ mod models;
 mod pipelines;
 mod social;
 mod timestamp;
+mod uploads;
 
 pub use changes::{Change, WorkQueue};
 pub use federation::*;
@@ -15,3 +16,4 @@ pub use models::*;
 pub use pipelines::*;
 pub use social::*;
 pub use timestamp::Timestamp;
+pub use uploads::{NewUpload, UploadPart, UploadRecord, UploadState};

@@ -11,6 +11,7 @@ mod peers;
 mod pipelines;
 mod push;
 mod social;
+mod uploads;
 mod versions;
 
 use actix_web::{middleware::from_fn, web};
@@ -33,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(pipelines::routes)
             .configure(hooks::routes)
             .configure(push::routes)
+            .configure(uploads::routes)
             .configure(social::routes)
             .configure(versions::routes)
             .configure(deployment::routes)

@@ -15,9 +15,11 @@ use uuid::Uuid;
 mod federation;
 mod pipelines;
 mod social;
+mod uploads;
 pub use federation::*;
 pub use pipelines::*;
 pub use social::*;
+pub use uploads::*;
 
 /// One page of a collection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

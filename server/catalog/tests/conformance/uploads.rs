@@ -1,0 +1,157 @@
+use caravan_catalog::{NewUpload, UploadPart, UploadState};
+use caravan_domain::{ModelName, Role};
+use uuid::Uuid;
+
+use crate::{Harness, support::Clock};
+
+async fn open(h: &Harness, t: Clock, size: i64, part_size: i64, expires: i64) -> Uuid {
+    let owner = h
+        .user(&format!("u{}", Uuid::new_v4().simple()), Role::User)
+        .await;
+    let upload = h
+        .c()
+        .create_upload(NewUpload {
+            id: Uuid::new_v4(),
+            owner_id: owner.user_id,
+            model: ModelName::parse("big").unwrap(),
+            size,
+            sha256: Some("ab".repeat(32)),
+            part_size,
+            created_at: t.at(0),
+            expires_at: t.at(expires),
+        })
+        .await
+        .unwrap();
+    assert_eq!(upload.state, UploadState::Open);
+    assert_eq!(upload.part_count(), 3);
+    upload.id
+}
+
+fn part(n: i64, size: i64, sha: &str) -> UploadPart {
+    UploadPart {
+        n,
+        size,
+        sha256: sha.repeat(64),
+    }
+}
+
+pub async fn upload_parts_are_recorded_replaced_and_listed_in_order(h: &Harness) {
+    let t = Clock::start();
+    let id = open(h, t, 10, 4, 100).await;
+    for (n, size, sha) in [(3, 2, "c"), (1, 4, "a"), (1, 4, "d")] {
+        assert!(
+            h.c()
+                .record_part(id, &part(n, size, sha), t.at(200))
+                .await
+                .unwrap()
+        );
+    }
+    let parts = h.c().upload_parts(id).await.unwrap();
+    assert_eq!(parts, [part(1, 4, "d"), part(3, 2, "c")]);
+    let upload = h.c().upload(id).await.unwrap().unwrap();
+    assert_eq!(upload.expires_at, t.at(200), "a part moves the expiry");
+    assert!(h.c().upload(Uuid::new_v4()).await.unwrap().is_none());
+    assert!(
+        !h.c()
+            .record_part(Uuid::new_v4(), &part(1, 4, "a"), t.at(200))
+            .await
+            .unwrap(),
+        "a part of an unknown upload is not recorded"
+    );
+}
+
+pub async fn one_completion_at_a_time_and_no_parts_while_it_runs(h: &Harness) {
+    let t = Clock::start();
+    let id = open(h, t, 10, 4, 100).await;
+    assert!(
+        h.c()
+            .begin_completing(id, t.at(10), t.at(20))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !h.c()
+            .begin_completing(id, t.at(11), t.at(21))
+            .await
+            .unwrap(),
+        "held"
+    );
+    assert!(
+        !h.c()
+            .record_part(id, &part(2, 4, "b"), t.at(300))
+            .await
+            .unwrap()
+    );
+    assert!(h.c().upload_parts(id).await.unwrap().is_empty());
+    // A completer that died: its claim lapses and another takes over.
+    assert!(
+        h.c()
+            .begin_completing(id, t.at(21), t.at(31))
+            .await
+            .unwrap()
+    );
+    h.c().end_completing(id, None, t.at(400)).await.unwrap();
+    let reopened = h.c().upload(id).await.unwrap().unwrap();
+    assert_eq!(
+        (reopened.state, reopened.completing_until),
+        (UploadState::Open, None)
+    );
+    assert!(
+        h.c()
+            .record_part(id, &part(2, 4, "b"), t.at(400))
+            .await
+            .unwrap()
+    );
+
+    assert!(
+        h.c()
+            .begin_completing(id, t.at(30), t.at(40))
+            .await
+            .unwrap()
+    );
+    h.c().end_completing(id, Some(7), t.at(500)).await.unwrap();
+    let done = h.c().upload(id).await.unwrap().unwrap();
+    assert_eq!((done.state, done.version), (UploadState::Done, Some(7)));
+    assert!(
+        !h.c()
+            .begin_completing(id, t.at(1000), t.at(1010))
+            .await
+            .unwrap(),
+        "done stays done"
+    );
+    assert!(
+        !h.c()
+            .record_part(id, &part(1, 4, "a"), t.at(600))
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn expired_uploads_are_listed_unless_being_completed_and_deleted_with_their_parts(
+    h: &Harness,
+) {
+    let t = Clock::start();
+    let stale = open(h, t, 10, 4, 100).await;
+    let completing = open(h, t, 10, 4, 100).await;
+    let fresh = open(h, t, 10, 4, 1000).await;
+    h.c()
+        .record_part(stale, &part(1, 4, "a"), t.at(100))
+        .await
+        .unwrap();
+    assert!(
+        h.c()
+            .begin_completing(completing, t.at(50), t.at(500))
+            .await
+            .unwrap()
+    );
+    assert_eq!(h.c().expired_uploads(t.at(200), 10).await.unwrap(), [stale]);
+    let mut after_claim = h.c().expired_uploads(t.at(600), 10).await.unwrap();
+    after_claim.sort();
+    let mut want = vec![stale, completing];
+    want.sort();
+    assert_eq!(after_claim, want, "a lapsed completion expires too");
+    h.c().delete_upload(stale).await.unwrap();
+    assert!(h.c().upload(stale).await.unwrap().is_none());
+    assert!(h.c().upload_parts(stale).await.unwrap().is_empty());
+    assert!(h.c().upload(fresh).await.unwrap().is_some());
+}
