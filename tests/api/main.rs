@@ -6,6 +6,7 @@ mod acumos_client;
 mod acumos_ui;
 mod auth;
 mod catalog;
+mod cli_client;
 mod crash_leftovers;
 mod database_wait;
 mod deployment;
@@ -138,4 +139,19 @@ async fn parts_sent_to_two_replicas_on_s3_complete_on_either() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_reports_not_ready_then_finishes_in_flight_requests_and_exits() {
     draining::sigterm_reports_not_ready_then_finishes_in_flight_requests_and_exits().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_push_and_pull_round_trip_with_aliases_metadata_and_verified_bytes() {
+    cli_client::login_push_and_pull_round_trip_with_aliases_metadata_and_verified_bytes().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_failures_exit_with_one_line_and_a_code_that_says_whose_fault() {
+    cli_client::failures_exit_with_one_line_and_a_code_that_says_whose_fault().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_push_of_a_300_mb_model_resumes_from_the_parts_received() {
+    cli_client::an_interrupted_push_of_a_300_mb_model_resumes_from_the_parts_received().await;
 }

@@ -4,6 +4,7 @@
 
 pub mod bundle;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod http;
 pub mod jwt_keys;

@@ -22,8 +22,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{DEFAULT_CONFIG}");
         return Ok(());
     }
+    // Client commands speak HTTP to a server: no server configuration is read.
+    let command = match cli.command {
+        Command::Login {
+            url,
+            username,
+            token_stdin,
+        } => return Ok(crate::client::login(url, username, token_stdin).await?),
+        Command::Push(args) => return Ok(crate::client::push(args).await?),
+        Command::Pull(args) => return Ok(crate::client::pull(args).await?),
+        command => command,
+    };
     let settings = Settings::load(cli.config.as_deref()).context("loading the configuration")?;
-    match cli.command {
+    match command {
         Command::Serve => serve(settings).await,
         Command::Runner(args) => crate::runner::run(settings, args).await,
         Command::Migrate => {
@@ -102,7 +113,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             command: ConfigCommand::Default,
         }
         | Command::ValidateOnnx { .. }
-        | Command::RunLimited { .. } => {
+        | Command::RunLimited { .. }
+        | Command::Login { .. }
+        | Command::Push(_)
+        | Command::Pull(_) => {
             unreachable!("handled before the settings are loaded")
         }
     }

@@ -32,6 +32,22 @@ pub enum Command {
     Runner(crate::runner::RunnerArgs),
     /// Create or upgrade the catalog database, then exit.
     Migrate,
+    /// Sign in to a server and keep an API token for it (for push and pull).
+    Login {
+        /// The server, e.g. https://models.example.org
+        url: String,
+        /// Sign in as this user (the password from CARAVAN_PASSWORD or standard input); a new
+        /// API token with the read, publish and deploy scopes is made and kept.
+        #[arg(long, conflicts_with = "token_stdin")]
+        username: Option<String>,
+        /// Keep the API token read from standard input instead.
+        #[arg(long)]
+        token_stdin: bool,
+    },
+    /// Upload a model file to a server as a new version, resumably (run again to resume).
+    Push(crate::client::PushArgs),
+    /// Download a version's file from a server, resumably, verifying its SHA-256.
+    Pull(crate::client::PullArgs),
     /// Manage users.
     User {
         #[command(subcommand)]
