@@ -34,6 +34,19 @@ fi
 cp bench/serving/acumos/protoc "$ACUMOS_VENV/bin/protoc"
 export CARAVAN_TEST_ACUMOS_PYTHON=$PWD/$ACUMOS_VENV/bin/python
 
+# The MLflow clients, one venv per major version, each keyed by its requirements.
+for MAJOR in 3 2; do
+  MLFLOW_VENV=.venv/mlflow-$MAJOR
+  if ! cmp -s "tests/mlflow/requirements-$MAJOR.txt" "$MLFLOW_VENV/requirements.txt"; then
+    echo "== installing tests/mlflow/requirements-$MAJOR.txt into $MLFLOW_VENV"
+    rm -rf "$MLFLOW_VENV"
+    python3 -m venv "$MLFLOW_VENV"
+    "$MLFLOW_VENV/bin/pip" install --quiet --disable-pip-version-check -r "tests/mlflow/requirements-$MAJOR.txt"
+    cp "tests/mlflow/requirements-$MAJOR.txt" "$MLFLOW_VENV/requirements.txt"
+  fi
+  export "CARAVAN_TEST_MLFLOW${MAJOR}_PYTHON=$PWD/$MLFLOW_VENV/bin/python"
+done
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

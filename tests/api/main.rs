@@ -14,6 +14,7 @@ mod downloads;
 mod draining;
 mod leaks;
 mod metrics_access;
+mod mlflow_client;
 mod onboarding;
 mod ops;
 mod refusals;
@@ -129,6 +130,8 @@ on_both_backends!(
     uploads::another_users_upload_is_not_found_and_a_token_needs_publish,
     uploads::two_clients_completing_one_upload_at_once_make_one_version,
     uploads::expired_uploads_are_swept_with_their_parts,
+    mlflow_client::the_mlflow_clients_register_alias_search_and_delete,
+    mlflow_client::mlflow_requests_outside_the_protocol_get_mlflow_errors_never_a_5xx,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,7 +38,7 @@ pub use error::{
     ConflictKind, CoreError, ErrorClass, INTERNAL_MESSAGE, Result, Subject, chain as error_chain,
 };
 pub use federation::{PeerRequest, RemoteVersion};
-pub use models::{ModelDetails, SearchParams};
+pub use models::{MAX_LIMIT as MAX_SEARCH_LIMIT, ModelDetails, SearchParams};
 pub use onboard::Upload;
 pub use rate_limit::{LoginLimiter, LoginLimits};
 pub use resumable::{NewResumableUpload, UploadProgress};

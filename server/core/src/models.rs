@@ -214,6 +214,24 @@ impl Core {
         Ok(read)
     }
 
+    /// Creates a model with no version yet (a registry entry that versions come to later).
+    #[tracing::instrument(skip_all, fields(model = %name))]
+    pub async fn create_model(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+        patch: ModelPatch,
+    ) -> Result<ModelRecord> {
+        require(who, Scope::Publish)?;
+        if name.is_imported() {
+            return Err(CoreError::Invalid(
+                "':' is reserved for models imported from peers".into(),
+            ));
+        }
+        let patch = check_patch(patch)?;
+        Ok(self.catalog.create_model(name, &patch, &actor(who)).await?)
+    }
+
     #[tracing::instrument(skip_all)]
     pub async fn update_model(
         &self,

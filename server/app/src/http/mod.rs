@@ -21,6 +21,7 @@ pub mod error;
 pub mod extract;
 pub mod federation;
 pub mod metrics;
+pub mod mlflow;
 pub mod ops;
 pub mod spans;
 pub mod ui;
@@ -95,6 +96,7 @@ pub fn server(
             .configure(api::routes)
             .configure(v2::routes)
             .configure(acumos::routes)
+            .configure(mlflow::routes)
             // Last: the UI's pages sit at the root, and its scope answers what nothing else did.
             .configure(ui::routes)
     };

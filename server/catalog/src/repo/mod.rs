@@ -100,6 +100,13 @@ pub trait ModelRepo: Send + Sync {
     /// pushed again return the existing version with `created: false`. The blob must have been
     /// reserved with [`BlobRepo::reserve_blob`]; this call takes over that reservation.
     async fn publish_version(&self, new: NewVersion, actor: &Actor) -> Result<Published>;
+    /// Creates a model with no version yet, owned by `actor`; `Conflict` if the name is taken.
+    async fn create_model(
+        &self,
+        name: &ModelName,
+        patch: &ModelPatch,
+        actor: &Actor,
+    ) -> Result<ModelRecord>;
     async fn model_by_name(&self, name: &ModelName) -> Result<Option<ModelRecord>>;
     async fn model_by_id(&self, id: Uuid) -> Result<Option<ModelRecord>>;
     async fn update_model(

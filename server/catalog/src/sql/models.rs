@@ -289,6 +289,37 @@ macro_rules! impl_models {
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
+            async fn create_model(
+                &self,
+                name: &caravan_domain::ModelName,
+                patch: &$crate::ModelPatch,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::ModelRecord> {
+                let mut tx = self.begin_write().await?;
+                let now = $crate::Timestamp::now();
+                let visibility = patch.visibility.unwrap_or(caravan_domain::Visibility::Private);
+                let inserted: Option<(uuid::Uuid,)> = sqlx::query_as(
+                    "INSERT INTO models (id, name, owner_id, tags, visibility, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (name) DO NOTHING RETURNING id",
+                )
+                .bind(uuid::Uuid::new_v4()).bind(name.as_str()).bind(actor.user_id)
+                .bind(sqlx::types::Json(Vec::<String>::new())).bind(visibility.as_str()).bind(now)
+                .fetch_optional(&mut *tx).await?;
+                let Some((id,)) = inserted else {
+                    return Err($crate::CatalogError::conflict(
+                        caravan_domain::ConflictKind::AlreadyExists,
+                        format!("model {name} already exists"),
+                    ));
+                };
+                Self::apply_patch(&mut tx, id, patch).await?;
+                let audit = $crate::NewAudit::new(actor, "model.create", format!("model:{name}"));
+                Self::append_audit(&mut tx, &audit).await?;
+                let model = Self::model_in_tx(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(model)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn update_model(
                 &self,
                 name: &caravan_domain::ModelName,

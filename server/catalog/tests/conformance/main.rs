@@ -60,6 +60,7 @@ on_both_backends!(
     models::aliases_point_move_and_protect_their_version,
     models::version_numbers_are_never_reused,
     models::downloads_are_counted,
+    models::a_model_created_without_a_version_is_found_and_takes_a_first_push,
     search::search_finds_words_in_name_description_card_and_tags,
     search::search_filters_by_tag_and_visibility_and_respects_the_viewer,
     search::pages_follow_cursors_without_gaps_or_repeats,

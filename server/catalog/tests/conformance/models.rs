@@ -282,3 +282,40 @@ pub async fn downloads_are_counted(h: &Harness) {
         "downloads do not count as updates"
     );
 }
+
+pub async fn a_model_created_without_a_version_is_found_and_takes_a_first_push(h: &Harness) {
+    let alice = h.user("alice", Role::User).await;
+    let patch = ModelPatch {
+        description: Some("registered first".into()),
+        visibility: Some(caravan_domain::Visibility::Public),
+        ..Default::default()
+    };
+    let model = h
+        .c()
+        .create_model(&name("empty"), &patch, &alice)
+        .await
+        .unwrap();
+    assert_eq!(
+        (model.owner_id, model.latest_version),
+        (alice.user_id, None)
+    );
+    assert_eq!(model.description, "registered first");
+    assert_eq!(h.last_audit().await.action, "model.create");
+    assert!(h.c().versions(model.id).await.unwrap().is_empty());
+    let again = h
+        .c()
+        .create_model(&name("empty"), &ModelPatch::default(), &alice)
+        .await;
+    assert!(matches!(
+        again,
+        Err(CatalogError::Conflict {
+            kind: caravan_domain::ConflictKind::AlreadyExists,
+            ..
+        })
+    ));
+    let first = h.publish(&alice, "empty", &sha(7)).await;
+    assert_eq!(
+        (first.model.id, first.version.version, first.created),
+        (model.id, 1, true)
+    );
+}

@@ -1,0 +1,120 @@
+//! Caravan's models and versions as MLflow's `RegisteredModel` and `ModelVersion`: versions
+//! are strings, timestamps milliseconds, every version `READY` and in stage `None`.
+
+use actix_web::HttpRequest;
+use caravan_core::{Core, ModelDetails, SearchParams};
+use caravan_domain::Principal;
+use caravan_domain::records::{ModelRecord, ModelSort, Timestamp, VersionRecord};
+use serde_json::{Value, json};
+
+use super::MlflowError;
+
+fn millis(t: &Timestamp) -> i64 {
+    t.0.timestamp_millis()
+}
+
+/// Where a version's file is downloaded, as an absolute URL on this server.
+pub fn artifact_url(req: &HttpRequest, model: &str, version: i64) -> String {
+    let info = req.connection_info();
+    format!(
+        "{}://{}/api/v1/models/{model}/versions/{version}/artifact",
+        info.scheme(),
+        info.host()
+    )
+}
+
+pub fn model_version(req: &HttpRequest, details: &ModelDetails, v: &VersionRecord) -> Value {
+    let name = details.model.name.as_str();
+    let aliases: Vec<&str> = details
+        .aliases
+        .iter()
+        .filter(|a| a.version == v.version)
+        .map(|a| a.alias.as_str())
+        .collect();
+    json!({
+        "name": name,
+        "version": v.version.to_string(),
+        "creation_timestamp": millis(&v.created_at),
+        "last_updated_timestamp": millis(&v.created_at),
+        "user_id": v.created_by,
+        "current_stage": "None",
+        "description": "",
+        "source": artifact_url(req, name, v.version),
+        "run_id": "",
+        "status": "READY",
+        "status_message": "",
+        "tags": [],
+        "run_link": "",
+        "aliases": aliases,
+    })
+}
+
+pub fn registered_model(req: &HttpRequest, details: &ModelDetails) -> Value {
+    let m = &details.model;
+    let latest: Vec<Value> = details
+        .versions
+        .iter()
+        .max_by_key(|v| v.version)
+        .map(|v| model_version(req, details, v))
+        .into_iter()
+        .collect();
+    let aliases: Vec<Value> = details
+        .aliases
+        .iter()
+        .map(|a| json!({"alias": a.alias, "version": a.version.to_string()}))
+        .collect();
+    json!({
+        "name": m.name.as_str(),
+        "creation_timestamp": millis(&m.created_at),
+        "last_updated_timestamp": millis(&m.updated_at),
+        "user_id": m.owner,
+        "description": m.description,
+        "latest_versions": latest,
+        "tags": [],
+        "aliases": aliases,
+    })
+}
+
+/// Every model `who` may see, by name.
+pub async fn visible_models(
+    core: &Core,
+    who: Option<&Principal>,
+) -> Result<Vec<ModelRecord>, MlflowError> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let params = SearchParams {
+            q: None,
+            tag: None,
+            visibility: None,
+            sort: ModelSort::Name,
+            descending: Some(false),
+            limit: Some(caravan_core::MAX_SEARCH_LIMIT),
+            cursor,
+        };
+        let page = core.search(who, params).await?;
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// One page of `rows` from `page_token` (an offset), and the token of the next.
+pub fn page<T>(
+    rows: Vec<T>,
+    max_results: usize,
+    page_token: Option<&str>,
+) -> Result<(Vec<T>, Option<String>), MlflowError> {
+    let start: usize = match page_token.filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(t) => t
+            .parse()
+            .map_err(|_| MlflowError::invalid("page_token is not one this server gave"))?,
+    };
+    let total = rows.len();
+    let items: Vec<T> = rows.into_iter().skip(start).take(max_results).collect();
+    let next = (start + items.len() < total).then(|| (start + items.len()).to_string());
+    Ok((items, next))
+}

@@ -1,0 +1,114 @@
+//! `model-versions/*`: get, delete, search and get-download-uri over Caravan's versions.
+//! (Creating a version from an MLflow `source` needs the tracking and artifact APIs, which
+//! this surface does not have yet: it is refused with a reason, never a 5xx.)
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use caravan_core::Core;
+use serde_json::json;
+
+use super::{
+    MlflowError,
+    args::Args,
+    auth::{caller, signed_in},
+    entities::{artifact_url, model_version, page, visible_models},
+    filter::Filter,
+    registry::existing_name,
+};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/model-versions/create", web::post().to(create))
+        .route("/model-versions/get", web::get().to(get))
+        .route("/model-versions/delete", web::delete().to(delete))
+        .route("/model-versions/search", web::get().to(search))
+        .route(
+            "/model-versions/get-download-uri",
+            web::get().to(download_uri),
+        );
+}
+
+type Reply = Result<HttpResponse, MlflowError>;
+
+async fn create(core: web::Data<Core>, req: HttpRequest) -> Reply {
+    signed_in(&core, &req).await?;
+    Err(MlflowError::invalid(
+        "creating a model version from an MLflow source is not supported yet: push the .onnx file with `caravan push` or POST /api/v1/models/{name}/versions",
+    ))
+}
+
+async fn get(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
+    let who = caller(&core, &req).await?;
+    let args = Args::of(&req, &body)?;
+    let name = existing_name(args.str("name")?)?;
+    let number = args.version()?;
+    let details = core.model_details(who.as_ref(), &name).await?;
+    let version = details
+        .versions
+        .iter()
+        .find(|v| v.version == number)
+        .ok_or_else(|| {
+            MlflowError::not_found(format!(
+                "Model Version (name={name}, version={number}) not found"
+            ))
+        })?;
+    Ok(HttpResponse::Ok().json(json!({"model_version": model_version(&req, &details, version)})))
+}
+
+async fn delete(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
+    let who = signed_in(&core, &req).await?;
+    let args = Args::of(&req, &body)?;
+    let name = existing_name(args.str("name")?)?;
+    core.delete_version(&who, &name, args.version()?).await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+async fn search(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
+    let who = caller(&core, &req).await?;
+    let args = Args::of(&req, &body)?;
+    let filter = Filter::parse(
+        args.opt_str("filter")?.unwrap_or(""),
+        &["name", "run_id", "source_path"],
+    )?;
+    let max_results = args.opt_int("max_results")?.unwrap_or(10_000);
+    if !(1..=200_000).contains(&max_results) {
+        return Err(MlflowError::invalid(
+            "max_results must be between 1 and 200000",
+        ));
+    }
+    let mut found = Vec::new();
+    for model in visible_models(&core, who.as_ref()).await? {
+        let name = model.name.to_string();
+        let details = core.model_details(who.as_ref(), &model.name).await?;
+        for v in &details.versions {
+            let source = artifact_url(&req, &name, v.version);
+            let attribute = |a: &str| match a {
+                "name" => Some(name.clone()),
+                "run_id" => Some(String::new()),
+                "source_path" => Some(source.clone()),
+                _ => None,
+            };
+            if filter.matches(attribute, |_| None) {
+                found.push(model_version(&req, &details, v));
+            }
+        }
+    }
+    let (versions, next) = page(found, max_results as usize, args.opt_str("page_token")?)?;
+    let mut answer = json!({"model_versions": versions});
+    if let Some(next) = next {
+        answer["next_page_token"] = next.into();
+    }
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+async fn download_uri(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
+    let who = caller(&core, &req).await?;
+    let args = Args::of(&req, &body)?;
+    let name = existing_name(args.str("name")?)?;
+    let number = args.version()?;
+    let details = core.model_details(who.as_ref(), &name).await?;
+    if !details.versions.iter().any(|v| v.version == number) {
+        return Err(MlflowError::not_found(format!(
+            "Model Version (name={name}, version={number}) not found"
+        )));
+    }
+    Ok(HttpResponse::Ok().json(json!({"artifact_uri": artifact_url(&req, name.as_str(), number)})))
+}
