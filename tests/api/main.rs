@@ -17,6 +17,7 @@ mod metrics_access;
 mod mlflow_client;
 mod onboarding;
 mod ops;
+mod properties;
 mod refusals;
 mod session_keys;
 mod slow_clients;
@@ -132,6 +133,7 @@ on_both_backends!(
     uploads::expired_uploads_are_swept_with_their_parts,
     mlflow_client::the_mlflow_clients_register_alias_search_and_delete,
     mlflow_client::mlflow_requests_outside_the_protocol_get_mlflow_errors_never_a_5xx,
+    properties::properties_are_set_shown_and_deleted_by_those_who_may,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

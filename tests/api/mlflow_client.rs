@@ -79,6 +79,25 @@ pub async fn the_mlflow_clients_register_alias_search_and_delete(backend: Backen
         let empty = format!("{model}-empty");
         assert_eq!(out["created"], empty, "{out}");
         assert_eq!(out["duplicate"], "RESOURCE_ALREADY_EXISTS");
+        assert_eq!(out["created_tags"], json!({"team": "risk"}));
+        assert_eq!(out["tagged_search"], json!([model]));
+        assert_eq!(out["tagged_versions"], json!(["1"]));
+        assert_eq!(out["version_tags"], json!({"validated": "yes"}));
+        assert_eq!(out["tag_deleted"], json!({}));
+        assert_eq!(out["delete_missing_tag"], "RESOURCE_DOES_NOT_EXIST");
+        // The tags are Caravan properties, in its own API.
+        let (_, details) = app
+            .get_json(Some(&token), &format!("/api/v1/models/{model}"))
+            .await;
+        assert_eq!(
+            details["properties"],
+            json!({"owner team": format!("{model}-ops")}),
+            "{details}"
+        );
+        let (_, v1) = app
+            .get_json(Some(&token), &format!("/api/v1/models/{model}/versions/1"))
+            .await;
+        assert_eq!(v1["properties"], json!({"validated": "yes"}));
         assert_eq!(out["empty_versions"], json!([]));
         assert_eq!(out["latest"], json!(["2"]));
         assert_eq!(out["alias"], json!(["1", "READY", ["champion"]]));
@@ -193,7 +212,7 @@ pub async fn mlflow_requests_outside_the_protocol_get_mlflow_errors_never_a_5xx(
         (
             Method::POST,
             "registered-models/create",
-            Some(json!({"name": "tagged", "tags": [{"key": "k", "value": "v"}]})),
+            Some(json!({"name": "tagged", "tags": "k=v"})),
             400,
             "INVALID_PARAMETER_VALUE",
             "tags",

@@ -25,7 +25,8 @@ base, name = sys.argv[1], sys.argv[2]
 c = MlflowClient(tracking_uri=base, registry_uri=base)
 empty = name + "-empty"
 out = {}
-out["created"] = c.create_registered_model(empty, description="registered by mlflow").name
+out["created"] = c.create_registered_model(empty, tags={"team": "risk"}, description="registered by mlflow").name
+out["created_tags"] = c.get_registered_model(empty).tags
 out["duplicate"] = code(lambda: c.create_registered_model(empty))
 out["empty_versions"] = [v.version for v in c.get_registered_model(empty).latest_versions]
 model = c.get_registered_model(name)
@@ -41,6 +42,14 @@ rest = c.search_registered_models(filter_string=f"name LIKE '{name}%'", max_resu
 out["next_page"] = [m.name for m in rest]
 out["bad_filter"] = code(lambda: c.search_registered_models(filter_string="description = 'x'"))
 out["versions"] = sorted(v.version for v in c.search_model_versions(f"name='{name}'"))
+c.set_registered_model_tag(name, "owner team", name + "-ops")
+c.set_model_version_tag(name, "1", "validated", "yes")
+out["tagged_search"] = [m.name for m in c.search_registered_models(filter_string=f"tags.`owner team` = '{name}-ops'")]
+out["tagged_versions"] = [v.version for v in c.search_model_versions(f"name = '{name}' AND tags.validated = 'yes'")]
+out["version_tags"] = c.get_model_version(name, "1").tags
+c.delete_registered_model_tag(empty, "team")
+out["tag_deleted"] = c.get_registered_model(empty).tags
+out["delete_missing_tag"] = code(lambda: c.delete_registered_model_tag(empty, "team"))
 out["version_status"] = c.get_model_version(name, "2").status
 out["download_uri"] = c.get_model_version_download_uri(name, "2")
 out["latest_versions"] = [v.version for v in c.get_latest_versions(name)]

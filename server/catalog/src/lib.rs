@@ -21,8 +21,8 @@ pub use caravan_domain::records::*;
 pub use error::CatalogError;
 pub use repo::{
     AuditRepo, BlobRepo, Catalog, ChangeFeed, DatasetRepo, EventRepo, FederationRepo, InstanceRepo,
-    LoginAttemptRepo, ModelRepo, PipelineCatalog, PipelineRepo, SearchRepo, SocialRepo,
-    SubscriptionRepo, TokenRepo, TriggerRepo, UploadRepo, UserRepo, VersionRepo,
+    LoginAttemptRepo, ModelRepo, PipelineCatalog, PipelineRepo, PropertyRepo, SearchRepo,
+    SocialRepo, SubscriptionRepo, TokenRepo, TriggerRepo, UploadRepo, UserRepo, VersionRepo,
 };
 
 /// Result of catalog operations.

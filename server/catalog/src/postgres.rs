@@ -141,6 +141,7 @@ impl crate::Catalog for PgCatalog {
 sql::impl_users!(PgCatalog);
 sql::impl_login_attempts!(PgCatalog);
 sql::impl_uploads!(PgCatalog);
+sql::impl_properties!(PgCatalog);
 sql::impl_tokens!(PgCatalog);
 sql::impl_blobs!(PgCatalog);
 sql::impl_audit!(PgCatalog, Postgres);

@@ -107,6 +107,7 @@ impl crate::Catalog for SqliteCatalog {
 sql::impl_users!(SqliteCatalog);
 sql::impl_login_attempts!(SqliteCatalog);
 sql::impl_uploads!(SqliteCatalog);
+sql::impl_properties!(SqliteCatalog);
 sql::impl_tokens!(SqliteCatalog);
 sql::impl_blobs!(SqliteCatalog);
 sql::impl_audit!(SqliteCatalog, Sqlite);

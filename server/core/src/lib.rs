@@ -15,6 +15,7 @@ mod federation;
 mod models;
 mod onboard;
 mod passwords;
+mod properties;
 mod rate_limit;
 mod resumable;
 pub mod runner;

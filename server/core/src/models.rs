@@ -34,6 +34,8 @@ pub struct ModelDetails {
     pub model: ModelRecord,
     pub versions: Vec<VersionRecord>,
     pub aliases: Vec<AliasRecord>,
+    /// Key/value properties of the model and its versions.
+    pub properties: caravan_domain::records::Properties,
 }
 
 impl ModelDetails {
@@ -138,10 +140,12 @@ impl Core {
         let model = self.visible_model(who, name).await?;
         let versions = self.catalog.versions(model.id).await?;
         let aliases = self.catalog.aliases(model.id).await?;
+        let properties = self.catalog.properties(model.id).await?;
         Ok(ModelDetails {
             model,
             versions,
             aliases,
+            properties,
         })
     }
 

@@ -143,6 +143,30 @@ pub trait VersionRepo: Send + Sync {
     async fn all_aliases(&self) -> Result<Vec<(Uuid, String, i64)>>;
 }
 
+/// Key/value properties of models and their versions.
+#[async_trait]
+pub trait PropertyRepo: Send + Sync {
+    async fn properties(&self, model_id: Uuid) -> Result<crate::Properties>;
+    /// Sets a property of the model, or of one of its versions (`NotFound` if it has no such
+    /// version).
+    async fn set_property(
+        &self,
+        model_id: Uuid,
+        version: Option<i64>,
+        key: &str,
+        value: &str,
+        actor: &Actor,
+    ) -> Result<()>;
+    /// `false` if there was no such property.
+    async fn delete_property(
+        &self,
+        model_id: Uuid,
+        version: Option<i64>,
+        key: &str,
+        actor: &Actor,
+    ) -> Result<bool>;
+}
+
 /// Full-text search over models (each engine's own index).
 #[async_trait]
 pub trait SearchRepo: Send + Sync {
@@ -334,6 +358,7 @@ pub trait Catalog:
     + TokenRepo
     + ModelRepo
     + VersionRepo
+    + PropertyRepo
     + SearchRepo
     + BlobRepo
     + AuditRepo

@@ -61,6 +61,7 @@ on_both_backends!(
     models::version_numbers_are_never_reused,
     models::downloads_are_counted,
     models::a_model_created_without_a_version_is_found_and_takes_a_first_push,
+    models::properties_of_models_and_versions_are_set_replaced_deleted_and_go_with_a_version,
     search::search_finds_words_in_name_description_card_and_tags,
     search::search_filters_by_tag_and_visibility_and_respects_the_viewer,
     search::pages_follow_cursors_without_gaps_or_repeats,

@@ -319,3 +319,68 @@ pub async fn a_model_created_without_a_version_is_found_and_takes_a_first_push(h
         (model.id, 1, true)
     );
 }
+
+pub async fn properties_of_models_and_versions_are_set_replaced_deleted_and_go_with_a_version(
+    h: &Harness,
+) {
+    let alice = h.user("alice", Role::User).await;
+    let first = h.publish(&alice, "props", &sha(1)).await;
+    h.publish(&alice, "props", &sha(2)).await;
+    let id = first.model.id;
+    h.c()
+        .set_property(id, None, "team", "risk", &alice)
+        .await
+        .unwrap();
+    h.c()
+        .set_property(id, None, "team", "fraud", &alice)
+        .await
+        .unwrap();
+    h.c()
+        .set_property(id, Some(1), "stage", "candidate", &alice)
+        .await
+        .unwrap();
+    h.c()
+        .set_property(id, Some(2), "stage", "tested", &alice)
+        .await
+        .unwrap();
+    assert_eq!(h.last_audit().await.action, "property.set");
+    let missing = h.c().set_property(id, Some(9), "stage", "x", &alice).await;
+    assert!(
+        matches!(missing, Err(CatalogError::NotFound(_))),
+        "{missing:?}"
+    );
+    let p = h.c().properties(id).await.unwrap();
+    assert_eq!(p.model.get("team").map(String::as_str), Some("fraud"));
+    assert_eq!(
+        p.of_version(1).get("stage").map(String::as_str),
+        Some("candidate")
+    );
+    assert_eq!(
+        p.of_version(2).get("stage").map(String::as_str),
+        Some("tested")
+    );
+    assert!(p.of_version(9).is_empty());
+
+    assert!(
+        h.c()
+            .delete_property(id, None, "team", &alice)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !h.c()
+            .delete_property(id, None, "team", &alice)
+            .await
+            .unwrap()
+    );
+    h.c().delete_version(id, 2, &alice).await.unwrap();
+    let p = h.c().properties(id).await.unwrap();
+    assert!(p.model.is_empty());
+    assert_eq!(
+        p.versions.keys().copied().collect::<Vec<_>>(),
+        [1],
+        "version 2's went with it"
+    );
+    h.c().delete_model(&name("props"), &alice).await.unwrap();
+    assert_eq!(h.c().properties(id).await.unwrap(), Default::default());
+}

@@ -106,6 +106,20 @@ pub struct VersionRecord {
     pub created_at: Timestamp,
 }
 
+/// Key/value properties of a model and of its versions (MLflow calls them tags).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Properties {
+    pub model: std::collections::BTreeMap<String, String>,
+    pub versions: std::collections::BTreeMap<i64, std::collections::BTreeMap<String, String>>,
+}
+
+impl Properties {
+    /// A version's properties (none if it has none).
+    pub fn of_version(&self, version: i64) -> std::collections::BTreeMap<String, String> {
+        self.versions.get(&version).cloned().unwrap_or_default()
+    }
+}
+
 /// An alias and the version it points to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AliasRecord {

@@ -9,6 +9,7 @@ mod models;
 pub mod openapi;
 mod peers;
 mod pipelines;
+mod properties;
 mod push;
 mod social;
 mod uploads;
@@ -34,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(pipelines::routes)
             .configure(hooks::routes)
             .configure(push::routes)
+            .configure(properties::routes)
             .configure(uploads::routes)
             .configure(social::routes)
             .configure(versions::routes)

@@ -109,15 +109,20 @@ pub async fn get_model(
     let details = core.model_details(who.as_ref(), &name).await?;
     let provenance = core.provenance(&details.model).await?.map(Into::into);
     let model_name = details.model.name.to_string();
+    let properties = details.properties;
     Ok(web::Json(dto::ModelDetails {
         model: details.model.into(),
         versions: details
             .versions
             .into_iter()
-            .map(|v| dto::Version::new(&model_name, v))
+            .map(|v| {
+                let own = properties.of_version(v.version);
+                dto::Version::new(&model_name, v).with_properties(own)
+            })
             .collect(),
         aliases: details.aliases.into_iter().map(Into::into).collect(),
         provenance,
+        properties: properties.model.clone(),
     }))
 }
 

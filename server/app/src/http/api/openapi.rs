@@ -7,8 +7,8 @@ use utoipa::{
 };
 
 use super::{
-    admin, auth, datasets, deployment, hooks, models, peers, pipelines, push, social, uploads,
-    versions,
+    admin, auth, datasets, deployment, hooks, models, peers, pipelines, properties, push, social,
+    uploads, versions,
 };
 use crate::http::ops;
 use crate::http::{dto, error::ErrorBody};
@@ -21,7 +21,8 @@ use crate::http::{dto, error::ErrorBody};
         auth::revoke_token, admin::list_users, admin::create_user, admin::change_user, admin::audit,
         models::search, models::get_model, models::update_model, models::delete_model,
         models::list_aliases, models::get_alias, models::set_alias, models::delete_alias, push::push,
-        uploads::begin, uploads::progress, uploads::put_part, uploads::complete, uploads::abort,
+        properties::set_model_property, properties::delete_model_property,
+        properties::set_version_property, properties::delete_version_property, uploads::begin, uploads::progress, uploads::put_part, uploads::complete, uploads::abort,
         versions::list_versions, versions::get_version, versions::delete_version, versions::artifact,
         deployment::deployment,
                 ops::healthz, ops::readyz, ops::metrics,
@@ -40,7 +41,7 @@ use crate::http::{dto, error::ErrorBody};
         dto::ModelMetadata, dto::User, dto::Token, dto::CreatedToken, dto::AuditEntry, dto::Rating, dto::Ratings, dto::SocialCounts,
         dto::Comment, dto::NewRating, dto::NewComment, dto::Dataset, dto::DatasetVersion,
         dto::DatasetDetails, dto::Preview, dto::Pipeline, dto::Run, dto::Lineage, dto::NewUpload,
-        dto::CompleteUpload, dto::Part, dto::Upload)),
+        dto::CompleteUpload, dto::Part, dto::Upload, properties::PropertyValue)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

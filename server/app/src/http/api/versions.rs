@@ -71,7 +71,11 @@ pub async fn get_version(
             &VersionRef::parse(&version)?,
         )
         .await?;
-    Ok(web::Json(dto::Version::new(model.name.as_str(), version)))
+    let properties = core.properties(who.as_ref(), &model.name).await?;
+    let own = properties.of_version(version.version);
+    Ok(web::Json(
+        dto::Version::new(model.name.as_str(), version).with_properties(own),
+    ))
 }
 
 /// Delete a version (owner or admin); refused with 409 while an alias points to it.

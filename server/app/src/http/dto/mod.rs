@@ -88,6 +88,9 @@ pub struct ModelDetails {
     pub aliases: Vec<Alias>,
     /// Where an imported model came from.
     pub provenance: Option<Provenance>,
+    /// Key/value properties (MLflow's registry tags).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -122,9 +125,18 @@ pub struct Version {
     /// The Acumos model-runner interface it came with (methods and .proto), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acumos: Option<caravan_domain::AcumosInterface>,
+    /// Key/value properties of this version (MLflow's model-version tags).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
 }
 
 impl Version {
+    /// The version with its properties.
+    pub fn with_properties(mut self, properties: BTreeMap<String, String>) -> Self {
+        self.properties = properties;
+        self
+    }
+
     pub fn new(model: &str, v: VersionRecord) -> Self {
         let info = v.info;
         Version {
@@ -146,6 +158,7 @@ impl Version {
             footprint_bytes: info.footprint_bytes,
             format: info.format,
             acumos: info.acumos,
+            properties: BTreeMap::new(),
             created_by: v.created_by,
             created_at: v.created_at.0,
         }

@@ -37,13 +37,21 @@ impl Args {
         Ok(Self(map))
     }
 
-    /// Whether a non-empty value was sent for `key`.
-    pub fn has(&self, key: &str) -> bool {
-        match self.0.get(key) {
-            None | Some(Value::Null) => false,
-            Some(Value::Array(items)) => !items.is_empty(),
-            Some(Value::String(s)) => !s.is_empty(),
-            Some(_) => true,
+    /// MLflow's `tags`: a list of `{"key", "value"}`.
+    pub fn tags(&self) -> Result<Vec<(String, String)>, MlflowError> {
+        let bad = || MlflowError::invalid("tags must be a list of {\"key\", \"value\"} objects");
+        match self.0.get("tags") {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|t| match (t["key"].as_str(), &t["value"]) {
+                    (Some(k), Value::String(v)) => Some((k.to_owned(), v.clone())),
+                    (Some(k), Value::Null) => Some((k.to_owned(), String::new())),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(bad),
+            Some(_) => Err(bad()),
         }
     }
 

@@ -23,6 +23,13 @@ pub fn artifact_url(req: &HttpRequest, model: &str, version: i64) -> String {
     )
 }
 
+fn tags(properties: &std::collections::BTreeMap<String, String>) -> Vec<Value> {
+    properties
+        .iter()
+        .map(|(key, value)| json!({"key": key, "value": value}))
+        .collect()
+}
+
 pub fn model_version(req: &HttpRequest, details: &ModelDetails, v: &VersionRecord) -> Value {
     let name = details.model.name.as_str();
     let aliases: Vec<&str> = details
@@ -43,7 +50,7 @@ pub fn model_version(req: &HttpRequest, details: &ModelDetails, v: &VersionRecor
         "run_id": "",
         "status": "READY",
         "status_message": "",
-        "tags": [],
+        "tags": tags(&details.properties.of_version(v.version)),
         "run_link": "",
         "aliases": aliases,
     })
@@ -70,7 +77,7 @@ pub fn registered_model(req: &HttpRequest, details: &ModelDetails) -> Value {
         "user_id": m.owner,
         "description": m.description,
         "latest_versions": latest,
-        "tags": [],
+        "tags": tags(&details.properties.model),
         "aliases": aliases,
     })
 }

@@ -32,7 +32,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/registered-models/alias", web::post().to(set_alias))
         .route("/registered-models/alias", web::delete().to(delete_alias))
-        .route("/registered-models/alias", web::get().to(get_alias));
+        .route("/registered-models/alias", web::get().to(get_alias))
+        .route("/registered-models/set-tag", web::post().to(set_tag))
+        .route(
+            "/registered-models/delete-tag",
+            web::delete().to(delete_tag),
+        );
 }
 
 type Reply = Result<HttpResponse, MlflowError>;
@@ -47,16 +52,15 @@ async fn create(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Re
     let who = signed_in(&core, &req).await?;
     let args = Args::of(&req, &body)?;
     let name = ModelName::parse(args.str("name")?)?;
-    if args.has("tags") {
-        return Err(MlflowError::invalid(
-            "registered-model tags are not supported yet; create the model without tags",
-        ));
-    }
+    let tags = args.tags()?;
     let patch = ModelPatch {
         description: args.opt_str("description")?.map(str::to_owned),
         ..Default::default()
     };
     core.create_model(&who, &name, patch).await?;
+    for (key, value) in tags {
+        core.set_property(&who, &name, None, &key, &value).await?;
+    }
     let details = core.model_details(Some(&who), &name).await?;
     Ok(HttpResponse::Ok().json(json!({"registered_model": registered_model(&req, &details)})))
 }
@@ -107,8 +111,18 @@ async fn search(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Re
             "max_results must be between 1 and 1000",
         ));
     }
-    let mut models = visible_models(&core, who.as_ref()).await?;
-    models.retain(|m| filter.matches(|a| (a == "name").then(|| m.name.to_string()), |_| None));
+    let mut models = Vec::new();
+    for m in visible_models(&core, who.as_ref()).await? {
+        let details = core.model_details(who.as_ref(), &m.name).await?;
+        let name = m.name.to_string();
+        let props = &details.properties.model;
+        if filter.matches(
+            |a| (a == "name").then(|| name.clone()),
+            |k| props.get(k).cloned(),
+        ) {
+            models.push(details);
+        }
+    }
     for order in args.strings("order_by")?.iter().rev() {
         let mut words = order.split_whitespace();
         let field = words.next().unwrap_or_default();
@@ -122,9 +136,9 @@ async fn search(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Re
             }
         };
         match field {
-            "name" => models.sort_by(|a, b| a.name.cmp(&b.name)),
-            "last_updated_timestamp" | "timestamp" => models.sort_by_key(|m| m.updated_at.0),
-            "creation_timestamp" => models.sort_by_key(|m| m.created_at.0),
+            "name" => models.sort_by(|a, b| a.model.name.cmp(&b.model.name)),
+            "last_updated_timestamp" | "timestamp" => models.sort_by_key(|m| m.model.updated_at.0),
+            "creation_timestamp" => models.sort_by_key(|m| m.model.created_at.0),
             other => {
                 return Err(MlflowError::invalid(format!(
                     "order_by: cannot sort on {other:?}; use name, creation_timestamp or last_updated_timestamp"
@@ -136,11 +150,7 @@ async fn search(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Re
         }
     }
     let (models, next) = page(models, max_results as usize, args.opt_str("page_token")?)?;
-    let mut out = Vec::with_capacity(models.len());
-    for m in models {
-        let details = core.model_details(who.as_ref(), &m.name).await?;
-        out.push(registered_model(&req, &details));
-    }
+    let out: Vec<_> = models.iter().map(|d| registered_model(&req, d)).collect();
     let mut answer = json!({"registered_models": out});
     if let Some(next) = next {
         answer["next_page_token"] = next.into();
@@ -203,4 +213,23 @@ async fn get_alias(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) ->
             MlflowError::not_found(format!("Registered model alias {alias} not found."))
         })?;
     Ok(HttpResponse::Ok().json(json!({"model_version": model_version(&req, &details, version)})))
+}
+
+async fn set_tag(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
+    let who = signed_in(&core, &req).await?;
+    let args = Args::of(&req, &body)?;
+    let name = existing_name(args.str("name")?)?;
+    let value = args.opt_str("value")?.unwrap_or_default();
+    core.set_property(&who, &name, None, args.str("key")?, value)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+async fn delete_tag(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
+    let who = signed_in(&core, &req).await?;
+    let args = Args::of(&req, &body)?;
+    let name = existing_name(args.str("name")?)?;
+    core.delete_property(&who, &name, None, args.str("key")?)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({})))
 }

@@ -23,7 +23,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/model-versions/get-download-uri",
             web::get().to(download_uri),
-        );
+        )
+        .route("/model-versions/set-tag", web::post().to(set_tag))
+        .route("/model-versions/delete-tag", web::delete().to(delete_tag));
 }
 
 type Reply = Result<HttpResponse, MlflowError>;
@@ -86,7 +88,8 @@ async fn search(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Re
                 "source_path" => Some(source.clone()),
                 _ => None,
             };
-            if filter.matches(attribute, |_| None) {
+            let props = details.properties.of_version(v.version);
+            if filter.matches(attribute, |k| props.get(k).cloned()) {
                 found.push(model_version(&req, &details, v));
             }
         }
@@ -111,4 +114,23 @@ async fn download_uri(core: web::Data<Core>, req: HttpRequest, body: web::Bytes)
         )));
     }
     Ok(HttpResponse::Ok().json(json!({"artifact_uri": artifact_url(&req, name.as_str(), number)})))
+}
+
+async fn set_tag(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
+    let who = signed_in(&core, &req).await?;
+    let args = Args::of(&req, &body)?;
+    let name = existing_name(args.str("name")?)?;
+    let value = args.opt_str("value")?.unwrap_or_default();
+    core.set_property(&who, &name, Some(args.version()?), args.str("key")?, value)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+async fn delete_tag(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
+    let who = signed_in(&core, &req).await?;
+    let args = Args::of(&req, &body)?;
+    let name = existing_name(args.str("name")?)?;
+    core.delete_property(&who, &name, Some(args.version()?), args.str("key")?)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({})))
 }

@@ -110,6 +110,7 @@ pub async fn model_page(
         model,
         versions,
         aliases,
+        properties,
     } = core.model_details(who, &name).await?;
     core.record_view(model.id).await?;
     let provenance = core.provenance(&model).await?.map(dto::Provenance::from);
@@ -135,12 +136,17 @@ pub async fn model_page(
         .collect();
     let wanted = query.version.or(serving_version);
     let selected = versions.iter().find(|v| Some(v.version) == wanted);
+    let version_properties = selected
+        .map(|v| properties.of_version(v.version))
+        .unwrap_or_default();
     let origin = crate::http::public_origin(&req, &config.public_url);
     let (curl, python) = selected
         .map(|v| super::snippets::snippets(&origin, name.as_str(), &try_inputs(v)))
         .unwrap_or_default();
     let ctx = context! {
         model => dto::Model::from(model.clone()),
+        properties => properties.model,
+        version_properties => version_properties,
         card => (!model.card.trim().is_empty()).then(|| markdown(&model.card)),
         try_inputs => selected.map(try_inputs).unwrap_or_default(),
         selected => selected,
