@@ -67,7 +67,12 @@ pub async fn push(
         staged,
         proto: None,
     };
-    let published = core.onboard(&who, upload).await?;
+    Ok(published(core.onboard(&who, upload).await?))
+}
+
+/// What a push answers (a completed resumable upload too): 201 and the new version, or 200
+/// and the version these bytes already were, with its `Location`.
+pub(super) fn published(published: caravan_domain::records::Published) -> HttpResponse {
     let model = published.model.name.to_string();
     let version = dto::Version::new(&model, published.version);
     let location = format!("/api/v1/models/{model}/versions/{}", version.version);
@@ -76,5 +81,5 @@ pub async fn push(
     } else {
         HttpResponse::Ok()
     };
-    Ok(response.insert_header(("Location", location)).json(version))
+    response.insert_header(("Location", location)).json(version)
 }

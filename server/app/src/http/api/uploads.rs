@@ -124,15 +124,7 @@ pub async fn complete(
     };
     let metadata = body.metadata.unwrap_or_default();
     let published = core.complete_upload(&who, id, metadata.into()).await?;
-    let model = published.model.name.to_string();
-    let version = dto::Version::new(&model, published.version);
-    let location = format!("/api/v1/models/{model}/versions/{}", version.version);
-    let mut response = if published.created {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    };
-    Ok(response.insert_header(("Location", location)).json(version))
+    Ok(super::push::published(published))
 }
 
 /// Give up an upload: its parts are deleted.
