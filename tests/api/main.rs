@@ -131,6 +131,7 @@ on_both_backends!(
     uploads::another_users_upload_is_not_found_and_a_token_needs_publish,
     uploads::two_clients_completing_one_upload_at_once_make_one_version,
     uploads::expired_uploads_are_swept_with_their_parts,
+    uploads::a_store_that_fails_during_assembly_leaves_the_upload_open_to_resume,
     mlflow_client::the_mlflow_clients_register_alias_search_and_delete,
     mlflow_client::mlflow_requests_outside_the_protocol_get_mlflow_errors_never_a_5xx,
     properties::properties_are_set_shown_and_deleted_by_those_who_may,

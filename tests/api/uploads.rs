@@ -460,11 +460,10 @@ pub async fn expired_uploads_are_swept_with_their_parts(backend: Backend) {
     // Its last activity a day ago: past the expiry.
     let past =
         caravan_catalog::Timestamp::from_datetime(chrono::Utc::now() - chrono::Duration::days(2));
-    app.app_core
-        .catalog_for_tests()
-        .end_completing(id, None, past)
-        .await
-        .unwrap();
+    let catalog = app.app_core.catalog_for_tests();
+    let claim = caravan_catalog::Timestamp::now();
+    assert!(catalog.begin_completing(id, claim, claim).await.unwrap());
+    assert!(catalog.end_completing(id, claim, None, past).await.unwrap());
     assert_eq!(app.app_core.sweep_uploads().await.unwrap(), 1);
     assert_eq!(
         progress(&app, &app.admin_token, &id.to_string()).await.0,
@@ -521,4 +520,39 @@ pub async fn parts_sent_to_two_replicas_on_s3_complete_on_either() {
         "no replica's disk held a part"
     );
     assert!(a.staged_files().is_empty() && b.staged_files().is_empty());
+}
+
+pub async fn a_store_that_fails_during_assembly_leaves_the_upload_open_to_resume(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let bytes = model_bytes();
+    let upload = begin_ok(&app, "big", &bytes).await;
+    let id = upload["id"].as_str().unwrap();
+    for n in 1..=3 {
+        send_part(&app, id, &bytes, n).await;
+    }
+    // The store loses part 2 (a bucket that does not answer looks the same from here).
+    let dir = app
+        .data_dir
+        .join("objects/uploads")
+        .join(id.replace('-', ""));
+    let lost = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("00002-"))
+        .unwrap();
+    std::fs::remove_file(lost.path()).unwrap();
+    let failed = complete(&app, &app.admin_token, id, None).await;
+    assert!(failed.status().is_server_error(), "{}", failed.status());
+    let (_, now) = progress(&app, &app.admin_token, id).await;
+    assert_eq!(now["state"], "open", "kept for a retry: {now}");
+    assert_eq!(now["received"].as_array().unwrap().len(), 3);
+    assert_eq!(parts_stored(&app), 2);
+    // The client sends the part again and completes.
+    send_part(&app, id, &bytes, 2).await;
+    assert_eq!(
+        complete(&app, &app.admin_token, id, None).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(parts_stored(&app), 0);
+    assert!(app.staged_files().is_empty());
 }

@@ -41,6 +41,7 @@ pub use error::{
 pub use federation::{PeerRequest, RemoteVersion};
 pub use models::{MAX_LIMIT as MAX_SEARCH_LIMIT, ModelDetails, SearchParams};
 pub use onboard::Upload;
+pub use properties::check_property;
 pub use rate_limit::{LoginLimiter, LoginLimits};
 pub use resumable::{NewResumableUpload, UploadProgress};
 pub use serving::{

@@ -83,7 +83,8 @@ impl Core {
     }
 }
 
-fn check_property(key: &str, value: &str) -> Result<()> {
+/// Whether a key and value are within the limits (checked before anything is written).
+pub fn check_property(key: &str, value: &str) -> Result<()> {
     let key_chars = key.chars().count();
     if key_chars == 0 || key_chars > MAX_PROPERTY_KEY || key.chars().any(char::is_control) {
         return Err(CoreError::Invalid(format!(

@@ -156,7 +156,10 @@ impl Core {
         };
         let expires = self.upload_expiry_from(Timestamp::now());
         if !self.catalog.record_part(id, &part, expires).await? {
-            // The stored copy is deleted with the upload's other parts.
+            // Completing or deleting meanwhile: this copy would belong to nobody.
+            if let Err(e) = self.blobs.delete_part(id, n, &part.sha256).await {
+                tracing::warn!(error = %e, "an unrecorded part was left in the store");
+            }
             let now = self.own_upload(who, id).await?;
             return Err(not_open(&now));
         }
@@ -178,21 +181,23 @@ impl Core {
         require(who, Scope::Publish)?;
         let upload = self.own_upload(who, id).await?;
         if upload.state == UploadState::Done {
-            return self.completed(&upload).await;
+            return self.completed(who, &upload).await;
         }
+        // Mistakes a retry can fix are refused before anything is claimed.
+        let metadata = crate::models::check_patch(metadata)?;
         self.missing_parts(&upload).await?;
         let now = Timestamp::now();
-        let until = Timestamp::from_datetime(now.0 + chrono_duration(COMPLETION_LEASE));
-        if !self.catalog.begin_completing(id, now, until).await? {
+        let claim = Timestamp::from_datetime(now.0 + chrono_duration(COMPLETION_LEASE));
+        if !self.catalog.begin_completing(id, now, claim).await? {
             let now = self.own_upload(who, id).await?;
             if now.state == UploadState::Done {
-                return self.completed(&now).await;
+                return self.completed(who, &now).await;
             }
             return Err(not_open(&now));
         }
         let core = self.clone();
         let who = who.clone();
-        tokio::spawn(async move { core.finish_upload(&who, upload, metadata).await })
+        tokio::spawn(async move { core.finish_upload(&who, upload, metadata, claim).await })
             .await
             .map_err(CoreError::internal)?
     }
@@ -202,10 +207,10 @@ impl Core {
     pub async fn abort_upload(&self, who: &Principal, id: Uuid) -> Result<()> {
         require(who, Scope::Publish)?;
         let upload = self.own_upload(who, id).await?;
-        if upload.state == UploadState::Completing {
+        if !self.discard_upload(id, None).await? {
             return Err(not_open(&upload));
         }
-        self.discard_upload(id).await
+        Ok(())
     }
 
     /// Deletes uploads past their expiry, parts first (a failure leaves the row for the next
@@ -213,56 +218,80 @@ impl Core {
     #[tracing::instrument(skip_all)]
     pub async fn sweep_uploads(&self) -> Result<usize> {
         let expired = self.catalog.expired_uploads(Timestamp::now(), 100).await?;
+        let mut deleted = 0;
         for id in &expired {
-            self.discard_upload(*id).await?;
+            deleted += usize::from(self.discard_upload(*id, None).await?);
         }
-        Ok(expired.len())
+        Ok(deleted)
     }
 
+    /// Runs a claimed completion to its end. Only a file that can never become a version
+    /// (refused, too large, not the declared bytes) discards the upload; anything else (the
+    /// store or the database unreachable, a contended blob) leaves it open for a retry. Every
+    /// ending is fenced by the claim, so a completer whose claim was taken over changes nothing.
     async fn finish_upload(
         &self,
         who: &Principal,
         upload: UploadRecord,
         metadata: ModelPatch,
+        claim: Timestamp,
     ) -> Result<Published> {
         let id = upload.id;
         let outcome = async {
             // Parts can no longer change: re-read them under the claim.
-            let parts = self.missing_parts(&upload).await?;
-            let staged = self.assemble(&upload, parts).await?;
+            let parts = self.missing_parts(&upload).await.map_err(Failure::Reopen)?;
+            let staged = self.assemble(&upload, parts).await.map_err(Failure::Reopen)?;
+            if let Some(declared) = &upload.sha256
+                && declared != staged.sha256()
+            {
+                return Err(Failure::Discard(CoreError::Invalid(format!(
+                    "the assembled file's SHA-256 is {}, not the declared {declared}; the upload was discarded",
+                    staged.sha256()
+                ))));
+            }
             let name = upload.model.clone();
-            self.onboard(
-                who,
-                Upload {
-                    name,
-                    metadata,
-                    staged,
-                    proto: None,
-                },
-            )
+            self.onboard(who, Upload {
+                name,
+                metadata,
+                staged,
+                proto: None,
+            })
             .await
+            .map_err(|e| match e {
+                CoreError::Refused(_) | CoreError::TooLarge(_) => Failure::Discard(e),
+                e => Failure::Reopen(e),
+            })
         }
         .await;
         let now = Timestamp::now();
         match outcome {
             Ok(published) => {
                 let kept = Timestamp::from_datetime(now.0 + chrono_duration(DONE_KEPT));
-                self.catalog
-                    .end_completing(id, Some(published.version.version), kept)
-                    .await?;
-                if let Err(e) = self.blobs.delete_parts(id).await {
-                    tracing::warn!(error = %e, "parts left for the sweep");
+                let version = Some(published.version.version);
+                if self
+                    .catalog
+                    .end_completing(id, claim, version, kept)
+                    .await?
+                {
+                    if let Err(e) = self.blobs.delete_parts(id).await {
+                        tracing::warn!(error = %e, "parts left for the sweep");
+                    }
+                } else {
+                    tracing::warn!(
+                        "the completion's claim was taken over; the other completer finds this version"
+                    );
                 }
                 Ok(published)
             }
-            Err(e) if e.class().status < 500 => {
-                self.discard_upload(id).await?;
+            Err(Failure::Discard(e)) => {
+                self.discard_upload(id, Some(claim)).await?;
                 tracing::info!(reason = %e, "upload refused and discarded");
                 Err(e)
             }
-            Err(e) => {
+            Err(Failure::Reopen(e)) => {
+                let expires = self.upload_expiry_from(now);
                 self.catalog
-                    .end_completing(id, None, self.upload_expiry_from(now))
+                    .end_completing(id, claim, None, expires)
                     .await?;
                 Err(e)
             }
@@ -276,20 +305,20 @@ impl Core {
         parts: Vec<UploadPart>,
     ) -> Result<crate::Staged> {
         let body = parts_in_order(self.blobs.clone(), upload.id, parts);
-        let staged = self.stage(body, self.model_limit()).await?;
+        // A body error here is the store failing to give back a part: retryable, never the
+        // client's mistake.
+        let staged = self
+            .stage(body, self.model_limit())
+            .await
+            .map_err(|e| match e {
+                CoreError::Invalid(reason) => CoreError::Unavailable(reason.into()),
+                other => other,
+            })?;
         if staged.size() != upload.size as u64 {
             return Err(CoreError::internal(format!(
                 "assembled {} bytes of a declared {}",
                 staged.size(),
                 upload.size
-            )));
-        }
-        if let Some(declared) = &upload.sha256
-            && declared != staged.sha256()
-        {
-            return Err(CoreError::Invalid(format!(
-                "the assembled file's SHA-256 is {}, not the declared {declared}; the upload was discarded",
-                staged.sha256()
             )));
         }
         Ok(staged)
@@ -320,8 +349,8 @@ impl Core {
         )))
     }
 
-    /// The version a completed upload became.
-    async fn completed(&self, upload: &UploadRecord) -> Result<Published> {
+    /// The version a completed upload became (if `who` may still publish to its model).
+    async fn completed(&self, who: &Principal, upload: &UploadRecord) -> Result<Published> {
         let gone = || {
             CoreError::not_found(
                 Subject::Version,
@@ -329,8 +358,7 @@ impl Core {
             )
         };
         let model = self
-            .catalog
-            .model_by_name(&upload.model)
+            .publishable(who, &upload.model)
             .await?
             .ok_or_else(gone)?;
         let version = upload.version.ok_or_else(gone)?;
@@ -346,16 +374,30 @@ impl Core {
         })
     }
 
-    async fn discard_upload(&self, id: Uuid) -> Result<()> {
+    /// Deletes an upload: marked first (as the holder of `claim`, or as nobody while no
+    /// live completion holds it), so that nothing else touches it, then its parts, then its
+    /// row. `false` if it may not be deleted now. A deletion cut short is finished by the sweep.
+    async fn discard_upload(&self, id: Uuid, claim: Option<Timestamp>) -> Result<bool> {
+        if !self
+            .catalog
+            .mark_deleting(id, claim, Timestamp::now())
+            .await?
+        {
+            return Ok(false);
+        }
         self.blobs.delete_parts(id).await?;
         self.catalog.delete_upload(id).await?;
-        Ok(())
+        Ok(true)
     }
 
     /// `who`'s upload `id` (anyone else's is not found).
     async fn own_upload(&self, who: &Principal, id: Uuid) -> Result<UploadRecord> {
         match self.catalog.upload(id).await? {
-            Some(upload) if upload.owner_id == who.user_id => Ok(upload),
+            Some(upload)
+                if upload.owner_id == who.user_id && upload.state != UploadState::Deleting =>
+            {
+                Ok(upload)
+            }
             _ => Err(CoreError::not_found(
                 Subject::Upload,
                 format!("upload {id} not found"),
@@ -385,12 +427,23 @@ fn parts_in_order(
         .boxed()
 }
 
+/// How a claimed completion failed.
+enum Failure {
+    /// The file can never become a version: the upload goes.
+    Discard(CoreError),
+    /// A retry may succeed: the upload stays open.
+    Reopen(CoreError),
+}
+
 fn not_open(upload: &UploadRecord) -> CoreError {
     match upload.state {
         UploadState::Completing => CoreError::conflict(
             ConflictKind::Contended,
             "the upload is being completed; GET it to follow, then complete again for the version",
         ),
+        UploadState::Deleting => {
+            CoreError::not_found(Subject::Upload, format!("upload {} not found", upload.id))
+        }
         _ => CoreError::conflict(ConflictKind::InUse, "the upload is already complete"),
     }
 }

@@ -36,6 +36,15 @@ impl BlobStore {
             .stream)
     }
 
+    /// Deletes one stored part; a missing one is not an error.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn delete_part(&self, upload: Uuid, n: i64, sha256: &str) -> Result<()> {
+        match self.store.delete(&Self::part_path(upload, n, sha256)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Deletes every part stored for an upload (those sent again too); returns how many.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_parts(&self, upload: Uuid) -> Result<usize> {

@@ -85,19 +85,30 @@ pub async fn pull(args: PullArgs) -> Result<()> {
                 }
             })
             .await?;
+        let partial_answer = response.status() == StatusCode::PARTIAL_CONTENT;
+        if partial_answer && content_range_start(&response) != Some(have) {
+            return Err(ClientError::Failed(
+                "the server answered another range than the one asked for; run again".into(),
+            ));
+        }
+        if !partial_answer {
+            // The whole file is coming: start over.
+            hasher = Sha256::new();
+            have = 0;
+        }
+        // From scratch the file is emptied first (a longer leftover, another pull's bytes).
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)
-            .append(true)
+            .write(true)
+            .truncate(have == 0)
             .open(&partial)
             .await
             .map_err(io_error("writing the download"))?;
-        if response.status() != StatusCode::PARTIAL_CONTENT && have > 0 {
-            // The server sent it all: start over.
-            file.set_len(0)
+        {
+            use tokio::io::AsyncSeekExt;
+            file.seek(std::io::SeekFrom::Start(have))
                 .await
                 .map_err(io_error("writing the download"))?;
-            hasher = Sha256::new();
-            have = 0;
         }
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
@@ -120,7 +131,8 @@ pub async fn pull(args: PullArgs) -> Result<()> {
     }
     progress.finish();
     let got = hex::encode(hasher.finalize());
-    if got != sha256 {
+    let length = tokio::fs::metadata(&partial).await.map_or(0, |m| m.len());
+    if got != sha256 || length != size {
         let _ = tokio::fs::remove_file(&partial).await;
         return Err(ClientError::Failed(format!(
             "the download's SHA-256 is {got}, not the {sha256} the server publishes; the partial file was removed, run again"
@@ -142,6 +154,17 @@ pub async fn pull(args: PullArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Where a 206 answer's range starts (`Content-Range: bytes START-END/SIZE`).
+fn content_range_start(response: &reqwest::Response) -> Option<u64> {
+    let value = response
+        .headers()
+        .get(reqwest::header::CONTENT_RANGE)?
+        .to_str()
+        .ok()?;
+    let range = value.strip_prefix("bytes ")?;
+    range.split('-').next()?.trim().parse().ok()
 }
 
 /// `.<file name>.<sha256 prefix>.part` beside the output.

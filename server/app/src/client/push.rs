@@ -191,8 +191,9 @@ async fn resumable(api: &Api, state: &Path, size: u64, sha256: &str) -> Result<O
         }
         _ => return Ok(None),
     };
+    // A done upload completes again into its version; one being deleted is gone.
     let same = upload["size"].as_u64() == Some(size) && upload["sha256"].as_str() == Some(sha256);
-    Ok((same && upload["state"] != "done").then_some(upload))
+    Ok((same && upload["state"] != "deleting").then_some(upload))
 }
 
 async fn open_upload(

@@ -66,17 +66,28 @@ pub trait UploadRepo: Send + Sync {
         expires_at: Timestamp,
     ) -> Result<bool>;
     /// Claims the completion of an open upload (or of one whose completer's claim lapsed
-    /// before `now`) until `until`; `false` if another request holds it or it is done.
+    /// before `now`) until `until`, which is the claim's token; `false` if another request
+    /// holds it or it is done.
     async fn begin_completing(&self, id: Uuid, now: Timestamp, until: Timestamp) -> Result<bool>;
-    /// Ends a completion: done as `version`, or open again (`None`) after a failure a retry
-    /// may fix.
+    /// Ends the completion claimed as `claim`: done as `version`, or open again (`None`) after
+    /// a failure a retry may fix. `false` (nothing changed) if the claim was taken over.
     async fn end_completing(
         &self,
         id: Uuid,
+        claim: Timestamp,
         version: Option<i64>,
         expires_at: Timestamp,
-    ) -> Result<()>;
-    /// Forgets an upload and its parts (the caller deleted their bytes first).
+    ) -> Result<bool>;
+    /// Marks an upload for deletion, so that no part, completion or other deletion touches it
+    /// any more: the holder of `claim` may; without one, any upload but one whose completion
+    /// is claimed past `now`. `false` if it may not (or is gone).
+    async fn mark_deleting(
+        &self,
+        id: Uuid,
+        claim: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// Forgets an upload marked for deletion and its parts (their bytes are deleted first).
     async fn delete_upload(&self, id: Uuid) -> Result<()>;
     /// Uploads past their expiry that nobody is completing, oldest first.
     async fn expired_uploads(&self, now: Timestamp, limit: i64) -> Result<Vec<Uuid>>;

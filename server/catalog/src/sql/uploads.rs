@@ -118,22 +118,46 @@ macro_rules! impl_uploads {
             async fn end_completing(
                 &self,
                 id: uuid::Uuid,
+                claim: $crate::Timestamp,
                 version: Option<i64>,
                 expires_at: $crate::Timestamp,
-            ) -> $crate::Result<()> {
+            ) -> $crate::Result<bool> {
                 let state = if version.is_some() { "done" } else { "open" };
-                sqlx::query(
+                let ended = sqlx::query(
                     "UPDATE uploads SET state = $2, version = $3, completing_until = NULL, \
-                     expires_at = $4 WHERE id = $1",
+                     expires_at = $4 WHERE id = $1 AND state = 'completing' AND completing_until = $5",
                 )
-                .bind(id).bind(state).bind(version).bind(expires_at)
+                .bind(id).bind(state).bind(version).bind(expires_at).bind(claim)
                 .execute(self.writer()).await?;
-                Ok(())
+                Ok(ended.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn mark_deleting(
+                &self,
+                id: uuid::Uuid,
+                claim: Option<$crate::Timestamp>,
+                now: $crate::Timestamp,
+            ) -> $crate::Result<bool> {
+                let marked = match claim {
+                    Some(claim) => sqlx::query(
+                        "UPDATE uploads SET state = 'deleting', expires_at = $2 WHERE id = $1 \
+                         AND state = 'completing' AND completing_until = $3",
+                    )
+                    .bind(id).bind(now).bind(claim).execute(self.writer()).await?,
+                    None => sqlx::query(
+                        "UPDATE uploads SET state = 'deleting', expires_at = $2 WHERE id = $1 \
+                         AND (state <> 'completing' OR completing_until < $2)",
+                    )
+                    .bind(id).bind(now).execute(self.writer()).await?,
+                };
+                Ok(marked.rows_affected() == 1)
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
             async fn delete_upload(&self, id: uuid::Uuid) -> $crate::Result<()> {
-                sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(self.writer()).await?;
+                sqlx::query("DELETE FROM uploads WHERE id = $1 AND state = 'deleting'")
+                    .bind(id).execute(self.writer()).await?;
                 Ok(())
             }
 

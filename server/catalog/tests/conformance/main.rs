@@ -114,5 +114,6 @@ on_both_backends!(
     events::deleting_a_hook_drops_its_pending_deliveries,
     uploads::upload_parts_are_recorded_replaced_and_listed_in_order,
     uploads::one_completion_at_a_time_and_no_parts_while_it_runs,
+    uploads::an_upload_marked_for_deletion_takes_no_part_completion_or_second_deletion,
     uploads::expired_uploads_are_listed_unless_being_completed_and_deleted_with_their_parts,
 );

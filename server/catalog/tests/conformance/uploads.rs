@@ -83,14 +83,35 @@ pub async fn one_completion_at_a_time_and_no_parts_while_it_runs(h: &Harness) {
             .unwrap()
     );
     assert!(h.c().upload_parts(id).await.unwrap().is_empty());
-    // A completer that died: its claim lapses and another takes over.
+    // A completer that died: its claim lapses and another takes over; the first is fenced out.
     assert!(
         h.c()
             .begin_completing(id, t.at(21), t.at(31))
             .await
             .unwrap()
     );
-    h.c().end_completing(id, None, t.at(400)).await.unwrap();
+    assert!(
+        !h.c()
+            .end_completing(id, t.at(20), Some(1), t.at(400))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !h.c()
+            .mark_deleting(id, Some(t.at(20)), t.at(22))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !h.c().mark_deleting(id, None, t.at(22)).await.unwrap(),
+        "a live claim holds it"
+    );
+    assert!(
+        h.c()
+            .end_completing(id, t.at(31), None, t.at(400))
+            .await
+            .unwrap()
+    );
     let reopened = h.c().upload(id).await.unwrap().unwrap();
     assert_eq!(
         (reopened.state, reopened.completing_until),
@@ -109,7 +130,12 @@ pub async fn one_completion_at_a_time_and_no_parts_while_it_runs(h: &Harness) {
             .await
             .unwrap()
     );
-    h.c().end_completing(id, Some(7), t.at(500)).await.unwrap();
+    assert!(
+        h.c()
+            .end_completing(id, t.at(40), Some(7), t.at(500))
+            .await
+            .unwrap()
+    );
     let done = h.c().upload(id).await.unwrap().unwrap();
     assert_eq!((done.state, done.version), (UploadState::Done, Some(7)));
     assert!(
@@ -122,6 +148,59 @@ pub async fn one_completion_at_a_time_and_no_parts_while_it_runs(h: &Harness) {
     assert!(
         !h.c()
             .record_part(id, &part(1, 4, "a"), t.at(600))
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn an_upload_marked_for_deletion_takes_no_part_completion_or_second_deletion(
+    h: &Harness,
+) {
+    let t = Clock::start();
+    let id = open(h, t, 10, 4, 100).await;
+    assert!(
+        h.c()
+            .record_part(id, &part(1, 4, "a"), t.at(1))
+            .await
+            .unwrap()
+    );
+    assert!(h.c().mark_deleting(id, None, t.at(2)).await.unwrap());
+    assert_eq!(
+        h.c().upload(id).await.unwrap().unwrap().state,
+        UploadState::Deleting
+    );
+    assert!(
+        !h.c()
+            .record_part(id, &part(2, 4, "b"), t.at(3))
+            .await
+            .unwrap()
+    );
+    assert!(!h.c().begin_completing(id, t.at(3), t.at(13)).await.unwrap());
+    assert!(
+        h.c().mark_deleting(id, None, t.at(4)).await.unwrap(),
+        "an interrupted deletion is taken up again"
+    );
+    assert_eq!(
+        h.c().expired_uploads(t.at(5), 10).await.unwrap(),
+        [id],
+        "the sweep finishes it"
+    );
+    h.c().delete_upload(id).await.unwrap();
+    assert!(h.c().upload(id).await.unwrap().is_none());
+
+    // Only a row marked for deletion is deleted; the holder of a claim may mark it.
+    let kept = open(h, t, 10, 4, 100).await;
+    h.c().delete_upload(kept).await.unwrap();
+    assert!(h.c().upload(kept).await.unwrap().is_some());
+    assert!(
+        h.c()
+            .begin_completing(kept, t.at(1), t.at(50))
+            .await
+            .unwrap()
+    );
+    assert!(
+        h.c()
+            .mark_deleting(kept, Some(t.at(50)), t.at(2))
             .await
             .unwrap()
     );
@@ -150,6 +229,7 @@ pub async fn expired_uploads_are_listed_unless_being_completed_and_deleted_with_
     let mut want = vec![stale, completing];
     want.sort();
     assert_eq!(after_claim, want, "a lapsed completion expires too");
+    assert!(h.c().mark_deleting(stale, None, t.at(200)).await.unwrap());
     h.c().delete_upload(stale).await.unwrap();
     assert!(h.c().upload(stale).await.unwrap().is_none());
     assert!(h.c().upload_parts(stale).await.unwrap().is_empty());

@@ -32,6 +32,8 @@ pub enum UploadState {
     /// Onboarded as `UploadRecord::version`; kept until it expires so that a retried
     /// completion answers the same version.
     Done,
+    /// Its parts are being deleted (aborted, refused or expired); nothing else may touch it.
+    Deleting,
 }
 
 impl UploadState {
@@ -40,6 +42,7 @@ impl UploadState {
             UploadState::Open => "open",
             UploadState::Completing => "completing",
             UploadState::Done => "done",
+            UploadState::Deleting => "deleting",
         }
     }
 
@@ -48,6 +51,7 @@ impl UploadState {
             "open" => UploadState::Open,
             "completing" => UploadState::Completing,
             "done" => UploadState::Done,
+            "deleting" => UploadState::Deleting,
             _ => return None,
         })
     }
@@ -140,6 +144,7 @@ mod tests {
             UploadState::Open,
             UploadState::Completing,
             UploadState::Done,
+            UploadState::Deleting,
         ] {
             assert_eq!(UploadState::parse(s.as_str()), Some(s));
         }

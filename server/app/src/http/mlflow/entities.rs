@@ -13,14 +13,16 @@ fn millis(t: &Timestamp) -> i64 {
     t.0.timestamp_millis()
 }
 
-/// Where a version's file is downloaded, as an absolute URL on this server.
+/// Where a version's file is downloaded, as an absolute URL on this server: at
+/// `http.public_url` when set, else at the request's host if it is a plain host name (the
+/// MLflow client sends its token to this URL, so a forged `Host` must not choose it).
 pub fn artifact_url(req: &HttpRequest, model: &str, version: i64) -> String {
-    let info = req.connection_info();
-    format!(
-        "{}://{}/api/v1/models/{model}/versions/{version}/artifact",
-        info.scheme(),
-        info.host()
-    )
+    let public_url = req
+        .app_data::<actix_web::web::Data<crate::http::ui::UiConfig>>()
+        .map(|c| c.public_url.clone())
+        .unwrap_or_default();
+    let origin = crate::http::public_origin(req, &public_url);
+    format!("{origin}/api/v1/models/{model}/versions/{version}/artifact")
 }
 
 fn tags(properties: &std::collections::BTreeMap<String, String>) -> Vec<Value> {

@@ -121,7 +121,8 @@ fn clause(tokens: &mut Tokens, attributes: &[&str]) -> Result<Clause, MlflowErro
     Ok(Clause { target, op, values })
 }
 
-/// SQL `LIKE`: `%` any run, `_` any one character.
+/// SQL `LIKE`: `%` any run, `_` any one character. Greedy with one backtrack point (the last
+/// `%`), so any pattern costs at most `value × pattern` steps: a filter is anyone's input.
 fn like(value: &str, pattern: &str, fold: bool) -> bool {
     let (v, p): (Vec<char>, Vec<char>) = if fold {
         (
@@ -131,15 +132,24 @@ fn like(value: &str, pattern: &str, fold: bool) -> bool {
     } else {
         (value.chars().collect(), pattern.chars().collect())
     };
-    fn go(v: &[char], p: &[char]) -> bool {
-        match p.first() {
-            None => v.is_empty(),
-            Some('%') => (0..=v.len()).any(|i| go(&v[i..], &p[1..])),
-            Some('_') => !v.is_empty() && go(&v[1..], &p[1..]),
-            Some(c) => v.first() == Some(c) && go(&v[1..], &p[1..]),
+    let (mut i, mut j) = (0, 0);
+    let mut resume: Option<(usize, usize)> = None;
+    while i < v.len() {
+        if j < p.len() && (p[j] == '_' || (p[j] != '%' && p[j] == v[i])) {
+            i += 1;
+            j += 1;
+        } else if j < p.len() && p[j] == '%' {
+            resume = Some((j, i));
+            j += 1;
+        } else if let Some((star, matched)) = resume {
+            j = star + 1;
+            i = matched + 1;
+            resume = Some((star, matched + 1));
+        } else {
+            return false;
         }
     }
-    go(&v, &p)
+    p[j..].iter().all(|&c| c == '%')
 }
 
 struct Tokens<'a> {
@@ -277,6 +287,18 @@ mod tests {
         assert!(row("tags.team = 'risk'", "m", &[("team", "risk")]));
         assert!(!row("tags.team = 'risk'", "m", &[]));
         assert!(row("", "anything", &[]));
+        assert!(row("name LIKE '%a%d'", "fraud", &[]));
+        assert!(!row("name LIKE 'f%x'", "fraud", &[]));
+        assert!(row("name LIKE '%%fraud%%'", "fraud", &[]));
+    }
+
+    #[test]
+    fn a_pattern_of_many_wildcards_is_matched_without_backtracking_blowup() {
+        // Exponential with naive recursion: this would not finish.
+        let pattern = format!("name LIKE '{}x'", "%".repeat(40));
+        assert!(!row(&pattern, &"a".repeat(60), &[]));
+        let pattern = format!("name ILIKE '{}A'", "%_".repeat(30));
+        assert!(row(&pattern, &"a".repeat(61), &[]));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! get-latest-versions and aliases.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use caravan_core::Core;
+use caravan_core::{Core, ModelDetails};
 use caravan_domain::records::ModelPatch;
 use caravan_domain::{AliasName, ModelName};
 use serde_json::json;
@@ -53,6 +53,10 @@ async fn create(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Re
     let args = Args::of(&req, &body)?;
     let name = ModelName::parse(args.str("name")?)?;
     let tags = args.tags()?;
+    // All or nothing: a tag the model cannot take refuses the create before it happens.
+    for (key, value) in &tags {
+        caravan_core::check_property(key, value)?;
+    }
     let patch = ModelPatch {
         description: args.opt_str("description")?.map(str::to_owned),
         ..Default::default()
@@ -135,18 +139,24 @@ async fn search(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Re
                 )));
             }
         };
-        match field {
-            "name" => models.sort_by(|a, b| a.model.name.cmp(&b.model.name)),
-            "last_updated_timestamp" | "timestamp" => models.sort_by_key(|m| m.model.updated_at.0),
-            "creation_timestamp" => models.sort_by_key(|m| m.model.created_at.0),
+        // Stable sorts from the last key to the first: each key orders only the ties of the
+        // keys before it.
+        let key: fn(&ModelDetails, &ModelDetails) -> std::cmp::Ordering = match field {
+            "name" => |a, b| a.model.name.cmp(&b.model.name),
+            "last_updated_timestamp" | "timestamp" => {
+                |a, b| a.model.updated_at.0.cmp(&b.model.updated_at.0)
+            }
+            "creation_timestamp" => |a, b| a.model.created_at.0.cmp(&b.model.created_at.0),
             other => {
                 return Err(MlflowError::invalid(format!(
                     "order_by: cannot sort on {other:?}; use name, creation_timestamp or last_updated_timestamp"
                 )));
             }
-        }
+        };
         if descending {
-            models.reverse();
+            models.sort_by(|a, b| key(b, a));
+        } else {
+            models.sort_by(key);
         }
     }
     let (models, next) = page(models, max_results as usize, args.opt_str("page_token")?)?;
