@@ -334,6 +334,25 @@ pub async fn mlflow_requests_outside_the_protocol_get_mlflow_errors_never_a_5xx(
         .unwrap();
     assert_eq!(password.status(), StatusCode::UNAUTHORIZED);
     assert!(password.text().await.unwrap().contains("API token"));
+    // Malformed credentials: never a 5xx, never a pass.
+    for header in [
+        "Basic !!!not-base64",
+        "Basic",
+        "Digest abc",
+        "Bearer",
+        "Basic YWRtaW4=",
+    ] {
+        let answer = app
+            .client
+            .get(app.url("/api/2.0/mlflow/registered-models/get?name=fraud"))
+            .header("Authorization", header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{header}");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error_code"], "UNAUTHENTICATED", "{header}");
+    }
     // A private model is not found by anonymous callers; the UI's prefix answers the same.
     let (status, answer) = call(
         &app,

@@ -244,6 +244,24 @@ pub async fn bad_parts_are_refused_and_only_good_ones_are_kept(backend: Backend)
         .await
         .unwrap();
     assert_eq!(signed.status(), StatusCode::OK);
+    for digest in ["sha-256=:!!!:", "sha-256=abc", "md5=:AAAA:", "garbage"] {
+        let bad = app
+            .client
+            .put(app.url(&format!("/api/v1/uploads/{id}/parts/2")))
+            .bearer_auth(token)
+            .header("Content-Digest", digest)
+            .body(part(&bytes, 2).to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_error(
+            bad,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Content-Digest",
+        )
+        .await;
+    }
 
     // Completing with parts missing says which, and keeps the upload.
     let early = complete(&app, token, id, None).await;

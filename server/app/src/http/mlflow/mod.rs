@@ -9,6 +9,7 @@ mod entities;
 mod errors;
 mod filter;
 mod registry;
+mod tags;
 mod versions;
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode, web};

@@ -13,6 +13,7 @@ use super::{
     auth::{caller, signed_in},
     entities::{model_version, page, registered_model, visible_models},
     filter::Filter,
+    tags,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -33,10 +34,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/registered-models/alias", web::post().to(set_alias))
         .route("/registered-models/alias", web::delete().to(delete_alias))
         .route("/registered-models/alias", web::get().to(get_alias))
-        .route("/registered-models/set-tag", web::post().to(set_tag))
+        .route(
+            "/registered-models/set-tag",
+            web::post().to(tags::set_model_tag),
+        )
         .route(
             "/registered-models/delete-tag",
-            web::delete().to(delete_tag),
+            web::delete().to(tags::delete_model_tag),
         );
 }
 
@@ -223,23 +227,4 @@ async fn get_alias(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) ->
             MlflowError::not_found(format!("Registered model alias {alias} not found."))
         })?;
     Ok(HttpResponse::Ok().json(json!({"model_version": model_version(&req, &details, version)})))
-}
-
-async fn set_tag(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
-    let who = signed_in(&core, &req).await?;
-    let args = Args::of(&req, &body)?;
-    let name = existing_name(args.str("name")?)?;
-    let value = args.opt_str("value")?.unwrap_or_default();
-    core.set_property(&who, &name, None, args.str("key")?, value)
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({})))
-}
-
-async fn delete_tag(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
-    let who = signed_in(&core, &req).await?;
-    let args = Args::of(&req, &body)?;
-    let name = existing_name(args.str("name")?)?;
-    core.delete_property(&who, &name, None, args.str("key")?)
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({})))
 }

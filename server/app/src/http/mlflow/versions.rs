@@ -13,6 +13,7 @@ use super::{
     entities::{artifact_url, model_version, page, visible_models},
     filter::Filter,
     registry::existing_name,
+    tags,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -24,8 +25,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/model-versions/get-download-uri",
             web::get().to(download_uri),
         )
-        .route("/model-versions/set-tag", web::post().to(set_tag))
-        .route("/model-versions/delete-tag", web::delete().to(delete_tag));
+        .route(
+            "/model-versions/set-tag",
+            web::post().to(tags::set_version_tag),
+        )
+        .route(
+            "/model-versions/delete-tag",
+            web::delete().to(tags::delete_version_tag),
+        );
 }
 
 type Reply = Result<HttpResponse, MlflowError>;
@@ -114,23 +121,4 @@ async fn download_uri(core: web::Data<Core>, req: HttpRequest, body: web::Bytes)
         )));
     }
     Ok(HttpResponse::Ok().json(json!({"artifact_uri": artifact_url(&req, name.as_str(), number)})))
-}
-
-async fn set_tag(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
-    let who = signed_in(&core, &req).await?;
-    let args = Args::of(&req, &body)?;
-    let name = existing_name(args.str("name")?)?;
-    let value = args.opt_str("value")?.unwrap_or_default();
-    core.set_property(&who, &name, Some(args.version()?), args.str("key")?, value)
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({})))
-}
-
-async fn delete_tag(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
-    let who = signed_in(&core, &req).await?;
-    let args = Args::of(&req, &body)?;
-    let name = existing_name(args.str("name")?)?;
-    core.delete_property(&who, &name, Some(args.version()?), args.str("key")?)
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({})))
 }
