@@ -15,6 +15,7 @@ mod draining;
 mod leaks;
 mod metrics_access;
 mod mlflow_client;
+mod mlflow_tracking;
 mod onboarding;
 mod ops;
 mod properties;
@@ -134,6 +135,8 @@ on_both_backends!(
     uploads::a_store_that_fails_during_assembly_leaves_the_upload_open_to_resume,
     mlflow_client::the_mlflow_clients_register_alias_search_and_delete,
     mlflow_client::mlflow_requests_outside_the_protocol_get_mlflow_errors_never_a_5xx,
+    mlflow_tracking::mlflow_log_model_registers_a_served_version_whose_lineage_is_the_run,
+    mlflow_tracking::mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused,
     properties::properties_are_set_shown_and_deleted_by_those_who_may,
 );
 

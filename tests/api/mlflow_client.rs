@@ -23,7 +23,7 @@ fn mlflow_python(major: u32) -> String {
     python
 }
 
-async fn run_script(
+pub async fn run_script(
     major: u32,
     script: &str,
     app: &TestApp,
@@ -53,7 +53,9 @@ async fn run_script(
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    // The JSON is the last line (MLflow prints links to runs before it).
+    let last = stdout.trim().lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
 async fn two_versions(app: &TestApp, token: &str, model: &str) {

@@ -21,8 +21,9 @@ pub use caravan_domain::records::*;
 pub use error::CatalogError;
 pub use repo::{
     AuditRepo, BlobRepo, Catalog, ChangeFeed, DatasetRepo, EventRepo, FederationRepo, InstanceRepo,
-    LoginAttemptRepo, ModelRepo, PipelineCatalog, PipelineRepo, PropertyRepo, SearchRepo,
-    SocialRepo, SubscriptionRepo, TokenRepo, TriggerRepo, UploadRepo, UserRepo, VersionRepo,
+    LoggedModelRepo, LoginAttemptRepo, ModelRepo, PipelineCatalog, PipelineRepo, PropertyRepo,
+    SearchRepo, SocialRepo, SubscriptionRepo, TokenRepo, TrackingRepo, TriggerRepo, UploadRepo,
+    UserRepo, VersionRepo,
 };
 
 /// Result of catalog operations.

@@ -142,6 +142,8 @@ sql::impl_users!(PgCatalog);
 sql::impl_login_attempts!(PgCatalog);
 sql::impl_uploads!(PgCatalog);
 sql::impl_properties!(PgCatalog);
+sql::impl_tracking!(PgCatalog);
+sql::impl_logged_models!(PgCatalog);
 sql::impl_tokens!(PgCatalog);
 sql::impl_blobs!(PgCatalog);
 sql::impl_audit!(PgCatalog, Postgres);

@@ -108,6 +108,8 @@ sql::impl_users!(SqliteCatalog);
 sql::impl_login_attempts!(SqliteCatalog);
 sql::impl_uploads!(SqliteCatalog);
 sql::impl_properties!(SqliteCatalog);
+sql::impl_tracking!(SqliteCatalog);
+sql::impl_logged_models!(SqliteCatalog);
 sql::impl_tokens!(SqliteCatalog);
 sql::impl_blobs!(SqliteCatalog);
 sql::impl_audit!(SqliteCatalog, Sqlite);

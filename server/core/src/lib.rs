@@ -24,6 +24,7 @@ mod social;
 mod store;
 mod sweep;
 mod tokens;
+pub mod tracking;
 mod uploads;
 mod users;
 

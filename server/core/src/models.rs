@@ -36,6 +36,8 @@ pub struct ModelDetails {
     pub aliases: Vec<AliasRecord>,
     /// Key/value properties of the model and its versions.
     pub properties: caravan_domain::records::Properties,
+    /// Where versions registered through MLflow came from.
+    pub sources: Vec<caravan_domain::records::VersionSource>,
 }
 
 impl ModelDetails {
@@ -141,11 +143,13 @@ impl Core {
         let versions = self.catalog.versions(model.id).await?;
         let aliases = self.catalog.aliases(model.id).await?;
         let properties = self.catalog.properties(model.id).await?;
+        let sources = self.catalog.version_sources(model.id).await?;
         Ok(ModelDetails {
             model,
             versions,
             aliases,
             properties,
+            sources,
         })
     }
 

@@ -5,6 +5,7 @@
 //! checked, so that nothing of a refused upload reaches the store and a whole upload is never
 //! held in memory; it is then copied to its content address.
 
+mod artifacts;
 mod logs;
 mod open;
 mod parts;
@@ -19,6 +20,7 @@ use futures::stream::BoxStream;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart, path::Path};
 use tokio::io::AsyncReadExt;
 
+pub use artifacts::ArtifactObject;
 pub use open::S3Options;
 pub use read::BlobRead;
 pub use scratch::{ScratchDir, Swept};
@@ -31,6 +33,8 @@ pub enum StorageError {
     NotFound(String),
     #[error("requested range is not satisfiable")]
     BadRange,
+    #[error("the object holds {0} bytes, more than this read takes")]
+    TooLarge(u64),
     #[error("storage configuration: {0}")]
     Config(String),
     #[error("object store: {0}")]

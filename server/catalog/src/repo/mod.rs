@@ -14,8 +14,10 @@ use crate::{
 use crate::{CommentRecord, RatingRecord, SocialSummary};
 
 mod pipelines;
+mod tracking;
 
 pub use pipelines::{DatasetRepo, EventRepo, PipelineCatalog, PipelineRepo, TriggerRepo};
+pub use tracking::{LoggedModelRepo, TrackingRepo};
 
 /// Users and their passwords.
 #[async_trait]
@@ -378,6 +380,8 @@ pub trait Catalog:
     + SubscriptionRepo
     + SocialRepo
     + PipelineCatalog
+    + TrackingRepo
+    + LoggedModelRepo
     + Send
     + Sync
 {

@@ -8,6 +8,7 @@ mod models;
 mod pipelines;
 mod social;
 mod timestamp;
+mod tracking;
 mod uploads;
 
 pub use changes::{Change, WorkQueue};
@@ -16,4 +17,5 @@ pub use models::*;
 pub use pipelines::*;
 pub use social::*;
 pub use timestamp::Timestamp;
+pub use tracking::*;
 pub use uploads::{NewUpload, UploadPart, UploadRecord, UploadState};

@@ -174,18 +174,26 @@ pub async fn log(
 }
 
 /// Where a version came from: its pipeline run, training dataset version, the version it was
-/// compared with, and the metrics of both.
+/// compared with, and the metrics of both; or the MLflow run it was registered from, with the
+/// run's params and metrics.
 #[utoipa::path(get, path = "/api/v1/models/{name}/versions/{version}/lineage", tag = "versions",
     responses((status = 200, body = dto::Lineage), (status = 404, body = crate::http::error::ErrorBody)))]
 pub async fn lineage(
     pipelines: web::Data<Pipelines>,
+    core: web::Data<caravan_core::Core>,
     Authenticated(who): Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<dto::Lineage>, ApiError> {
     let (name, version) = path.into_inner();
-    let (_, lineage) = pipelines
-        .lineage(&who, &model_name(&name)?, &VersionRef::parse(&version)?)
+    let (name, version) = (model_name(&name)?, VersionRef::parse(&version)?);
+    let (_, record) = core.version(Some(&who), &name, &version).await?;
+    let mlflow = core
+        .mlflow_lineage(Some(&who), &name, record.version)
         .await?;
+    if let Some(lineage) = mlflow.and_then(dto::Lineage::of_mlflow) {
+        return Ok(web::Json(lineage));
+    }
+    let (_, lineage) = pipelines.lineage(&who, &name, &version).await?;
     Ok(web::Json(lineage.into()))
 }
 

@@ -149,6 +149,11 @@ impl From<RunRecord> for Run {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Lineage {
+    /// `pipeline` (a Caravan pipeline run produced it) or `mlflow` (registered from an MLflow
+    /// run: `pipeline` is then `mlflow`, `run_id` the MLflow run's id, `metrics` each metric's
+    /// latest value).
+    #[serde(default)]
+    pub origin: String,
     pub run_id: Uuid,
     pub pipeline: String,
     pub dataset: Option<String>,
@@ -157,18 +162,56 @@ pub struct Lineage {
     pub compared_with: Option<i64>,
     #[schema(value_type = Object)]
     pub metrics: serde_json::Value,
+    /// The MLflow run's params.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, String>,
+    /// The MLflow `source` the version was registered from, and the run's experiment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment_id: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl Lineage {
+    /// The lineage of a version registered through MLflow; `None` if its run is gone or is not
+    /// a run id this server gave.
+    pub fn of_mlflow(l: caravan_core::tracking::MlflowLineage) -> Option<Self> {
+        let (run, data) = l.run?;
+        let metrics: serde_json::Map<String, serde_json::Value> = data
+            .latest_metrics()
+            .iter()
+            .map(|m| (m.key.clone(), crate::http::mlflow::metric_value(m.value)))
+            .collect();
+        Some(Lineage {
+            origin: "mlflow".into(),
+            run_id: Uuid::try_parse(&run.id).ok()?,
+            pipeline: "mlflow".into(),
+            dataset: None,
+            dataset_version: None,
+            compared_with: None,
+            metrics: metrics.into(),
+            params: data.params,
+            source: Some(l.source.source),
+            experiment_id: Some(run.experiment_id.to_string()),
+            created_at: DateTime::<Utc>::from_timestamp_millis(run.start_ms).unwrap_or_default(),
+        })
+    }
 }
 
 impl From<LineageRecord> for Lineage {
     fn from(l: LineageRecord) -> Self {
         Lineage {
+            origin: "pipeline".into(),
             run_id: l.run_id,
             pipeline: l.pipeline,
             dataset: l.dataset,
             dataset_version: l.dataset_version,
             compared_with: l.compared_with,
             metrics: l.metrics,
+            params: Default::default(),
+            source: None,
+            experiment_id: None,
             created_at: l.created_at.0,
         }
     }

@@ -39,20 +39,33 @@ impl Args {
 
     /// MLflow's `tags`: a list of `{"key", "value"}`.
     pub fn tags(&self) -> Result<Vec<(String, String)>, MlflowError> {
-        let bad = || MlflowError::invalid("tags must be a list of {\"key\", \"value\"} objects");
-        match self.0.get("tags") {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|t| match (t["key"].as_str(), &t["value"]) {
-                    (Some(k), Value::String(v)) => Some((k.to_owned(), v.clone())),
-                    (Some(k), Value::Null) => Some((k.to_owned(), String::new())),
-                    _ => None,
-                })
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(bad),
-            Some(_) => Err(bad()),
+        self.pairs("tags")
+    }
+
+    /// A list of JSON values (absent: empty).
+    pub fn list(&self, key: &str) -> Result<&[Value], MlflowError> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(MlflowError::invalid(format!("'{key}' must be a list"))),
         }
+    }
+
+    /// `{"key", "value"}` pairs under `key` (MLflow's params and tags).
+    pub fn pairs(&self, key: &str) -> Result<Vec<(String, String)>, MlflowError> {
+        self.list(key)?
+            .iter()
+            .map(|t| match (t["key"].as_str(), &t["value"]) {
+                (Some(k), Value::String(v)) => Some((k.to_owned(), v.clone())),
+                (Some(k), Value::Null) => Some((k.to_owned(), String::new())),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                MlflowError::invalid(format!(
+                    "{key} must be a list of {{\"key\", \"value\"}} objects"
+                ))
+            })
     }
 
     /// A string argument, if present.

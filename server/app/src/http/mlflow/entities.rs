@@ -40,7 +40,10 @@ pub fn model_version(req: &HttpRequest, details: &ModelDetails, v: &VersionRecor
         .filter(|a| a.version == v.version)
         .map(|a| a.alias.as_str())
         .collect();
-    json!({
+    let origin = details.sources.iter().find(|s| s.version == v.version);
+    let source = origin.map_or_else(|| artifact_url(req, name, v.version), |o| o.source.clone());
+    let run_id = origin.and_then(|o| o.run_id.clone()).unwrap_or_default();
+    let mut version = json!({
         "name": name,
         "version": v.version.to_string(),
         "creation_timestamp": millis(&v.created_at),
@@ -48,14 +51,18 @@ pub fn model_version(req: &HttpRequest, details: &ModelDetails, v: &VersionRecor
         "user_id": v.created_by,
         "current_stage": "None",
         "description": "",
-        "source": artifact_url(req, name, v.version),
-        "run_id": "",
+        "source": source,
+        "run_id": run_id,
         "status": "READY",
         "status_message": "",
         "tags": tags(&details.properties.of_version(v.version)),
         "run_link": "",
         "aliases": aliases,
-    })
+    });
+    if let Some(id) = origin.and_then(|o| o.logged_model_id.as_deref()) {
+        version["model_id"] = id.into();
+    }
+    version
 }
 
 pub fn registered_model(req: &HttpRequest, details: &ModelDetails) -> Value {

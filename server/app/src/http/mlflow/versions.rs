@@ -1,9 +1,8 @@
-//! `model-versions/*`: get, delete, search and get-download-uri over Caravan's versions.
-//! (Creating a version from an MLflow `source` needs the tracking and artifact APIs, which
-//! this surface does not have yet: it is refused with a reason, never a 5xx.)
+//! `model-versions/*`: create (from an MLflow source Caravan holds), get, delete, search and
+//! get-download-uri over Caravan's versions.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use caravan_core::Core;
+use caravan_core::{Core, tracking::MlflowSource};
 use serde_json::json;
 
 use super::{
@@ -37,11 +36,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 type Reply = Result<HttpResponse, MlflowError>;
 
-async fn create(core: web::Data<Core>, req: HttpRequest) -> Reply {
-    signed_in(&core, &req).await?;
-    Err(MlflowError::invalid(
-        "creating a model version from an MLflow source is not supported yet: push the .onnx file with `caravan push` or POST /api/v1/models/{name}/versions",
-    ))
+/// A version from an MLflow `source` Caravan holds: the model directory's ONNX file is
+/// validated and onboarded as a push is; the run it came from becomes its lineage.
+async fn create(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
+    let who = signed_in(&core, &req).await?;
+    let args = Args::of(&req, &body)?;
+    let name = existing_name(args.str("name")?)?;
+    let optional = |key| -> Result<Option<String>, MlflowError> {
+        Ok(args
+            .opt_str(key)?
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned))
+    };
+    let source = MlflowSource {
+        source: args.str("source")?.to_owned(),
+        run_id: optional("run_id")?,
+        model_id: optional("model_id")?,
+    };
+    let published = core
+        .register_mlflow_version(&who, &name, source, args.tags()?)
+        .await?;
+    let details = core.model_details(Some(&who), &name).await?;
+    let version = details
+        .versions
+        .iter()
+        .find(|v| v.version == published.version.version)
+        .ok_or_else(|| {
+            MlflowError::not_found(format!(
+                "version {} of {name} is gone",
+                published.version.version
+            ))
+        })?;
+    Ok(HttpResponse::Ok().json(json!({"model_version": model_version(&req, &details, version)})))
 }
 
 async fn get(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {

@@ -111,6 +111,7 @@ pub async fn model_page(
         versions,
         aliases,
         properties,
+        ..
     } = core.model_details(who, &name).await?;
     core.record_view(model.id).await?;
     let provenance = core.provenance(&model).await?.map(dto::Provenance::from);

@@ -1,0 +1,218 @@
+//! `TrackingRepo` over SQL, part one: experiments and runs with their params, tags and
+//! metric history. (Logged models and version sources: `logged_models.rs`.)
+
+use uuid::Uuid;
+
+use crate::{ExperimentRecord, MetricValue, TrackedRun};
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ExperimentRow {
+    id: i64,
+    name: String,
+    owner_id: Option<Uuid>,
+    lifecycle_stage: String,
+    created_ms: i64,
+    updated_ms: i64,
+}
+
+impl From<ExperimentRow> for ExperimentRecord {
+    fn from(r: ExperimentRow) -> Self {
+        ExperimentRecord {
+            id: r.id,
+            name: r.name,
+            owner_id: r.owner_id,
+            lifecycle_stage: r.lifecycle_stage,
+            created_ms: r.created_ms,
+            updated_ms: r.updated_ms,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TrackedRunRow {
+    id: String,
+    experiment_id: i64,
+    owner_id: Uuid,
+    owner: String,
+    name: String,
+    status: String,
+    start_ms: i64,
+    end_ms: Option<i64>,
+    lifecycle_stage: String,
+}
+
+impl From<TrackedRunRow> for TrackedRun {
+    fn from(r: TrackedRunRow) -> Self {
+        TrackedRun {
+            id: r.id,
+            experiment_id: r.experiment_id,
+            owner_id: r.owner_id,
+            owner: r.owner,
+            name: r.name,
+            status: r.status,
+            start_ms: r.start_ms,
+            end_ms: r.end_ms,
+            lifecycle_stage: r.lifecycle_stage,
+        }
+    }
+}
+
+pub(crate) const RUN_SELECT: &str = "SELECT r.id, r.experiment_id, r.owner_id, u.username AS owner, \
+     r.name, r.status, r.start_ms, r.end_ms, r.lifecycle_stage \
+     FROM mlflow_runs r JOIN users u ON u.id = r.owner_id WHERE r.id = $1";
+
+pub(crate) fn metric(row: (String, Option<f64>, i64, i64)) -> MetricValue {
+    let (key, value, timestamp_ms, step) = row;
+    MetricValue {
+        key,
+        value: value.filter(|v| !v.is_nan()),
+        timestamp_ms,
+        step,
+    }
+}
+
+macro_rules! impl_tracking {
+    ($catalog:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::TrackingRepo for $catalog {
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn create_experiment(&self, name: &str, owner_id: uuid::Uuid, now_ms: i64)
+                -> $crate::Result<$crate::ExperimentRecord> {
+                let row: $crate::sql::tracking::ExperimentRow = sqlx::query_as(
+                    "INSERT INTO mlflow_experiments (name, owner_id, created_ms, updated_ms) \
+                     VALUES ($1, $2, $3, $3) RETURNING *",
+                )
+                .bind(name).bind(owner_id).bind(now_ms)
+                .fetch_one(self.writer()).await
+                .map_err(|e| match $crate::CatalogError::from(e) {
+                    d if d.is_duplicate() => $crate::CatalogError::conflict(
+                        caravan_domain::ConflictKind::AlreadyExists,
+                        format!("experiment {name:?} already exists"),
+                    ),
+                    other => other,
+                })?;
+                Ok(row.into())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn experiment(&self, id: i64) -> $crate::Result<Option<$crate::ExperimentRecord>> {
+                let row: Option<$crate::sql::tracking::ExperimentRow> =
+                    sqlx::query_as("SELECT * FROM mlflow_experiments WHERE id = $1")
+                        .bind(id).fetch_optional(self.reader()).await?;
+                Ok(row.map(Into::into))
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn experiment_by_name(&self, name: &str) -> $crate::Result<Option<$crate::ExperimentRecord>> {
+                let row: Option<$crate::sql::tracking::ExperimentRow> =
+                    sqlx::query_as("SELECT * FROM mlflow_experiments WHERE name = $1")
+                        .bind(name).fetch_optional(self.reader()).await?;
+                Ok(row.map(Into::into))
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn create_run(&self, run: $crate::NewTrackedRun) -> $crate::Result<$crate::TrackedRun> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO mlflow_runs (id, experiment_id, owner_id, name, status, start_ms) \
+                     VALUES ($1, $2, $3, $4, 'RUNNING', $5)",
+                )
+                .bind(&run.id).bind(run.experiment_id).bind(run.owner_id).bind(&run.name)
+                .bind(run.start_ms)
+                .execute(&mut *tx).await
+                .map_err(|e| match $crate::CatalogError::from(e) {
+                    d if d.is_duplicate() => $crate::CatalogError::conflict(
+                        caravan_domain::ConflictKind::AlreadyExists, "the run exists already"),
+                    other => other,
+                })?;
+                for (key, value) in &run.tags {
+                    sqlx::query("INSERT INTO mlflow_run_tags (run_id, key, value) VALUES ($1, $2, $3) \
+                                 ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value")
+                        .bind(&run.id).bind(key).bind(value).execute(&mut *tx).await?;
+                }
+                let row: $crate::sql::tracking::TrackedRunRow =
+                    sqlx::query_as($crate::sql::tracking::RUN_SELECT)
+                        .bind(&run.id).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn tracked_run(&self, id: &str) -> $crate::Result<Option<$crate::TrackedRun>> {
+                let row: Option<$crate::sql::tracking::TrackedRunRow> =
+                    sqlx::query_as($crate::sql::tracking::RUN_SELECT)
+                        .bind(id).fetch_optional(self.reader()).await?;
+                Ok(row.map(Into::into))
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn tracked_run_data(&self, id: &str) -> $crate::Result<$crate::TrackedRunData> {
+                let params: Vec<(String, String)> =
+                    sqlx::query_as("SELECT key, value FROM mlflow_run_params WHERE run_id = $1")
+                        .bind(id).fetch_all(self.reader()).await?;
+                let tags: Vec<(String, String)> =
+                    sqlx::query_as("SELECT key, value FROM mlflow_run_tags WHERE run_id = $1")
+                        .bind(id).fetch_all(self.reader()).await?;
+                let metrics: Vec<(String, Option<f64>, i64, i64)> = sqlx::query_as(
+                    "SELECT key, value, timestamp_ms, step FROM mlflow_run_metrics WHERE run_id = $1 \
+                     ORDER BY key, step, timestamp_ms",
+                )
+                .bind(id).fetch_all(self.reader()).await?;
+                Ok($crate::TrackedRunData {
+                    params: params.into_iter().collect(),
+                    tags: tags.into_iter().collect(),
+                    metrics: metrics.into_iter().map($crate::sql::tracking::metric).collect(),
+                })
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn update_tracked_run(&self, id: &str, status: Option<&str>, end_ms: Option<i64>, name: Option<&str>)
+                -> $crate::Result<bool> {
+                let updated = sqlx::query(
+                    "UPDATE mlflow_runs SET status = COALESCE($2, status), end_ms = COALESCE($3, end_ms), \
+                     name = COALESCE($4, name) WHERE id = $1",
+                )
+                .bind(id).bind(status).bind(end_ms).bind(name)
+                .execute(self.writer()).await?;
+                Ok(updated.rows_affected() > 0)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn log_batch(&self, run_id: &str, batch: $crate::TrackedRunBatch) -> $crate::Result<()> {
+                let mut tx = self.begin_write().await?;
+                for (key, value) in &batch.params {
+                    let kept: Option<(String,)> = sqlx::query_as(
+                        "SELECT value FROM mlflow_run_params WHERE run_id = $1 AND key = $2",
+                    )
+                    .bind(run_id).bind(key).fetch_optional(&mut *tx).await?;
+                    match kept {
+                        Some((kept,)) if kept == *value => {}
+                        Some((kept,)) => return Err($crate::CatalogError::conflict(
+                            caravan_domain::ConflictKind::InvalidState,
+                            format!("param {key:?} was logged as {kept:?}; params cannot change (logged again as {value:?})"),
+                        )),
+                        None => {
+                            sqlx::query("INSERT INTO mlflow_run_params (run_id, key, value) VALUES ($1, $2, $3)")
+                                .bind(run_id).bind(key).bind(value).execute(&mut *tx).await?;
+                        }
+                    }
+                }
+                for (key, value) in &batch.tags {
+                    sqlx::query("INSERT INTO mlflow_run_tags (run_id, key, value) VALUES ($1, $2, $3) \
+                                 ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value")
+                        .bind(run_id).bind(key).bind(value).execute(&mut *tx).await?;
+                }
+                for m in &batch.metrics {
+                    sqlx::query("INSERT INTO mlflow_run_metrics (run_id, key, value, timestamp_ms, step) \
+                                 VALUES ($1, $2, $3, $4, $5)")
+                        .bind(run_id).bind(&m.key).bind(m.value).bind(m.timestamp_ms).bind(m.step)
+                        .execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_tracking;

@@ -1,0 +1,221 @@
+//! `model-versions/create` from an MLflow `source`: find the model directory among Caravan's
+//! own artifacts (or a version Caravan holds), read its `MLmodel`, take the ONNX file and
+//! onboard it exactly as a push (validated in the confined child, nothing kept if refused).
+//! The run it came from becomes the version's lineage.
+
+use caravan_domain::records::{ModelPatch, Published, VersionSource};
+use caravan_domain::{ModelName, Principal, Scope, Subject, VersionRef};
+
+use super::artifacts::{ArtifactPath, is_logged_model_id, missing};
+use super::mlmodel::{self, MAX_MLMODEL_BYTES};
+use crate::{Core, CoreError, Result, Staged, Upload, auth::require};
+
+/// What the client names the version's bytes by.
+#[derive(Debug, Clone, Default)]
+pub struct MlflowSource {
+    pub source: String,
+    pub run_id: Option<String>,
+    pub model_id: Option<String>,
+}
+
+/// Where a source's bytes are.
+enum Resolved {
+    /// An MLflow model directory in the artifact store.
+    Directory(ArtifactPath),
+    /// A version Caravan holds already (`models:/name/1`, `models:/name@alias`).
+    Version(ModelName, VersionRef),
+}
+
+fn outside(source: &str) -> CoreError {
+    CoreError::Invalid(format!(
+        "source {:?} is outside Caravan's artifacts: register from models:/, runs:/ or \
+         mlflow-artifacts:/ URIs that this server holds (log the model to this tracking server first)",
+        source.chars().take(120).collect::<String>()
+    ))
+}
+
+impl Core {
+    /// Adds a version to the existing model `name` from an MLflow source.
+    #[tracing::instrument(skip_all, fields(model = %name))]
+    pub async fn register_mlflow_version(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+        source: MlflowSource,
+        tags: Vec<(String, String)>,
+    ) -> Result<Published> {
+        require(who, Scope::Publish)?;
+        if self.publishable(who, name).await?.is_none() {
+            return Err(CoreError::not_found(
+                Subject::Model,
+                format!("registered model {name} not found"),
+            ));
+        }
+        for (k, v) in &tags {
+            crate::check_property(k, v)?;
+        }
+        let (staged, mut origin) = match self.resolve_source(who, &source).await? {
+            Resolved::Directory(dir) => self.stage_model_directory(&dir).await?,
+            Resolved::Version(from, version) => {
+                self.stage_held_version(who, &from, &version).await?
+            }
+        };
+        origin.source = source.source.clone();
+        origin.run_id = self
+            .trusted_run(who, [source.run_id, origin.run_id.take()])
+            .await;
+        origin.logged_model_id = origin.logged_model_id.or(source.model_id);
+        let published = self
+            .onboard(
+                who,
+                Upload {
+                    name: name.clone(),
+                    metadata: ModelPatch::default(),
+                    staged,
+                    proto: None,
+                },
+            )
+            .await?;
+        origin.version = published.version.version;
+        self.catalog
+            .record_version_source(published.model.id, origin)
+            .await?;
+        for (k, v) in tags {
+            self.set_property(who, name, Some(published.version.version), &k, &v)
+                .await?;
+        }
+        Ok(published)
+    }
+
+    async fn resolve_source(&self, who: &Principal, source: &MlflowSource) -> Result<Resolved> {
+        let raw = source.source.trim();
+        if let Some(rest) = raw.strip_prefix("models:/") {
+            let rest = rest.trim_start_matches('/');
+            if is_logged_model_id(rest) {
+                let model = self.logged_model(who, rest).await?;
+                let dir = format!("{}/models/{}/artifacts", model.experiment_id, model.id);
+                return Ok(Resolved::Directory(
+                    self.artifact_path(who, &dir, false).await?,
+                ));
+            }
+            let (name, version) = match rest.split_once('@') {
+                Some((name, alias)) => (name, alias.to_owned()),
+                None => rest
+                    .split_once('/')
+                    .ok_or_else(|| outside(raw))
+                    .map(|(n, v)| (n, v.to_owned()))?,
+            };
+            let name = ModelName::parse_any(name).map_err(|_| outside(raw))?;
+            let version = VersionRef::parse(&version).map_err(|_| outside(raw))?;
+            return Ok(Resolved::Version(name, version));
+        }
+        if let Some(rest) = raw.strip_prefix("runs:/") {
+            let (run, relative) = rest
+                .trim_start_matches('/')
+                .split_once('/')
+                .unwrap_or((rest, ""));
+            let run = self.own_run(who, run).await?;
+            let dir = format!("{}/{}/artifacts/{relative}", run.experiment_id, run.id);
+            return Ok(Resolved::Directory(
+                self.artifact_path(who, &dir, false).await?,
+            ));
+        }
+        if let Some(rest) = raw.strip_prefix("mlflow-artifacts:") {
+            let rest = rest.trim_start_matches('/');
+            // mlflow-artifacts://host:port/path names this server too.
+            let path = if raw.starts_with("mlflow-artifacts://") {
+                rest.split_once('/').map_or("", |(_, p)| p)
+            } else {
+                rest
+            };
+            return Ok(Resolved::Directory(
+                self.artifact_path(who, path, false).await?,
+            ));
+        }
+        Err(outside(raw))
+    }
+
+    /// Reads `MLmodel` in `dir` and stages its ONNX file.
+    async fn stage_model_directory(&self, dir: &ArtifactPath) -> Result<(Staged, VersionSource)> {
+        let mlmodel_path = dir.join("MLmodel")?;
+        let bytes = self
+            .blobs
+            .artifact_bytes(&mlmodel_path.path, MAX_MLMODEL_BYTES)
+            .await
+            .map_err(|e| match e {
+                caravan_storage::StorageError::NotFound(_) => CoreError::Invalid(format!(
+                    "no MLmodel file under {:?}: the source must name an MLflow model directory",
+                    dir.path
+                )),
+                caravan_storage::StorageError::TooLarge(_) => {
+                    CoreError::Invalid("the MLmodel file is larger than 1 MiB".into())
+                }
+                other => other.into(),
+            })?;
+        let parsed = mlmodel::parse(&bytes)?;
+        let onnx = dir.join(&parsed.onnx_file)?;
+        let read = self.blobs.read_artifact(&onnx.path).await.map_err(|e| {
+            match missing(e, &onnx.path) {
+                CoreError::NotFound { .. } => CoreError::Invalid(format!(
+                    "the MLmodel names {:?}, which is not in the model directory",
+                    parsed.onnx_file
+                )),
+                other => other,
+            }
+        })?;
+        let staged = self.stage(read.stream, self.model_limit()).await?;
+        Ok((
+            staged,
+            VersionSource {
+                version: 0,
+                source: String::new(),
+                run_id: parsed.run_id,
+                logged_model_id: parsed.model_id,
+                signature: parsed.signature,
+            },
+        ))
+    }
+
+    /// Stages the file of a version `who` may see (registering it under another name).
+    async fn stage_held_version(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+        version: &VersionRef,
+    ) -> Result<(Staged, VersionSource)> {
+        let (model, version) = self.version(Some(who), name, version).await?;
+        let origin = self
+            .catalog
+            .version_sources(model.id)
+            .await?
+            .into_iter()
+            .find(|s| s.version == version.version);
+        let read = self.blobs.read(&version.sha256, None).await?;
+        let staged = self.stage(read.stream, self.model_limit()).await?;
+        Ok((
+            staged,
+            origin.unwrap_or(VersionSource {
+                version: 0,
+                source: String::new(),
+                run_id: None,
+                logged_model_id: None,
+                signature: None,
+            }),
+        ))
+    }
+
+    /// The first run id that names a run `who` may use: a claimed run of someone else's is
+    /// not lineage.
+    async fn trusted_run(
+        &self,
+        who: &Principal,
+        candidates: [Option<String>; 2],
+    ) -> Option<String> {
+        for id in candidates.into_iter().flatten() {
+            if self.own_run(who, &id).await.is_ok() {
+                return Some(id);
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,68 @@
+"""Logs and registers an ONNX model into Caravan the way a training script does.
+
+Usage: mlflow_log_model.py BASE_URL MODEL (credentials from MLFLOW_TRACKING_*; the experiment
+from CARAVAN_TEST_EXPERIMENT, the Default one when empty).
+Builds a small ONNX model (y = x @ W + b, 4 inputs, 3 outputs) with onnx.helper, then in one
+run logs params and metrics and calls mlflow.onnx.log_model(..., registered_model_name=MODEL).
+Prints one JSON object of what the client saw; the Rust test asserts on it.
+"""
+import json
+import os
+import sys
+import time
+
+import mlflow
+import mlflow.onnx
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+base, name = sys.argv[1], sys.argv[2]
+experiment = os.environ.get("CARAVAN_TEST_EXPERIMENT")
+weights = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
+bias = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+graph = helper.make_graph(
+    [
+        helper.make_node("MatMul", ["x", "W"], ["xw"]),
+        helper.make_node("Add", ["xw", "b"], ["y"]),
+    ],
+    "affine",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+    [numpy_helper.from_array(weights, "W"), numpy_helper.from_array(bias, "b")],
+)
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+model.ir_version = 8
+onnx.checker.check_model(model)
+
+mlflow.set_tracking_uri(base)
+if experiment:
+    mlflow.set_experiment(experiment)
+major = int(mlflow.__version__.split(".")[0])
+started = time.monotonic()
+with mlflow.start_run() as run:
+    mlflow.log_params({"learning_rate": "0.01", "epochs": "5"})
+    for step, loss in enumerate([0.9, 0.5, 0.25]):
+        mlflow.log_metric("loss", loss, step=step)
+    mlflow.log_metric("accuracy", 0.93)
+    kwargs = {"name": "model"} if major >= 3 else {"artifact_path": "model"}
+    info = mlflow.onnx.log_model(model, registered_model_name=name, **kwargs)
+elapsed = time.monotonic() - started
+client = mlflow.MlflowClient()
+version = client.get_model_version(name, info.registered_model_version)
+fetched = client.get_run(run.info.run_id)
+print(json.dumps({
+    "run_id": run.info.run_id,
+    "experiment_id": run.info.experiment_id,
+    "model_uri": info.model_uri,
+    "version": version.version,
+    "status": version.status,
+    "source": version.source,
+    "version_run_id": version.run_id,
+    "params": fetched.data.params,
+    "metrics": fetched.data.metrics,
+    "run_status": fetched.info.status,
+    "seconds": elapsed,
+    "weights": weights.tolist(),
+    "bias": bias.tolist(),
+}))

@@ -1,0 +1,408 @@
+//! `mlflow.onnx.log_model(..., registered_model_name=...)` end to end with the real MLflow
+//! clients (3.17.2 and 2.22.5): the run, its params and metrics, the artifact upload through
+//! the proxy, the logged model (3.x) and the registration, after which the version answers V2
+//! inference and its lineage is the run. Then every refusal on the way, by plain HTTP.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::mlflow_client::run_script;
+use crate::support::{Backend, TestApp, spawn_app};
+
+const MLMODEL_SKLEARN: &str = "flavors:\n  python_function: {loader_module: mlflow.sklearn}\n  sklearn: {pickled_model: model.pkl}\n";
+const MLMODEL_ONNX: &str =
+    "flavors:\n  onnx: {data: model.onnx}\n  python_function: {loader_module: mlflow.onnx}\n";
+
+async fn infer(app: &TestApp, token: &str, model: &str, x: &[f32; 4]) -> Vec<f64> {
+    let response = app
+        .client
+        .post(app.url(&format!("/v2/models/{model}/infer")))
+        .bearer_auth(token)
+        .json(&json!({"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": x}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["outputs"][0]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_run(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let session = app.user("alice").await;
+    let token = app.api_token(&session, &["read", "publish"]).await;
+    for (major, model, experiment) in [(3, "logged-three", "fraud-training"), (2, "logged-two", "")]
+    {
+        let basic = [
+            ("MLFLOW_TRACKING_USERNAME", "alice"),
+            ("MLFLOW_TRACKING_PASSWORD", token.as_str()),
+        ];
+        let bearer = [("MLFLOW_TRACKING_TOKEN", token.as_str())];
+        let mut env: Vec<(&str, &str)> = if major == 3 {
+            bearer.to_vec()
+        } else {
+            basic.to_vec()
+        };
+        env.push(("CARAVAN_TEST_EXPERIMENT", experiment));
+        let out = run_script(major, "mlflow_log_model.py", &app, model, &env).await;
+        assert_eq!(out["version"], "1", "{out}");
+        assert_eq!(out["status"], "READY");
+        assert_eq!(out["version_run_id"], out["run_id"], "{out}");
+        assert_eq!(out["run_status"], "FINISHED");
+        assert_eq!(
+            out["params"],
+            json!({"learning_rate": "0.01", "epochs": "5"})
+        );
+        assert_eq!(out["metrics"], json!({"loss": 0.25, "accuracy": 0.93}));
+        if major == 3 {
+            assert_ne!(
+                out["experiment_id"], "0",
+                "set_experiment created one: {out}"
+            );
+        } else {
+            assert_eq!(out["experiment_id"], "0", "the Default experiment: {out}");
+        }
+
+        // Served by ONNX Runtime: y = x @ W + b.
+        let x = [1.0f32, 2.0, 3.0, 4.0];
+        let w = out["weights"].as_array().unwrap();
+        let b = out["bias"].as_array().unwrap();
+        let expected: Vec<f64> = (0..3)
+            .map(|j| {
+                let dot: f64 = (0..4)
+                    .map(|i| f64::from(x[i]) * w[i][j].as_f64().unwrap())
+                    .sum();
+                dot + b[j].as_f64().unwrap()
+            })
+            .collect();
+        let got = infer(&app, &token, model, &x).await;
+        for (g, e) in got.iter().zip(&expected) {
+            assert!((g - e).abs() < 1e-4, "{got:?} vs {expected:?}");
+        }
+
+        // The lineage is the run, its params and each metric's latest value.
+        let (status, lineage) = app
+            .get_json(
+                Some(&token),
+                &format!("/api/v1/models/{model}/versions/1/lineage"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{lineage}");
+        assert_eq!(lineage["origin"], "mlflow");
+        assert_eq!(
+            lineage["run_id"].as_str().unwrap().replace('-', ""),
+            out["run_id"].as_str().unwrap()
+        );
+        assert_eq!(
+            lineage["params"],
+            json!({"learning_rate": "0.01", "epochs": "5"})
+        );
+        assert_eq!(lineage["metrics"], json!({"loss": 0.25, "accuracy": 0.93}));
+        assert_eq!(lineage["source"], out["source"]);
+        assert_eq!(lineage["experiment_id"], out["experiment_id"]);
+    }
+
+    // Another user sees neither the run nor its artifacts, and cannot write into them.
+    let bob = app.user("bob").await;
+    let bob_token = app.api_token(&bob, &["read", "publish"]).await;
+    let (status, runs) = app
+        .get_json(
+            Some(&bob_token),
+            "/api/2.0/mlflow/experiments/get-by-name?experiment_name=fraud-training",
+        )
+        .await;
+    assert_eq!(
+        (status, &runs["error_code"]),
+        (StatusCode::NOT_FOUND, &json!("RESOURCE_DOES_NOT_EXIST"))
+    );
+}
+
+/// A run of alice's in the Default experiment, over plain HTTP.
+async fn run_of(app: &TestApp, token: &str) -> String {
+    let response = app
+        .post_json(
+            token,
+            "/api/2.0/mlflow/runs/create",
+            json!({"experiment_id": "0"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["run"]["info"]["run_id"].as_str().unwrap().to_owned()
+}
+
+async fn put(app: &TestApp, token: &str, path: &str, bytes: Vec<u8>) -> reqwest::Response {
+    app.client
+        .put(app.url(&format!("/api/2.0/mlflow-artifacts/artifacts/{path}")))
+        .bearer_auth(token)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn create_version(
+    app: &TestApp,
+    token: &str,
+    model: &str,
+    source: &str,
+) -> (StatusCode, Value) {
+    let response = app
+        .post_json(
+            token,
+            "/api/2.0/mlflow/model-versions/create",
+            json!({"name": model, "source": source}),
+        )
+        .await;
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+pub async fn mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let session = app.user("alice").await;
+    let token = app.api_token(&session, &["read", "publish"]).await;
+    let response = app
+        .post_json(
+            &token,
+            "/api/2.0/mlflow/registered-models/create",
+            json!({"name": "target"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let run = run_of(&app, &token).await;
+    let dir = format!("0/{run}/artifacts");
+
+    // A model logged with another flavor is refused by name.
+    assert_eq!(
+        put(
+            &app,
+            &token,
+            &format!("{dir}/skl/MLmodel"),
+            MLMODEL_SKLEARN.into()
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let (status, body) = create_version(&app, &token, "target", &format!("runs:/{run}/skl")).await;
+    assert_eq!(
+        (status, &body["error_code"]),
+        (StatusCode::BAD_REQUEST, &json!("INVALID_PARAMETER_VALUE"))
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("'sklearn'"),
+        "{body}"
+    );
+
+    // An ONNX flavor whose file is missing, or whose bytes are not a model.
+    assert_eq!(
+        put(
+            &app,
+            &token,
+            &format!("{dir}/broken/MLmodel"),
+            MLMODEL_ONNX.into()
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let (status, body) = create_version(
+        &app,
+        &token,
+        "target",
+        &format!("mlflow-artifacts:/{dir}/broken"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not in the model directory"),
+        "{body}"
+    );
+    assert_eq!(
+        put(
+            &app,
+            &token,
+            &format!("{dir}/broken/model.onnx"),
+            b"not a model".to_vec()
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let (status, body) = create_version(
+        &app,
+        &token,
+        "target",
+        &format!("mlflow-artifacts:/{dir}/broken"),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error_code"]),
+        (StatusCode::BAD_REQUEST, &json!("INVALID_PARAMETER_VALUE")),
+        "{body}"
+    );
+    // No MLmodel at all.
+    let (status, body) =
+        create_version(&app, &token, "target", &format!("runs:/{run}/nothing-here")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("no MLmodel"),
+        "{body}"
+    );
+
+    // Sources outside Caravan's artifacts, or escaping them.
+    for source in [
+        "s3://bucket/model".to_owned(),
+        "file:///etc".to_owned(),
+        "/var/lib/caravan".to_owned(),
+        format!("mlflow-artifacts:/{dir}/../../x"),
+        "mlflow-artifacts:/0/not-a-run/artifacts/m".to_owned(),
+        "models:/target".to_owned(),
+    ] {
+        let (status, body) = create_version(&app, &token, "target", &source).await;
+        assert_eq!(
+            (status, &body["error_code"]),
+            (StatusCode::BAD_REQUEST, &json!("INVALID_PARAMETER_VALUE")),
+            "{source}: {body}"
+        );
+    }
+    // A missing registered model.
+    let (status, body) = create_version(&app, &token, "nobody", &format!("runs:/{run}/skl")).await;
+    assert_eq!(
+        (status, &body["error_code"]),
+        (StatusCode::NOT_FOUND, &json!("RESOURCE_DOES_NOT_EXIST")),
+        "{body}"
+    );
+    let (_, details) = app.get_json(Some(&token), "/api/v1/models/target").await;
+    assert_eq!(
+        details["versions"],
+        json!([]),
+        "nothing was registered: {details}"
+    );
+    assert!(app.stored_blobs().is_empty(), "{:?}", app.stored_blobs());
+
+    // Artifact paths outside a run or logged model; another user's run; a read-only token.
+    for path in [
+        "0/x/artifacts/f",
+        "0/models/other/artifacts/f",
+        "../../etc/passwd",
+        &format!("1/{run}/artifacts/f"),
+    ] {
+        let status = put(&app, &token, path, b"x".to_vec()).await.status();
+        assert!(
+            status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND,
+            "{path}: {status}"
+        );
+    }
+    let bob = app.user("bob").await;
+    let bob_token = app.api_token(&bob, &["read", "publish"]).await;
+    let response = put(
+        &app,
+        &bob_token,
+        &format!("{dir}/skl/MLmodel"),
+        b"flavors: {}".to_vec(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .get_json(
+            Some(&bob_token),
+            &format!("/api/2.0/mlflow-artifacts/artifacts/{dir}/skl/MLmodel"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .get_json(
+            Some(&bob_token),
+            &format!("/api/2.0/mlflow/runs/get?run_id={run}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let reader = app.api_token(&session, &["read"]).await;
+    let response = put(&app, &reader, &format!("{dir}/skl/other"), b"x".to_vec()).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (status, body) = create_version(&app, &reader, "target", &format!("runs:/{run}/skl")).await;
+    assert_eq!(
+        (status, &body["error_code"]),
+        (StatusCode::FORBIDDEN, &json!("PERMISSION_DENIED")),
+        "{body}"
+    );
+
+    // The owner reads and lists what was stored, unchanged.
+    let (status, listing) = app
+        .get_json(
+            Some(&token),
+            &format!("/api/2.0/mlflow-artifacts/artifacts?path={dir}/skl"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        listing["files"],
+        json!([{"path": "MLmodel", "is_dir": false, "file_size": MLMODEL_SKLEARN.len()}])
+    );
+    let got = app
+        .get(
+            Some(&token),
+            &format!("/api/2.0/mlflow-artifacts/artifacts/{dir}/skl/MLmodel"),
+        )
+        .await;
+    assert_eq!(got.text().await.unwrap(), MLMODEL_SKLEARN);
+
+    // Params are immutable; bad metrics and statuses are refused.
+    let log = |body: Value| app.post_json(&token, "/api/2.0/mlflow/runs/log-batch", body);
+    assert_eq!(
+        log(json!({"run_id": run, "params": [{"key": "lr", "value": "0.1"}]}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        log(json!({"run_id": run, "params": [{"key": "lr", "value": "0.1"}]}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        log(json!({"run_id": run, "params": [{"key": "lr", "value": "0.2"}]}))
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        log(json!({"run_id": run, "metrics": [{"key": "m", "value": "many"}]}))
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(log(json!({"run_id": run, "metrics": [{"key": "m", "value": "NaN", "timestamp": 1, "step": 0}]})).await.status(), StatusCode::OK);
+    let response = app
+        .post_json(
+            &token,
+            "/api/2.0/mlflow/runs/update",
+            json!({"run_id": run, "status": "DONE"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let (_, fetched) = app
+        .get_json(
+            Some(&token),
+            &format!("/api/2.0/mlflow/runs/get?run_id={run}"),
+        )
+        .await;
+    assert_eq!(
+        fetched["run"]["data"]["params"],
+        json!([{"key": "lr", "value": "0.1"}])
+    );
+    assert_eq!(fetched["run"]["data"]["metrics"][0]["value"], "NaN");
+}
