@@ -2,8 +2,10 @@
 
 Usage: mlflow_log_model.py BASE_URL MODEL (credentials from MLFLOW_TRACKING_*; the experiment
 from CARAVAN_TEST_EXPERIMENT, the Default one when empty).
-Builds a small ONNX model (y = x @ W + b, 4 inputs, 3 outputs) with onnx.helper, then in one
-run logs params and metrics and calls mlflow.onnx.log_model(..., registered_model_name=MODEL).
+Builds a small ONNX model (y = x @ W + b, 4 inputs, CARAVAN_TEST_WIDTH outputs, 3 by default)
+with onnx.helper, then in one run logs params and metrics and calls
+mlflow.onnx.log_model(..., registered_model_name=MODEL). A W of more than 1 KiB goes to an
+external data file beside model.onnx (MLflow's default save_as_external_data=True).
 Prints one JSON object of what the client saw; the Rust test asserts on it.
 """
 import json
@@ -19,8 +21,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 base, name = sys.argv[1], sys.argv[2]
 experiment = os.environ.get("CARAVAN_TEST_EXPERIMENT")
-weights = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
-bias = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+width = int(os.environ.get("CARAVAN_TEST_WIDTH") or 3)
+weights = np.arange(4 * width, dtype=np.float32).reshape(4, width) / 10
+bias = (np.arange(width, dtype=np.float32) - 1) / 2
 graph = helper.make_graph(
     [
         helper.make_node("MatMul", ["x", "W"], ["xw"]),
@@ -28,7 +31,7 @@ graph = helper.make_graph(
     ],
     "affine",
     [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
-    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", width])],
     [numpy_helper.from_array(weights, "W"), numpy_helper.from_array(bias, "b")],
 )
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -51,7 +54,10 @@ elapsed = time.monotonic() - started
 client = mlflow.MlflowClient()
 version = client.get_model_version(name, info.registered_model_version)
 fetched = client.get_run(run.info.run_id)
+# What went up through the artifact proxy, listed back through it.
+files = sorted(f.path.split("/")[-1] for f in mlflow.artifacts.list_artifacts(artifact_uri=info.model_uri))
 print(json.dumps({
+    "files": files,
     "run_id": run.info.run_id,
     "experiment_id": run.info.experiment_id,
     "model_uri": info.model_uri,

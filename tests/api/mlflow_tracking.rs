@@ -38,8 +38,11 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
     let app = spawn_app(backend).await;
     let session = app.user("alice").await;
     let token = app.api_token(&session, &["read", "publish"]).await;
-    for (major, model, experiment) in [(3, "logged-three", "fraud-training"), (2, "logged-two", "")]
-    {
+    // MLflow 2 logs a model whose weights (4 x 300 floats) go to an external data file.
+    for (major, model, experiment, width) in [
+        (3, "logged-three", "fraud-training", "3"),
+        (2, "logged-two", "", "300"),
+    ] {
         let basic = [
             ("MLFLOW_TRACKING_USERNAME", "alice"),
             ("MLFLOW_TRACKING_PASSWORD", token.as_str()),
@@ -51,10 +54,23 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
             basic.to_vec()
         };
         env.push(("CARAVAN_TEST_EXPERIMENT", experiment));
+        env.push(("CARAVAN_TEST_WIDTH", width));
         let out = run_script(major, "mlflow_log_model.py", &app, model, &env).await;
-        assert_eq!(out["version"], "1", "{out}");
+        assert_eq!(out["version"], "1", "{}", out["files"]);
         assert_eq!(out["status"], "READY");
-        assert_eq!(out["version_run_id"], out["run_id"], "{out}");
+        let files: Vec<&str> = out["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(
+            files.contains(&"MLmodel") && files.contains(&"model.onnx"),
+            "{files:?}"
+        );
+        let external = files.iter().any(|f| f.ends_with(".data"));
+        assert_eq!(external, width == "300", "an external data file: {files:?}");
+        assert_eq!(out["version_run_id"], out["run_id"]);
         assert_eq!(out["run_status"], "FINISHED");
         assert_eq!(
             out["params"],
@@ -74,7 +90,7 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
         let x = [1.0f32, 2.0, 3.0, 4.0];
         let w = out["weights"].as_array().unwrap();
         let b = out["bias"].as_array().unwrap();
-        let expected: Vec<f64> = (0..3)
+        let expected: Vec<f64> = (0..b.len())
             .map(|j| {
                 let dot: f64 = (0..4)
                     .map(|i| f64::from(x[i]) * w[i][j].as_f64().unwrap())
@@ -83,6 +99,7 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
             })
             .collect();
         let got = infer(&app, &token, model, &x).await;
+        assert_eq!(got.len(), width.parse::<usize>().unwrap());
         for (g, e) in got.iter().zip(&expected) {
             assert!((g - e).abs() < 1e-4, "{got:?} vs {expected:?}");
         }
@@ -260,6 +277,30 @@ pub async fn mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused(ba
         body["message"].as_str().unwrap().contains("no MLmodel"),
         "{body}"
     );
+
+    // External data outside the model directory, missing, or where Caravan does not inline it
+    // (sparse tensors, attributes, subgraphs): refused, nothing registered.
+    for location in ["../../../../etc/passwd", "/etc/passwd", "missing.data"] {
+        for (form, bytes) in caravan_tests::hostile::external_data_models(location) {
+            assert_eq!(
+                put(&app, &token, &format!("{dir}/broken/model.onnx"), bytes)
+                    .await
+                    .status(),
+                StatusCode::OK
+            );
+            let (status, body) =
+                create_version(&app, &token, "target", &format!("runs:/{run}/broken")).await;
+            assert_eq!(
+                (status, &body["error_code"]),
+                (StatusCode::BAD_REQUEST, &json!("INVALID_PARAMETER_VALUE")),
+                "{location} in {form}: {body}"
+            );
+            assert!(
+                !body["message"].as_str().unwrap().contains("/work"),
+                "{body}"
+            );
+        }
+    }
 
     // Sources outside Caravan's artifacts, or escaping them.
     for source in [

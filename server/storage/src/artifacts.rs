@@ -40,6 +40,22 @@ impl BlobStore {
             .await
     }
 
+    /// Opens `range` of an artifact, which must lie within it.
+    pub async fn read_artifact_range(
+        &self,
+        path: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<BlobRead> {
+        let wanted = range.end - range.start;
+        let read = self
+            .read_object(&Self::artifact_path(path), path, Some(range))
+            .await?;
+        if read.range.end - read.range.start != wanted {
+            return Err(StorageError::BadRange);
+        }
+        Ok(read)
+    }
+
     /// The whole of a small artifact, refused past `max` bytes.
     pub async fn artifact_bytes(&self, path: &str, max: u64) -> Result<Vec<u8>> {
         let read = self.read_artifact(path).await?;

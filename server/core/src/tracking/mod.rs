@@ -7,10 +7,12 @@
 //! experiment (id 0) is open to every signed-in user; other experiments to their owner.
 
 mod artifacts;
+mod external_data;
 mod lineage;
 mod logged_models;
 mod mlmodel;
 mod register;
+mod wire;
 
 use caravan_domain::records::{
     ExperimentRecord, NewTrackedRun, TrackedRun, TrackedRunBatch, TrackedRunData,

@@ -164,6 +164,10 @@ impl Core {
             }
         })?;
         let staged = self.stage(read.stream, self.model_limit()).await?;
+        let staged = match self.inline_external_data(&onnx, &staged).await? {
+            Some(inlined) => inlined,
+            None => staged,
+        };
         Ok((
             staged,
             VersionSource {
