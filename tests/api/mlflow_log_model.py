@@ -42,15 +42,16 @@ mlflow.set_tracking_uri(base)
 if experiment:
     mlflow.set_experiment(experiment)
 major = int(mlflow.__version__.split(".")[0])
-started = time.monotonic()
 with mlflow.start_run() as run:
     mlflow.log_params({"learning_rate": "0.01", "epochs": "5"})
     for step, loss in enumerate([0.9, 0.5, 0.25]):
         mlflow.log_metric("loss", loss, step=step)
     mlflow.log_metric("accuracy", 0.93)
     kwargs = {"name": "model"} if major >= 3 else {"artifact_path": "model"}
+    # Time to READY: log_model returns once the registered version is READY.
+    started = time.monotonic()
     info = mlflow.onnx.log_model(model, registered_model_name=name, **kwargs)
-elapsed = time.monotonic() - started
+    elapsed = time.monotonic() - started
 client = mlflow.MlflowClient()
 version = client.get_model_version(name, info.registered_model_version)
 fetched = client.get_run(run.info.run_id)
@@ -69,6 +70,7 @@ print(json.dumps({
     "metrics": fetched.data.metrics,
     "run_status": fetched.info.status,
     "seconds": elapsed,
-    "weights": weights.tolist(),
-    "bias": bias.tolist(),
+    # The weights, for the test to compute outputs (small models only).
+    "weights": weights.tolist() if width <= 1000 else None,
+    "bias": bias.tolist() if width <= 1000 else None,
 }))
