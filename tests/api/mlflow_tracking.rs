@@ -370,6 +370,26 @@ pub async fn mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused(ba
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Bob cannot register from alice's run, nor write its root.
+    let bob_model = app
+        .post_json(
+            &bob_token,
+            "/api/2.0/mlflow/registered-models/create",
+            json!({"name": "bobs"}),
+        )
+        .await;
+    assert_eq!(bob_model.status(), StatusCode::OK);
+    for source in [
+        format!("runs:/{run}/skl"),
+        format!("mlflow-artifacts:/{dir}/skl"),
+    ] {
+        let (status, body) = create_version(&app, &bob_token, "bobs", &source).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{source}: {body}");
+    }
+    assert_eq!(
+        put(&app, &token, &dir, b"x".to_vec()).await.status(),
+        StatusCode::BAD_REQUEST
+    );
     let reader = app.api_token(&session, &["read"]).await;
     let response = put(&app, &reader, &format!("{dir}/skl/other"), b"x".to_vec()).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
@@ -425,6 +445,12 @@ pub async fn mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused(ba
             .await
             .status(),
         StatusCode::BAD_REQUEST
+    );
+    let nul = log(json!({"run_id": run, "params": [{"key": "nul", "value": "a\u{0}b"}]})).await;
+    assert_eq!(
+        nul.status(),
+        StatusCode::BAD_REQUEST,
+        "NUL in a value, on both backends"
     );
     assert_eq!(log(json!({"run_id": run, "metrics": [{"key": "m", "value": "NaN", "timestamp": 1, "step": 0}]})).await.status(), StatusCode::OK);
     let response = app

@@ -181,20 +181,19 @@ macro_rules! impl_tracking {
             async fn log_batch(&self, run_id: &str, batch: $crate::TrackedRunBatch) -> $crate::Result<()> {
                 let mut tx = self.begin_write().await?;
                 for (key, value) in &batch.params {
-                    let kept: Option<(String,)> = sqlx::query_as(
+                    // Insert first (a concurrent identical re-log is no conflict), then compare.
+                    sqlx::query("INSERT INTO mlflow_run_params (run_id, key, value) VALUES ($1, $2, $3) \
+                                 ON CONFLICT (run_id, key) DO NOTHING")
+                        .bind(run_id).bind(key).bind(value).execute(&mut *tx).await?;
+                    let (kept,): (String,) = sqlx::query_as(
                         "SELECT value FROM mlflow_run_params WHERE run_id = $1 AND key = $2",
                     )
-                    .bind(run_id).bind(key).fetch_optional(&mut *tx).await?;
-                    match kept {
-                        Some((kept,)) if kept == *value => {}
-                        Some((kept,)) => return Err($crate::CatalogError::conflict(
+                    .bind(run_id).bind(key).fetch_one(&mut *tx).await?;
+                    if kept != *value {
+                        return Err($crate::CatalogError::conflict(
                             caravan_domain::ConflictKind::InvalidState,
                             format!("param {key:?} was logged as {kept:?}; params cannot change (logged again as {value:?})"),
-                        )),
-                        None => {
-                            sqlx::query("INSERT INTO mlflow_run_params (run_id, key, value) VALUES ($1, $2, $3)")
-                                .bind(run_id).bind(key).bind(value).execute(&mut *tx).await?;
-                        }
+                        ));
                     }
                 }
                 for (key, value) in &batch.tags {

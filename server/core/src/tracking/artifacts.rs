@@ -82,6 +82,15 @@ impl ArtifactPath {
         })
     }
 
+    /// True when the path goes below the owner's `artifacts` directory.
+    pub fn names_a_file(&self) -> bool {
+        let root = match &self.owner {
+            Owner::Run(_) => 3,
+            Owner::LoggedModel(_) => 4,
+        };
+        self.path.split('/').count() > root
+    }
+
     /// A path below this one (a file of a directory), checked.
     pub fn join(&self, relative: &str) -> Result<Self> {
         Self::parse(&format!("{}/{}", self.path, relative))
@@ -126,8 +135,20 @@ impl Core {
         Ok(path)
     }
 
-    pub async fn put_artifact(&self, who: &Principal, path: &str, staged: &Staged) -> Result<()> {
+    /// Checks that `who` may write a file at `path` (before its body is read).
+    pub async fn may_put_artifact(&self, who: &Principal, path: &str) -> Result<()> {
         let path = self.artifact_path(who, path, true).await?;
+        if !path.names_a_file() {
+            return Err(CoreError::Invalid(
+                "an artifact path names a file under .../artifacts/".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn put_artifact(&self, who: &Principal, path: &str, staged: &Staged) -> Result<()> {
+        self.may_put_artifact(who, path).await?;
+        let path = ArtifactPath::parse(path)?;
         Ok(self.blobs.put_artifact(&path.path, staged).await?)
     }
 

@@ -5,8 +5,7 @@ use caravan_domain::records::{LoggedModelRecord, NewLoggedModel};
 use caravan_domain::{Principal, Scope, Subject};
 
 use super::{
-    MAX_BATCH_PARAMS, MAX_BATCH_TAGS, MAX_PARAM_VALUE, MAX_TAG_VALUE, check_entry, check_name,
-    now_ms,
+    MAX_BATCH_TAGS, MAX_KEY, MAX_PARAM_VALUE, MAX_TAG_VALUE, check_entry, check_name, now_ms,
 };
 use crate::{Core, CoreError, Result, auth::require};
 
@@ -15,6 +14,8 @@ const STATUSES: [&str; 3] = [
     "LOGGED_MODEL_READY",
     "LOGGED_MODEL_UPLOAD_FAILED",
 ];
+/// Most params a logged model starts with.
+const MAX_LOGGED_MODEL_PARAMS: usize = 10_000;
 /// Most logged models one search answers.
 pub const MAX_SEARCH: i64 = 1000;
 
@@ -52,11 +53,13 @@ impl Core {
                 ));
             }
         }
-        if new.params.len() > MAX_BATCH_PARAMS || new.tags.len() > MAX_BATCH_TAGS {
+        // MLflow 3 copies all of the run's params onto the logged model.
+        if new.params.len() > MAX_LOGGED_MODEL_PARAMS || new.tags.len() > MAX_BATCH_TAGS {
             return Err(CoreError::LimitExceeded(format!(
-                "a logged model starts with at most {MAX_BATCH_PARAMS} params and {MAX_BATCH_TAGS} tags"
+                "a logged model starts with at most {MAX_LOGGED_MODEL_PARAMS} params and {MAX_BATCH_TAGS} tags"
             )));
         }
+        check_entry("model_type", "model_type", &new.model_type, MAX_KEY)?;
         for (k, v) in &new.params {
             check_entry("param", k, v, MAX_PARAM_VALUE)?;
         }

@@ -73,6 +73,11 @@ pub(crate) fn check_entry(what: &str, key: &str, value: &str, max: usize) -> Res
             key.chars().take(40).collect::<String>()
         )));
     }
+    if value.contains('\0') {
+        return Err(CoreError::Invalid(format!(
+            "the value of {what} {key:?} holds a NUL character"
+        )));
+    }
     if value.chars().count() > max {
         return Err(CoreError::Invalid(format!(
             "the value of {what} {key:?} is longer than {max} characters"

@@ -64,7 +64,18 @@ impl Core {
         origin.run_id = self
             .trusted_run(who, [source.run_id, origin.run_id.take()])
             .await;
-        origin.logged_model_id = origin.logged_model_id.or(source.model_id);
+        let claimed = origin.logged_model_id.take().or(source.model_id);
+        origin.logged_model_id = match claimed {
+            Some(id)
+                if self
+                    .logged_model(who, &id)
+                    .await
+                    .is_ok_and(|m| m.owner_id == who.user_id) =>
+            {
+                Some(id)
+            }
+            _ => None,
+        };
         let published = self
             .onboard(
                 who,
@@ -208,15 +219,20 @@ impl Core {
         ))
     }
 
-    /// The first run id that names a run `who` may use: a claimed run of someone else's is
-    /// not lineage.
+    /// The first run id that names a run of `who`'s own: a claimed run of someone else's
+    /// (even for an admin) is not lineage, since lineage shows its params to the version's
+    /// readers.
     async fn trusted_run(
         &self,
         who: &Principal,
         candidates: [Option<String>; 2],
     ) -> Option<String> {
         for id in candidates.into_iter().flatten() {
-            if self.own_run(who, &id).await.is_ok() {
+            if self
+                .own_run(who, &id)
+                .await
+                .is_ok_and(|r| r.owner_id == who.user_id)
+            {
                 return Some(id);
             }
         }

@@ -32,6 +32,8 @@ async fn upload(
     body: web::Payload,
 ) -> Reply {
     let who = signed_in(&core, &req).await?;
+    // Who may write there is known before a byte of the body is read.
+    core.may_put_artifact(&who, &path).await?;
     let staged = core.stage(body, core.model_limit()).await?;
     core.put_artifact(&who, &path, &staged).await?;
     Ok(HttpResponse::Ok().json(json!({})))

@@ -225,18 +225,21 @@ async fn log_batch(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) ->
     log(&core, &req, &args, batch).await
 }
 
+/// The `{"key", "value"}` of a single-value call.
+fn key_value(args: &Args) -> Result<(String, String), MlflowError> {
+    let value = args.opt_str("value")?.unwrap_or("");
+    Ok((args.str("key")?.to_owned(), value.to_owned()))
+}
+
 async fn log_param(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
     let args = Args::of(&req, &body)?;
-    let param = (
-        args.str("key")?.to_owned(),
-        args.opt_str("value")?.unwrap_or("").to_owned(),
-    );
+    let params = vec![key_value(&args)?];
     log(
         &core,
         &req,
         &args,
         TrackedRunBatch {
-            params: vec![param],
+            params,
             ..Default::default()
         },
     )
@@ -245,16 +248,13 @@ async fn log_param(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) ->
 
 async fn set_tag(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
     let args = Args::of(&req, &body)?;
-    let tag = (
-        args.str("key")?.to_owned(),
-        args.opt_str("value")?.unwrap_or("").to_owned(),
-    );
+    let tags = vec![key_value(&args)?];
     log(
         &core,
         &req,
         &args,
         TrackedRunBatch {
-            tags: vec![tag],
+            tags,
             ..Default::default()
         },
     )
