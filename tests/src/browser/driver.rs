@@ -45,8 +45,26 @@ pub struct ChromeDriver {
 
 impl ChromeDriver {
     /// Starts `CARAVAN_CHROMEDRIVER` (default /usr/bin/chromedriver) on a port of its choosing
-    /// and returns once its `/status` says it is ready for new sessions.
+    /// and returns once its `/status` says it is ready for new sessions. Given port 0,
+    /// chromedriver picks a port and then binds it for IPv4 and IPv6 in turn, and another
+    /// process can take it in between ("bind() failed: Address already in use"): such a start
+    /// is tried again, a few times.
     pub fn start() -> ChromeDriver {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Self::try_start() {
+                Ok(driver) => return driver,
+                Err(output) if output.contains("Address already in use") => failures.push(output),
+                Err(output) => panic!("chromedriver exited before printing its port:\n{output}"),
+            }
+        }
+        panic!(
+            "chromedriver lost its port three times:\n{}",
+            failures.join("\n")
+        )
+    }
+
+    fn try_start() -> Result<ChromeDriver, String> {
         let path = executable(
             "CARAVAN_CHROMEDRIVER",
             "/usr/bin/chromedriver",
@@ -92,14 +110,11 @@ impl ChromeDriver {
                     "chromedriver printed no port within {STARTUP:?}:\n{}",
                     driver.output()
                 ),
-                Err(mpsc::RecvTimeoutError::Disconnected) => panic!(
-                    "chromedriver exited before printing its port:\n{}",
-                    driver.output()
-                ),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(driver.output()),
             }
         };
         driver.wait_until_ready(deadline);
-        driver
+        Ok(driver)
     }
 
     /// The WebDriver endpoint, for `fantoccini::ClientBuilder::connect`.
