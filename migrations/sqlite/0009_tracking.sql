@@ -39,15 +39,17 @@ CREATE TABLE mlflow_run_tags (
     PRIMARY KEY (run_id, key)
 );
 
--- Every logged value of a metric (its history); NaN is kept as NULL.
+-- Every logged value of a metric (its history). A NaN is value 0 with is_nan, so that the same
+-- value logged again (MLflow 3 re-logs a run's metrics with each model) is one row, as in MLflow.
 CREATE TABLE mlflow_run_metrics (
     run_id TEXT NOT NULL REFERENCES mlflow_runs (id) ON DELETE CASCADE,
     key TEXT NOT NULL,
-    value REAL,
+    value REAL NOT NULL,
+    is_nan BOOLEAN NOT NULL DEFAULT FALSE,
     timestamp_ms INTEGER NOT NULL,
-    step INTEGER NOT NULL
+    step INTEGER NOT NULL,
+    PRIMARY KEY (run_id, key, step, timestamp_ms, value, is_nan)
 );
-CREATE INDEX mlflow_run_metrics_run ON mlflow_run_metrics (run_id, key);
 
 CREATE TABLE mlflow_logged_models (
     id TEXT PRIMARY KEY,
@@ -74,6 +76,14 @@ CREATE TABLE mlflow_logged_model_params (
     key TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (model_id, key)
+);
+
+-- The logged models a run produced, at which step (MLflow 3's run outputs).
+CREATE TABLE mlflow_run_outputs (
+    run_id TEXT NOT NULL REFERENCES mlflow_runs (id) ON DELETE CASCADE,
+    model_id TEXT NOT NULL REFERENCES mlflow_logged_models (id) ON DELETE CASCADE,
+    step INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, model_id)
 );
 
 -- The MLflow source a version was registered from; goes with the version.

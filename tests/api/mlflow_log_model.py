@@ -44,17 +44,25 @@ if experiment:
 major = int(mlflow.__version__.split(".")[0])
 with mlflow.start_run() as run:
     mlflow.log_params({"learning_rate": "0.01", "epochs": "5"})
+    # More than one batch of params (MLflow 3 copies them all onto the logged model).
+    mlflow.log_params({f"feature_{i}": str(i) for i in range(150)})
     for step, loss in enumerate([0.9, 0.5, 0.25]):
         mlflow.log_metric("loss", loss, step=step)
     mlflow.log_metric("accuracy", 0.93)
     kwargs = {"name": "model"} if major >= 3 else {"artifact_path": "model"}
     # Time to READY: log_model returns once the registered version is READY.
     started = time.monotonic()
-    info = mlflow.onnx.log_model(model, registered_model_name=name, **kwargs)
+    signature = mlflow.models.infer_signature(
+        np.zeros((1, 4), dtype=np.float32), np.zeros((1, width), dtype=np.float32)
+    )
+    info = mlflow.onnx.log_model(model, registered_model_name=name, signature=signature, **kwargs)
     elapsed = time.monotonic() - started
+# The run's model registered again under another name, as a runs:/ URI.
+again = mlflow.register_model(f"runs:/{run.info.run_id}/model", name + "-again")
 client = mlflow.MlflowClient()
 version = client.get_model_version(name, info.registered_model_version)
 fetched = client.get_run(run.info.run_id)
+params = {k: v for k, v in fetched.data.params.items() if not k.startswith("feature_")}
 # What went up through the artifact proxy, listed back through it.
 files = sorted(f.path.split("/")[-1] for f in mlflow.artifacts.list_artifacts(artifact_uri=info.model_uri))
 print(json.dumps({
@@ -66,7 +74,11 @@ print(json.dumps({
     "status": version.status,
     "source": version.source,
     "version_run_id": version.run_id,
-    "params": fetched.data.params,
+    "params": params,
+    "signature": info.signature.to_dict() if info.signature else None,
+    "param_count": len(fetched.data.params),
+    "loss_history": [m.value for m in client.get_metric_history(run.info.run_id, "loss")],
+    "again": [again.version, again.status, again.run_id],
     "metrics": fetched.data.metrics,
     "run_status": fetched.info.status,
     "seconds": elapsed,

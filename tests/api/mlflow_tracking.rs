@@ -72,6 +72,25 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
         assert_eq!(external, width == "300", "an external data file: {files:?}");
         assert_eq!(out["version_run_id"], out["run_id"]);
         assert_eq!(out["run_status"], "FINISHED");
+        assert_eq!(out["param_count"], 152);
+        assert_eq!(
+            out["loss_history"],
+            json!([0.9, 0.5, 0.25]),
+            "no duplicates from log_model"
+        );
+        assert_eq!(
+            out["again"],
+            json!(["1", "READY", out["run_id"]]),
+            "runs:/ registration"
+        );
+        let (_, again) = app
+            .get_json(Some(&token), &format!("/api/v1/models/{model}-again"))
+            .await;
+        assert_eq!(
+            again["versions"].as_array().map(Vec::len),
+            Some(1),
+            "{again}"
+        );
         assert_eq!(
             out["params"],
             json!({"learning_rate": "0.01", "epochs": "5"})
@@ -117,10 +136,22 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
             lineage["run_id"].as_str().unwrap().replace('-', ""),
             out["run_id"].as_str().unwrap()
         );
+        let params = lineage["params"].as_object().unwrap();
+        assert_eq!(params.len(), 152);
         assert_eq!(
-            lineage["params"],
-            json!({"learning_rate": "0.01", "epochs": "5"})
+            (&params["learning_rate"], &params["epochs"]),
+            (&json!("0.01"), &json!("5"))
         );
+        assert_eq!(params["feature_149"], "149");
+        // MLflow's signature, as the client logged it.
+        assert!(
+            out["signature"]["inputs"].is_string(),
+            "{}",
+            out["signature"]
+        );
+        for part in ["inputs", "outputs"] {
+            assert_eq!(lineage["signature"][part], out["signature"][part]);
+        }
         assert_eq!(lineage["metrics"], json!({"loss": 0.25, "accuracy": 0.93}));
         assert_eq!(lineage["source"], out["source"]);
         assert_eq!(lineage["experiment_id"], out["experiment_id"]);
@@ -138,6 +169,24 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
     assert_eq!(
         (status, &runs["error_code"]),
         (StatusCode::NOT_FOUND, &json!("RESOURCE_DOES_NOT_EXIST"))
+    );
+    // Experiment names are one namespace: taking alice's is refused, and says why.
+    let taken = app
+        .post_json(
+            &bob_token,
+            "/api/2.0/mlflow/experiments/create",
+            json!({"name": "fraud-training"}),
+        )
+        .await;
+    assert_eq!(taken.status(), StatusCode::BAD_REQUEST);
+    let taken: Value = taken.json().await.unwrap();
+    assert_eq!(taken["error_code"], "RESOURCE_ALREADY_EXISTS");
+    assert!(
+        taken["message"]
+            .as_str()
+            .unwrap()
+            .contains("choose another"),
+        "{taken}"
     );
 }
 
@@ -399,6 +448,30 @@ pub async fn mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused(ba
         (StatusCode::FORBIDDEN, &json!("PERMISSION_DENIED")),
         "{body}"
     );
+
+    // A file cannot take a directory's path nor sit below a file; names keep their characters.
+    for path in [format!("{dir}/skl"), format!("{dir}/skl/MLmodel/below")] {
+        let response = put(&app, &token, &path, b"x".to_vec()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
+    assert_eq!(
+        put(
+            &app,
+            &token,
+            &format!("{dir}/odd/50%25%20%5Bv1%5D%232.txt"),
+            b"x".to_vec()
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let (_, odd) = app
+        .get_json(
+            Some(&token),
+            &format!("/api/2.0/mlflow-artifacts/artifacts?path={dir}/odd"),
+        )
+        .await;
+    assert_eq!(odd["files"][0]["path"], "50% [v1]#2.txt", "{odd}");
 
     // The owner reads and lists what was stored, unchanged.
     let (status, listing) = app

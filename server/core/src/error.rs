@@ -202,6 +202,7 @@ impl From<StorageError> for CoreError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::BadRange => CoreError::RangeNotSatisfiable(e.to_string()),
+            StorageError::Conflict(m) => CoreError::Invalid(m),
             // The store did not answer or refused for now (S3 down, throttling, a reset path):
             // a retry may pass. A missing object is not that.
             ref unavailable if unavailable.is_unavailable() => CoreError::Unavailable(Box::new(e)),

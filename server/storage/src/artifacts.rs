@@ -21,10 +21,24 @@ impl BlobStore {
         Path::from(format!("mlflow-artifacts/{path}"))
     }
 
-    /// Stores (or replaces) an artifact.
+    /// Stores (or replaces) an artifact. A file cannot take the path of a directory or sit
+    /// below a file (`Conflict`): on a local store neither can exist, so no store holds one.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn put_artifact(&self, path: &str, staged: &StagedBlob) -> Result<()> {
         let at = Self::artifact_path(path);
+        // Ancestors first: listing below a file is an error on a local store.
+        for (end, _) in path.match_indices('/') {
+            let parent = &path[..end];
+            match self.store.head(&Self::artifact_path(parent)).await {
+                Ok(_) => return Err(StorageError::Conflict(format!("{parent} is a file"))),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let below = self.store.list_with_delimiter(Some(&at)).await?;
+        if !below.objects.is_empty() || !below.common_prefixes.is_empty() {
+            return Err(StorageError::Conflict(format!("{path} is a directory")));
+        }
         // A local store links the staged file into place, which never replaces a file.
         match self.store.delete(&at).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
@@ -71,7 +85,13 @@ impl BlobStore {
     pub async fn list_artifacts(&self, dir: &str) -> Result<Vec<ArtifactObject>> {
         let prefix = Self::artifact_path(dir);
         let listing = self.store.list_with_delimiter(Some(&prefix)).await?;
-        let name = |p: &Path| p.filename().unwrap_or_default().to_owned();
+        // Path parts are percent-encoded where a character is not allowed raw.
+        let name = |p: &Path| {
+            let raw = p.filename().unwrap_or_default();
+            percent_encoding::percent_decode_str(raw)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
         let mut entries: Vec<ArtifactObject> = listing
             .common_prefixes
             .iter()

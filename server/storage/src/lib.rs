@@ -35,6 +35,9 @@ pub enum StorageError {
     BadRange,
     #[error("the object holds {0} bytes, more than this read takes")]
     TooLarge(u64),
+    /// A write the store's layout forbids (a file where a directory is), in words for the client.
+    #[error("{0}")]
+    Conflict(String),
     #[error("storage configuration: {0}")]
     Config(String),
     #[error("object store: {0}")]

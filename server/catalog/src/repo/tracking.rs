@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::{
-    ExperimentRecord, LoggedModelRecord, NewLoggedModel, NewTrackedRun, Result, TrackedRun,
-    TrackedRunBatch, TrackedRunData, VersionSource,
+    ExperimentRecord, LoggedModelRecord, MetricValue, NewLoggedModel, NewTrackedRun, Result,
+    TrackedRun, TrackedRunBatch, TrackedRunData, VersionSource,
 };
 
 #[async_trait]
@@ -33,6 +33,11 @@ pub trait TrackingRepo: Send + Sync {
         end_ms: Option<i64>,
         name: Option<&str>,
     ) -> Result<bool>;
+    /// Every logged value of one metric of a run, by step and time (at most `limit`).
+    async fn metric_history(&self, run_id: &str, key: &str, limit: i64)
+    -> Result<Vec<MetricValue>>;
+    /// Records logged models as outputs of a run (again: the step is updated).
+    async fn log_outputs(&self, run_id: &str, outputs: &[(String, i64)]) -> Result<()>;
     /// Adds params, tags and metric values in one transaction. A param logged again with
     /// another value is a `Conflict` (MLflow's params are immutable) and adds nothing.
     async fn log_batch(&self, run_id: &str, batch: TrackedRunBatch) -> Result<()>;
@@ -44,14 +49,22 @@ pub trait LoggedModelRepo: Send + Sync {
     /// `Conflict` when the id is taken.
     async fn create_logged_model(&self, model: NewLoggedModel) -> Result<LoggedModelRecord>;
     async fn logged_model(&self, id: &str) -> Result<Option<LoggedModelRecord>>;
-    /// The logged models of these experiments, newest first, at most `limit`.
+    /// The logged models of these experiments (only `owner`'s, when given), newest first.
     async fn logged_models(
         &self,
         experiment_ids: &[i64],
-        limit: i64,
+        owner: Option<Uuid>,
     ) -> Result<Vec<LoggedModelRecord>>;
     /// `false` if there is no such logged model.
     async fn set_logged_model_status(&self, id: &str, status: &str, now_ms: i64) -> Result<bool>;
+    /// Adds params (one already there keeps its value unless the same); `false` if there is no
+    /// such logged model, `Conflict` if a param would change.
+    async fn log_logged_model_params(
+        &self,
+        id: &str,
+        params: &[(String, String)],
+        now_ms: i64,
+    ) -> Result<bool>;
     /// Sets tags (`None` deletes the key); `false` if there is no such logged model.
     async fn set_logged_model_tags(
         &self,

@@ -97,24 +97,35 @@ macro_rules! impl_logged_models {
         }
 
         #[tracing::instrument(level = "debug", skip_all)]
-        async fn logged_models(&self, experiment_ids: &[i64], limit: i64)
+        async fn logged_models(&self, experiment_ids: &[i64], owner: Option<uuid::Uuid>)
             -> $crate::Result<Vec<$crate::LoggedModelRecord>> {
+            // Three queries per experiment: the models, then all their params and tags.
+            const OF: &str = "SELECT id FROM mlflow_logged_models WHERE experiment_id = $1 \
+                              AND ($2 IS NULL OR owner_id = $2)";
             let mut found = Vec::new();
             for experiment in experiment_ids {
                 let rows: Vec<$crate::sql::logged_models::LoggedModelRow> = sqlx::query_as(
                     "SELECT * FROM mlflow_logged_models WHERE experiment_id = $1 \
-                     ORDER BY created_ms DESC, id LIMIT $2",
+                     AND ($2 IS NULL OR owner_id = $2)",
                 )
-                .bind(experiment).bind(limit).fetch_all(self.reader()).await?;
+                .bind(experiment).bind(owner).fetch_all(self.reader()).await?;
+                let mut extra = [std::collections::HashMap::new(), std::collections::HashMap::new()];
+                for (table, into) in ["mlflow_logged_model_params", "mlflow_logged_model_tags"].iter().zip(&mut extra) {
+                    let pairs: Vec<(String, String, String)> = sqlx::query_as(&format!(
+                        "SELECT model_id, key, value FROM {table} WHERE model_id IN ({OF})"
+                    ))
+                    .bind(experiment).bind(owner).fetch_all(self.reader()).await?;
+                    for (model, key, value) in pairs {
+                        into.entry(model).or_insert_with(std::collections::BTreeMap::new).insert(key, value);
+                    }
+                }
+                let [mut params, mut tags] = extra;
                 for row in rows {
                     let id = row.id().to_owned();
-                    if let Some(model) = $crate::LoggedModelRepo::logged_model(self, &id).await? {
-                        found.push(model);
-                    }
+                    found.push(row.with(params.remove(&id).unwrap_or_default(), tags.remove(&id).unwrap_or_default()));
                 }
             }
             found.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then_with(|| a.id.cmp(&b.id)));
-            found.truncate(usize::try_from(limit).unwrap_or(0));
             Ok(found)
         }
 
@@ -125,6 +136,36 @@ macro_rules! impl_logged_models {
             )
             .bind(id).bind(status).bind(now_ms).execute(self.writer()).await?;
             Ok(updated.rows_affected() > 0)
+        }
+
+        #[tracing::instrument(level = "debug", skip_all)]
+        async fn log_logged_model_params(&self, id: &str, params: &[(String, String)], now_ms: i64)
+            -> $crate::Result<bool> {
+            let mut tx = self.begin_write().await?;
+            let updated = sqlx::query("UPDATE mlflow_logged_models SET updated_ms = $2 WHERE id = $1")
+                .bind(id).bind(now_ms).execute(&mut *tx).await?;
+            if updated.rows_affected() == 0 {
+                return Ok(false);
+            }
+            for (key, value) in params {
+                sqlx::query(
+                    "INSERT INTO mlflow_logged_model_params (model_id, key, value) VALUES ($1, $2, $3) \
+                     ON CONFLICT (model_id, key) DO NOTHING",
+                )
+                .bind(id).bind(key).bind(value).execute(&mut *tx).await?;
+                let (kept,): (String,) = sqlx::query_as(
+                    "SELECT value FROM mlflow_logged_model_params WHERE model_id = $1 AND key = $2",
+                )
+                .bind(id).bind(key).fetch_one(&mut *tx).await?;
+                if kept != *value {
+                    return Err($crate::CatalogError::conflict(
+                        caravan_domain::ConflictKind::InvalidState,
+                        format!("param {key:?} was logged as {kept:?}; params cannot change"),
+                    ));
+                }
+            }
+            tx.commit().await?;
+            Ok(true)
         }
 
         #[tracing::instrument(level = "debug", skip_all)]

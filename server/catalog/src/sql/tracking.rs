@@ -61,15 +61,25 @@ pub(crate) const RUN_SELECT: &str = "SELECT r.id, r.experiment_id, r.owner_id, u
      r.name, r.status, r.start_ms, r.end_ms, r.lifecycle_stage \
      FROM mlflow_runs r JOIN users u ON u.id = r.owner_id WHERE r.id = $1";
 
-pub(crate) fn metric(row: (String, Option<f64>, i64, i64)) -> MetricValue {
-    let (key, value, timestamp_ms, step) = row;
+/// A metric row: key, value, is_nan, timestamp, step.
+pub(crate) type MetricRow = (String, f64, bool, i64, i64);
+
+pub(crate) fn metric(row: MetricRow) -> MetricValue {
+    let (key, value, is_nan, timestamp_ms, step) = row;
     MetricValue {
         key,
-        value: value.filter(|v| !v.is_nan()),
+        value: (!is_nan).then_some(value),
         timestamp_ms,
         step,
     }
 }
+
+/// Each metric's latest value: the highest step, then the latest timestamp (then the
+/// largest value, so that the answer is one row).
+pub(crate) const LATEST_METRICS: &str = "SELECT key, value, is_nan, timestamp_ms, step FROM \
+     (SELECT key, value, is_nan, timestamp_ms, step, ROW_NUMBER() OVER \
+      (PARTITION BY key ORDER BY step DESC, timestamp_ms DESC, value DESC) AS rank \
+      FROM mlflow_run_metrics WHERE run_id = $1) latest WHERE rank = 1 ORDER BY key";
 
 macro_rules! impl_tracking {
     ($catalog:ty) => {
@@ -153,16 +163,44 @@ macro_rules! impl_tracking {
                 let tags: Vec<(String, String)> =
                     sqlx::query_as("SELECT key, value FROM mlflow_run_tags WHERE run_id = $1")
                         .bind(id).fetch_all(self.reader()).await?;
-                let metrics: Vec<(String, Option<f64>, i64, i64)> = sqlx::query_as(
-                    "SELECT key, value, timestamp_ms, step FROM mlflow_run_metrics WHERE run_id = $1 \
-                     ORDER BY key, step, timestamp_ms",
+                let metrics: Vec<$crate::sql::tracking::MetricRow> =
+                    sqlx::query_as($crate::sql::tracking::LATEST_METRICS)
+                        .bind(id).fetch_all(self.reader()).await?;
+                let outputs: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT model_id, step FROM mlflow_run_outputs WHERE run_id = $1 ORDER BY model_id",
                 )
                 .bind(id).fetch_all(self.reader()).await?;
                 Ok($crate::TrackedRunData {
                     params: params.into_iter().collect(),
                     tags: tags.into_iter().collect(),
                     metrics: metrics.into_iter().map($crate::sql::tracking::metric).collect(),
+                    outputs,
                 })
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn metric_history(&self, run_id: &str, key: &str, limit: i64)
+                -> $crate::Result<Vec<$crate::MetricValue>> {
+                let rows: Vec<$crate::sql::tracking::MetricRow> = sqlx::query_as(
+                    "SELECT key, value, is_nan, timestamp_ms, step FROM mlflow_run_metrics \
+                     WHERE run_id = $1 AND key = $2 ORDER BY step, timestamp_ms LIMIT $3",
+                )
+                .bind(run_id).bind(key).bind(limit).fetch_all(self.reader()).await?;
+                Ok(rows.into_iter().map($crate::sql::tracking::metric).collect())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn log_outputs(&self, run_id: &str, outputs: &[(String, i64)]) -> $crate::Result<()> {
+                let mut tx = self.begin_write().await?;
+                for (model_id, step) in outputs {
+                    sqlx::query(
+                        "INSERT INTO mlflow_run_outputs (run_id, model_id, step) VALUES ($1, $2, $3) \
+                         ON CONFLICT (run_id, model_id) DO UPDATE SET step = excluded.step",
+                    )
+                    .bind(run_id).bind(model_id).bind(step).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
@@ -202,9 +240,11 @@ macro_rules! impl_tracking {
                         .bind(run_id).bind(key).bind(value).execute(&mut *tx).await?;
                 }
                 for m in &batch.metrics {
-                    sqlx::query("INSERT INTO mlflow_run_metrics (run_id, key, value, timestamp_ms, step) \
-                                 VALUES ($1, $2, $3, $4, $5)")
-                        .bind(run_id).bind(&m.key).bind(m.value).bind(m.timestamp_ms).bind(m.step)
+                    // The same value at the same step and time again is one row, as in MLflow.
+                    sqlx::query("INSERT INTO mlflow_run_metrics (run_id, key, value, is_nan, timestamp_ms, step) \
+                                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
+                        .bind(run_id).bind(&m.key).bind(m.value.unwrap_or(0.0)).bind(m.value.is_none())
+                        .bind(m.timestamp_ms).bind(m.step)
                         .execute(&mut *tx).await?;
                 }
                 tx.commit().await?;

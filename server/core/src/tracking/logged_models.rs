@@ -16,8 +16,6 @@ const STATUSES: [&str; 3] = [
 ];
 /// Most params a logged model starts with.
 const MAX_LOGGED_MODEL_PARAMS: usize = 10_000;
-/// Most logged models one search answers.
-pub const MAX_SEARCH: i64 = 1000;
 
 /// Where a logged model keeps its artifacts, as MLflow names it.
 pub fn logged_model_artifact_uri(model: &LoggedModelRecord) -> String {
@@ -102,25 +100,18 @@ impl Core {
             })
     }
 
-    /// `who`'s logged models in these experiments, newest first.
+    /// `who`'s logged models in these experiments (everyone's, for an admin), newest first.
     pub async fn search_logged_models(
         &self,
         who: &Principal,
         experiment_ids: &[i64],
-        limit: i64,
     ) -> Result<Vec<LoggedModelRecord>> {
         require(who, Scope::Read)?;
         for id in experiment_ids {
             self.experiment(who, *id).await?;
         }
-        let found = self
-            .catalog
-            .logged_models(experiment_ids, limit.clamp(1, MAX_SEARCH))
-            .await?;
-        Ok(found
-            .into_iter()
-            .filter(|m| m.owner_id == who.user_id || who.is_admin())
-            .collect())
+        let owner = (!who.is_admin()).then_some(who.user_id);
+        Ok(self.catalog.logged_models(experiment_ids, owner).await?)
     }
 
     pub async fn finalize_logged_model(
@@ -141,6 +132,30 @@ impl Core {
             .set_logged_model_status(&model.id, status, now_ms())
             .await?;
         self.logged_model(who, id).await
+    }
+
+    /// Adds params to a logged model (the client sends a run's params past the first batch
+    /// this way).
+    pub async fn log_logged_model_params(
+        &self,
+        who: &Principal,
+        id: &str,
+        params: Vec<(String, String)>,
+    ) -> Result<()> {
+        require(who, Scope::Publish)?;
+        let model = self.logged_model(who, id).await?;
+        if model.params.len() + params.len() > MAX_LOGGED_MODEL_PARAMS {
+            return Err(CoreError::LimitExceeded(format!(
+                "a logged model has at most {MAX_LOGGED_MODEL_PARAMS} params"
+            )));
+        }
+        for (k, v) in &params {
+            check_entry("param", k, v, MAX_PARAM_VALUE)?;
+        }
+        self.catalog
+            .log_logged_model_params(&model.id, &params, now_ms())
+            .await?;
+        Ok(())
     }
 
     /// Sets (`Some`) or deletes (`None`) tags of a logged model.

@@ -15,7 +15,7 @@ mod register;
 mod wire;
 
 use caravan_domain::records::{
-    ExperimentRecord, NewTrackedRun, TrackedRun, TrackedRunBatch, TrackedRunData,
+    ExperimentRecord, MetricValue, NewTrackedRun, TrackedRun, TrackedRunBatch, TrackedRunData,
 };
 use caravan_domain::{Principal, Scope, Subject};
 
@@ -23,7 +23,7 @@ use crate::{Core, CoreError, Result, auth::require};
 
 pub use artifacts::{ArtifactEntry, ArtifactRead};
 pub use lineage::MlflowLineage;
-pub use logged_models::{MAX_SEARCH, NewMlflowModel, logged_model_artifact_uri};
+pub use logged_models::{NewMlflowModel, logged_model_artifact_uri};
 pub use register::MlflowSource;
 
 /// MLflow's limits: key length, param and tag values, and how much one batch may log.
@@ -34,6 +34,8 @@ pub const MAX_BATCH_METRICS: usize = 1000;
 pub const MAX_BATCH_PARAMS: usize = 100;
 pub const MAX_BATCH_TAGS: usize = 100;
 const MAX_NAME: usize = 500;
+/// Most values one metric history answers.
+pub const MAX_HISTORY: i64 = 100_000;
 const RUN_STATUSES: [&str; 5] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
 
 /// The current time in MLflow's unit.
@@ -118,10 +120,20 @@ impl Core {
     pub async fn create_experiment(&self, who: &Principal, name: &str) -> Result<ExperimentRecord> {
         require(who, Scope::Publish)?;
         check_name("an experiment name", name)?;
-        Ok(self
+        match self
             .catalog
             .create_experiment(name, who.user_id, now_ms())
-            .await?)
+            .await
+        {
+            Err(caravan_catalog::CatalogError::Conflict { kind, .. }) => Err(CoreError::conflict(
+                kind,
+                format!(
+                    "an experiment named {name:?} exists already; experiment names are shared by \
+                     every user of this server, and only its creator can use it: choose another"
+                ),
+            )),
+            other => Ok(other?),
+        }
     }
 
     /// Starts a run in an experiment `who` may use.
@@ -223,5 +235,44 @@ impl Core {
             check_entry("metric", &m.key, "", 0)?;
         }
         Ok(self.catalog.log_batch(&run.id, batch).await?)
+    }
+
+    /// Every logged value of one metric of `who`'s run (at most [`MAX_HISTORY`]).
+    pub async fn metric_history(
+        &self,
+        who: &Principal,
+        id: &str,
+        key: &str,
+    ) -> Result<Vec<MetricValue>> {
+        require(who, Scope::Read)?;
+        let run = self.own_run(who, id).await?;
+        Ok(self
+            .catalog
+            .metric_history(&run.id, key, MAX_HISTORY)
+            .await?)
+    }
+
+    /// Records logged models (`who`'s own, of the run's experiment) as outputs of a run.
+    pub async fn log_outputs(
+        &self,
+        who: &Principal,
+        id: &str,
+        outputs: Vec<(String, i64)>,
+    ) -> Result<()> {
+        require(who, Scope::Publish)?;
+        let run = self.own_run(who, id).await?;
+        if outputs.len() > MAX_BATCH_PARAMS {
+            return Err(CoreError::LimitExceeded(format!(
+                "one call logs at most {MAX_BATCH_PARAMS} outputs"
+            )));
+        }
+        for (model, _) in &outputs {
+            if self.logged_model(who, model).await?.experiment_id != run.experiment_id {
+                return Err(CoreError::Invalid(format!(
+                    "logged model {model:?} belongs to another experiment"
+                )));
+            }
+        }
+        Ok(self.catalog.log_outputs(&run.id, &outputs).await?)
     }
 }

@@ -55,29 +55,14 @@ pub struct MetricValue {
     pub step: i64,
 }
 
-/// A run's params, tags and every logged metric value.
+/// A run's params, tags, each metric's latest value (the highest step, then the latest
+/// timestamp, as MLflow shows a run) and the logged models it produced, with their steps.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrackedRunData {
     pub params: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
     pub metrics: Vec<MetricValue>,
-}
-
-impl TrackedRunData {
-    /// Each metric's latest value, as MLflow shows a run: the highest step, then the latest
-    /// timestamp.
-    pub fn latest_metrics(&self) -> Vec<&MetricValue> {
-        let mut latest: BTreeMap<&str, &MetricValue> = BTreeMap::new();
-        for m in &self.metrics {
-            let newer = latest
-                .get(m.key.as_str())
-                .is_none_or(|seen| (m.step, m.timestamp_ms) >= (seen.step, seen.timestamp_ms));
-            if newer {
-                latest.insert(&m.key, m);
-            }
-        }
-        latest.into_values().collect()
-    }
+    pub outputs: Vec<(String, i64)>,
 }
 
 /// What one `log-batch` adds to a run.
@@ -118,7 +103,7 @@ pub struct LoggedModelRecord {
 }
 
 /// Where a version registered through MLflow came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VersionSource {
     pub version: i64,
     /// The `source` as the client sent it.

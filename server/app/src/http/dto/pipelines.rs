@@ -170,6 +170,10 @@ pub struct Lineage {
     pub source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment_id: Option<String>,
+    /// MLflow's signature from the model's MLmodel file, as the client logged it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub signature: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -179,7 +183,7 @@ impl Lineage {
     pub fn of_mlflow(l: caravan_core::tracking::MlflowLineage) -> Option<Self> {
         let (run, data) = l.run?;
         let metrics: serde_json::Map<String, serde_json::Value> = data
-            .latest_metrics()
+            .metrics
             .iter()
             .map(|m| (m.key.clone(), crate::http::mlflow::metric_value(m.value)))
             .collect();
@@ -194,6 +198,11 @@ impl Lineage {
             params: data.params,
             source: Some(l.source.source),
             experiment_id: Some(run.experiment_id.to_string()),
+            signature: l
+                .source
+                .signature
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
             created_at: DateTime::<Utc>::from_timestamp_millis(run.start_ms).unwrap_or_default(),
         })
     }
@@ -212,6 +221,7 @@ impl From<LineageRecord> for Lineage {
             params: Default::default(),
             source: None,
             experiment_id: None,
+            signature: None,
             created_at: l.created_at.0,
         }
     }

@@ -25,11 +25,26 @@ pub fn artifact_url(req: &HttpRequest, model: &str, version: i64) -> String {
     format!("{origin}/api/v1/models/{model}/versions/{version}/artifact")
 }
 
-fn tags(properties: &std::collections::BTreeMap<String, String>) -> Vec<Value> {
+/// Key/value pairs as MLflow writes tags and params: `[{"key", "value"}]`.
+pub fn tags(properties: &std::collections::BTreeMap<String, String>) -> Vec<Value> {
     properties
         .iter()
         .map(|(key, value)| json!({"key": key, "value": value}))
         .collect()
+}
+
+/// A version's MLflow `source` and `run_id`: what it was registered from through MLflow, else
+/// its Caravan download URL and no run.
+pub fn source_and_run(req: &HttpRequest, details: &ModelDetails, version: i64) -> (String, String) {
+    let origin = details.sources.iter().find(|s| s.version == version);
+    let source = origin.map_or_else(
+        || artifact_url(req, details.model.name.as_str(), version),
+        |o| o.source.clone(),
+    );
+    (
+        source,
+        origin.and_then(|o| o.run_id.clone()).unwrap_or_default(),
+    )
 }
 
 pub fn model_version(req: &HttpRequest, details: &ModelDetails, v: &VersionRecord) -> Value {
@@ -40,9 +55,8 @@ pub fn model_version(req: &HttpRequest, details: &ModelDetails, v: &VersionRecor
         .filter(|a| a.version == v.version)
         .map(|a| a.alias.as_str())
         .collect();
+    let (source, run_id) = source_and_run(req, details, v.version);
     let origin = details.sources.iter().find(|s| s.version == v.version);
-    let source = origin.map_or_else(|| artifact_url(req, name, v.version), |o| o.source.clone());
-    let run_id = origin.and_then(|o| o.run_id.clone()).unwrap_or_default();
     let mut version = json!({
         "name": name,
         "version": v.version.to_string(),

@@ -7,13 +7,14 @@ use caravan_core::{Core, tracking};
 use caravan_domain::records::LoggedModelRecord;
 use serde_json::{Value, json};
 
-use super::{MlflowError, args::Args, auth::signed_in};
+use super::{MlflowError, args::Args, auth::signed_in, entities::tags, filter::Filter};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/logged-models", web::post().to(create))
         .route("/logged-models/search", web::post().to(search))
         .route("/logged-models/{id}", web::get().to(get))
         .route("/logged-models/{id}", web::patch().to(finalize))
+        .route("/logged-models/{id}/params", web::post().to(log_params))
         .route("/logged-models/{id}/tags", web::patch().to(set_tags))
         .route(
             "/logged-models/{id}/tags/{key}",
@@ -22,12 +23,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 type Reply = Result<HttpResponse, MlflowError>;
-
-fn pairs(map: &std::collections::BTreeMap<String, String>) -> Vec<Value> {
-    map.iter()
-        .map(|(k, v)| json!({"key": k, "value": v}))
-        .collect()
-}
 
 pub fn logged_model_json(m: &LoggedModelRecord) -> Value {
     let mut info = json!({
@@ -39,12 +34,12 @@ pub fn logged_model_json(m: &LoggedModelRecord) -> Value {
         "artifact_uri": tracking::logged_model_artifact_uri(m),
         "status": m.status,
         "model_type": m.model_type,
-        "tags": pairs(&m.tags),
+        "tags": tags(&m.tags),
     });
     if let Some(run) = &m.source_run_id {
         info["source_run_id"] = run.as_str().into();
     }
-    json!({"info": info, "data": {"params": pairs(&m.params), "metrics": []}})
+    json!({"info": info, "data": {"params": tags(&m.params), "metrics": []}})
 }
 
 fn answer(m: &LoggedModelRecord) -> HttpResponse {
@@ -95,6 +90,19 @@ async fn finalize(
     ))
 }
 
+async fn log_params(
+    core: web::Data<Core>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Reply {
+    let who = signed_in(&core, &req).await?;
+    let args = Args::of(&req, &body)?;
+    core.log_logged_model_params(&who, &id, args.pairs("params")?)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
 async fn set_tags(
     core: web::Data<Core>,
     req: HttpRequest,
@@ -124,8 +132,8 @@ async fn delete_tag(
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
-/// Searches `who`'s logged models in the named experiments. Of MLflow's filter grammar only
-/// `source_run_id = '<id>'` (what the client itself sends) is taken; anything else is refused.
+/// Searches `who`'s logged models in the named experiments with MLflow's filter grammar over
+/// `name` and `source_run_id` (the client filters by `name = '<name>'`) and `tags.<key>`.
 async fn search(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
     let who = signed_in(&core, &req).await?;
     let args = Args::of(&req, &body)?;
@@ -140,24 +148,21 @@ async fn search(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Re
             "experiment_ids must name at least one experiment",
         ));
     }
-    let run_filter = match args.opt_str("filter")?.map(str::trim).filter(|f| !f.is_empty()) {
-        None => None,
-        Some(f) => Some(source_run_filter(f).ok_or_else(|| {
-            MlflowError::invalid(format!(
-                "unsupported filter {f:?}: Caravan searches logged models by source_run_id = '<run id>' only"
-            ))
-        })?),
-    };
+    let filter = Filter::parse(
+        args.opt_str("filter")?.unwrap_or(""),
+        &["name", "source_run_id"],
+    )?;
     let max = args.opt_int("max_results")?.unwrap_or(100);
-    let found = core
-        .search_logged_models(&who, &experiments, tracking::MAX_SEARCH)
-        .await?;
+    let found = core.search_logged_models(&who, &experiments).await?;
     let matching: Vec<Value> = found
         .iter()
         .filter(|m| {
-            run_filter
-                .as_ref()
-                .is_none_or(|r| m.source_run_id.as_deref() == Some(r.as_str()))
+            let attribute = |a: &str| match a {
+                "name" => Some(m.name.clone()),
+                "source_run_id" => Some(m.source_run_id.clone().unwrap_or_default()),
+                _ => None,
+            };
+            filter.matches(attribute, |k| m.tags.get(k).cloned())
         })
         .map(logged_model_json)
         .collect();
@@ -171,13 +176,4 @@ async fn search(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Re
         reply["next_page_token"] = next.into();
     }
     Ok(HttpResponse::Ok().json(reply))
-}
-
-/// `source_run_id = '<id>'` (or with double quotes).
-fn source_run_filter(filter: &str) -> Option<String> {
-    let rest = filter.strip_prefix("source_run_id")?.trim_start();
-    let rest = rest.strip_prefix('=')?.trim();
-    let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
-    let inner = rest.strip_prefix(quote)?.strip_suffix(quote)?;
-    (!inner.contains(quote)).then(|| inner.to_owned())
 }

@@ -10,7 +10,7 @@ use caravan_domain::records::{
 };
 use serde_json::{Value, json};
 
-use super::{MlflowError, args::Args, auth::signed_in};
+use super::{MlflowError, args::Args, auth::signed_in, entities::tags};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -55,18 +55,17 @@ pub fn metric_value(value: Option<f64>) -> Value {
     }
 }
 
-fn pairs(map: &std::collections::BTreeMap<String, String>) -> Vec<Value> {
-    map.iter()
-        .map(|(k, v)| json!({"key": k, "value": v}))
-        .collect()
-}
-
 fn metric_json(m: &MetricValue) -> Value {
     json!({"key": m.key, "value": metric_value(m.value), "timestamp": m.timestamp_ms, "step": m.step})
 }
 
 pub fn run_json(run: &TrackedRun, data: &TrackedRunData) -> Value {
-    let metrics: Vec<Value> = data.latest_metrics().into_iter().map(metric_json).collect();
+    let metrics: Vec<Value> = data.metrics.iter().map(metric_json).collect();
+    let outputs: Vec<Value> = data
+        .outputs
+        .iter()
+        .map(|(model_id, step)| json!({"model_id": model_id, "step": step}))
+        .collect();
     let mut info = json!({
         "run_id": run.id,
         "run_uuid": run.id,
@@ -83,9 +82,9 @@ pub fn run_json(run: &TrackedRun, data: &TrackedRunData) -> Value {
     }
     json!({
         "info": info,
-        "data": {"metrics": metrics, "params": pairs(&data.params), "tags": pairs(&data.tags)},
+        "data": {"metrics": metrics, "params": tags(&data.params), "tags": tags(&data.tags)},
         "inputs": {},
-        "outputs": {},
+        "outputs": {"model_outputs": outputs},
     })
 }
 
@@ -308,18 +307,27 @@ async fn log_model(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) ->
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
-/// MLflow 3 links a run to the logged models it produced; Caravan keeps that link on the
-/// logged model (its `source_run_id`), so this checks the run and the models and adds nothing.
+/// MLflow 3 links a run to the logged models it produced, with the step of each (the
+/// client picks the latest when one run logged several under a name).
 async fn log_outputs(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
     let who = signed_in(&core, &req).await?;
     let args = Args::of(&req, &body)?;
-    core.run(&who, &run_id(&args)?).await?;
-    for output in args.list("models")? {
-        let id = output["model_id"].as_str().ok_or_else(|| {
-            MlflowError::invalid("models must be a list of {\"model_id\", \"step\"}")
-        })?;
-        core.logged_model(&who, id).await?;
-    }
+    let bad = || MlflowError::invalid("models must be a list of {\"model_id\", \"step\"}");
+    let outputs = args
+        .list("models")?
+        .iter()
+        .map(|o| {
+            let id = o["model_id"].as_str().ok_or_else(bad)?.to_owned();
+            let step = match &o["step"] {
+                Value::Null => Some(0),
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.parse().ok(),
+                _ => None,
+            };
+            Ok((id, step.ok_or_else(bad)?))
+        })
+        .collect::<Result<Vec<_>, MlflowError>>()?;
+    core.log_outputs(&who, &run_id(&args)?, outputs).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
@@ -327,13 +335,9 @@ async fn log_outputs(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) 
 async fn metric_history(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
     let who = signed_in(&core, &req).await?;
     let args = Args::of(&req, &body)?;
-    let key = args.str("metric_key")?;
-    let (_, data) = core.run(&who, &run_id(&args)?).await?;
-    let history: Vec<Value> = data
-        .metrics
-        .iter()
-        .filter(|m| m.key == key)
-        .map(metric_json)
-        .collect();
+    let history = core
+        .metric_history(&who, &run_id(&args)?, args.str("metric_key")?)
+        .await?;
+    let history: Vec<Value> = history.iter().map(metric_json).collect();
     Ok(HttpResponse::Ok().json(json!({"metrics": history})))
 }

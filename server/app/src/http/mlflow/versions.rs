@@ -9,7 +9,7 @@ use super::{
     MlflowError,
     args::Args,
     auth::{caller, signed_in},
-    entities::{artifact_url, model_version, page, visible_models},
+    entities::{artifact_url, model_version, page, source_and_run, visible_models},
     filter::Filter,
     registry::existing_name,
     tags,
@@ -114,10 +114,10 @@ async fn search(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Re
         let name = model.name.to_string();
         let details = core.model_details(who.as_ref(), &model.name).await?;
         for v in &details.versions {
-            let source = artifact_url(&req, &name, v.version);
+            let (source, run_id) = source_and_run(&req, &details, v.version);
             let attribute = |a: &str| match a {
                 "name" => Some(name.clone()),
-                "run_id" => Some(String::new()),
+                "run_id" => Some(run_id.clone()),
                 "source_path" => Some(source.clone()),
                 _ => None,
             };
