@@ -51,6 +51,15 @@ CREATE TABLE mlflow_run_metrics (
     PRIMARY KEY (run_id, key, step, timestamp_ms, value, is_nan)
 );
 
+-- MLflow 2's record of each model a run logged (runs/log-model), in order: answered as the
+-- run's mlflow.log-model.history tag, as MLflow shows it.
+CREATE TABLE mlflow_run_model_history (
+    id BIGSERIAL PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES mlflow_runs (id) ON DELETE CASCADE,
+    model_json TEXT NOT NULL
+);
+CREATE INDEX mlflow_run_model_history_run ON mlflow_run_model_history (run_id);
+
 CREATE TABLE mlflow_logged_models (
     id TEXT PRIMARY KEY,
     experiment_id BIGINT NOT NULL REFERENCES mlflow_experiments (id),

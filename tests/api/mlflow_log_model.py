@@ -76,6 +76,7 @@ print(json.dumps({
     "version_run_id": version.run_id,
     "params": params,
     "signature": info.signature.to_dict() if info.signature else None,
+    "history": len(json.loads(fetched.data.tags.get("mlflow.log-model.history", "[]"))),
     "param_count": len(fetched.data.params),
     "loss_history": [m.value for m in client.get_metric_history(run.info.run_id, "loss")],
     "again": [again.version, again.status, again.run_id],

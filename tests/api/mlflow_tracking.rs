@@ -73,6 +73,8 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
         assert_eq!(out["version_run_id"], out["run_id"]);
         assert_eq!(out["run_status"], "FINISHED");
         assert_eq!(out["param_count"], 152);
+        // MLflow 2 records the model in the run (runs/log-model); MLflow 3 logs a logged model.
+        assert_eq!(out["history"], if major == 2 { 1 } else { 0 }, "{out}");
         assert_eq!(
             out["loss_history"],
             json!([0.9, 0.5, 0.25]),
@@ -545,4 +547,61 @@ pub async fn mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused(ba
         json!([{"key": "lr", "value": "0.1"}])
     );
     assert_eq!(fetched["run"]["data"]["metrics"][0]["value"], "NaN");
+
+    // An MLmodel over 1 MiB is refused unread.
+    let mut big = MLMODEL_ONNX.as_bytes().to_vec();
+    big.extend(std::iter::repeat_n(b'#', 1 << 20));
+    assert_eq!(
+        put(&app, &token, &format!("{dir}/big/MLmodel"), big)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let (status, body) = create_version(&app, &token, "target", &format!("runs:/{run}/big")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("1 MiB"),
+        "{body}"
+    );
+
+    // External data past the end of its file is refused; the whole of it is inlined.
+    let (_, model) = caravan_tests::hostile::external_data_models("w.data").remove(0);
+    let ext = format!("{dir}/ext");
+    for (file, bytes) in [
+        ("MLmodel", MLMODEL_ONNX.as_bytes().to_vec()),
+        ("model.onnx", model),
+    ] {
+        assert_eq!(
+            put(&app, &token, &format!("{ext}/{file}"), bytes)
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        put(&app, &token, &format!("{ext}/w.data"), vec![0; 8])
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let (status, body) = create_version(&app, &token, "target", &format!("runs:/{run}/ext")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("past the end"),
+        "{body}"
+    );
+    let floats: Vec<u8> = [1.5f32, -2.0, 3.25, 0.0]
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
+    assert_eq!(
+        put(&app, &token, &format!("{ext}/w.data"), floats)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let (status, body) = create_version(&app, &token, "target", &format!("runs:/{run}/ext")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["model_version"]["status"], "READY");
+    assert_eq!(body["model_version"]["run_id"], run.as_str());
 }

@@ -36,6 +36,8 @@ pub trait TrackingRepo: Send + Sync {
     /// Every logged value of one metric of a run, by step and time (at most `limit`).
     async fn metric_history(&self, run_id: &str, key: &str, limit: i64)
     -> Result<Vec<MetricValue>>;
+    /// Appends a model's MLmodel JSON to the run's model history; `false` past `max` entries.
+    async fn record_run_model(&self, run_id: &str, model_json: &str, max: i64) -> Result<bool>;
     /// Records logged models as outputs of a run (again: the step is updated).
     async fn log_outputs(&self, run_id: &str, outputs: &[(String, i64)]) -> Result<()>;
     /// Adds params, tags and metric values in one transaction. A param logged again with

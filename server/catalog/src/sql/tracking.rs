@@ -170,11 +170,16 @@ macro_rules! impl_tracking {
                     "SELECT model_id, step FROM mlflow_run_outputs WHERE run_id = $1 ORDER BY model_id",
                 )
                 .bind(id).fetch_all(self.reader()).await?;
+                let history: Vec<(String,)> = sqlx::query_as(
+                    "SELECT model_json FROM mlflow_run_model_history WHERE run_id = $1 ORDER BY id",
+                )
+                .bind(id).fetch_all(self.reader()).await?;
                 Ok($crate::TrackedRunData {
                     params: params.into_iter().collect(),
                     tags: tags.into_iter().collect(),
                     metrics: metrics.into_iter().map($crate::sql::tracking::metric).collect(),
                     outputs,
+                    model_history: history.into_iter().map(|(json,)| json).collect(),
                 })
             }
 
@@ -187,6 +192,16 @@ macro_rules! impl_tracking {
                 )
                 .bind(run_id).bind(key).bind(limit).fetch_all(self.reader()).await?;
                 Ok(rows.into_iter().map($crate::sql::tracking::metric).collect())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn record_run_model(&self, run_id: &str, model_json: &str, max: i64) -> $crate::Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO mlflow_run_model_history (run_id, model_json) SELECT $1, $2 \
+                     WHERE (SELECT COUNT(*) FROM mlflow_run_model_history WHERE run_id = $1) < $3",
+                )
+                .bind(run_id).bind(model_json).bind(max).execute(self.writer()).await?;
+                Ok(inserted.rows_affected() > 0)
             }
 
             #[tracing::instrument(level = "debug", skip_all)]

@@ -134,4 +134,23 @@ signature:
             assert!(parse(bad.as_bytes()).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn alias_bombs_and_deep_nesting_are_refused() {
+        // Nine levels of nine aliases: 387,420,489 strings if expanded.
+        let mut bomb = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        let names: Vec<char> = "abcdefghij".chars().collect();
+        for w in names.windows(2) {
+            let refs = vec![format!("*{}", w[0]); 9].join(",");
+            bomb.push_str(&format!("{}: &{} [{refs}]\n", w[1], w[1]));
+        }
+        // Valid but for the bomb, which the signature (any YAML) would take in.
+        bomb.push_str("flavors:\n  onnx: {data: model.onnx}\nsignature: *j\n");
+        let e = parse(bomb.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("not valid YAML"), "{e}");
+        let deep = format!("flavors: {}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(parse(deep.as_bytes()).is_err());
+    }
 }

@@ -34,6 +34,9 @@ pub const MAX_BATCH_METRICS: usize = 1000;
 pub const MAX_BATCH_PARAMS: usize = 100;
 pub const MAX_BATCH_TAGS: usize = 100;
 const MAX_NAME: usize = 500;
+/// Most models one run records the MLflow 2 way, and the largest MLmodel JSON of one.
+const MAX_RUN_MODELS: i64 = 1000;
+const MAX_MODEL_JSON: usize = 64 << 10;
 /// Most values one metric history answers.
 pub const MAX_HISTORY: i64 = 100_000;
 const RUN_STATUSES: [&str; 5] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
@@ -274,5 +277,31 @@ impl Core {
             }
         }
         Ok(self.catalog.log_outputs(&run.id, &outputs).await?)
+    }
+
+    /// Records a model the run logged (MLflow 2's `runs/log-model`), as its MLmodel JSON.
+    pub async fn record_run_model(
+        &self,
+        who: &Principal,
+        id: &str,
+        model_json: &str,
+    ) -> Result<()> {
+        require(who, Scope::Publish)?;
+        let run = self.own_run(who, id).await?;
+        if model_json.len() > MAX_MODEL_JSON || model_json.contains('\0') {
+            return Err(CoreError::Invalid(format!(
+                "model_json must be at most {MAX_MODEL_JSON} bytes, without NUL characters"
+            )));
+        }
+        if !self
+            .catalog
+            .record_run_model(&run.id, model_json, MAX_RUN_MODELS)
+            .await?
+        {
+            return Err(CoreError::LimitExceeded(format!(
+                "a run records at most {MAX_RUN_MODELS} models"
+            )));
+        }
+        Ok(())
     }
 }

@@ -6,7 +6,7 @@
 use caravan_domain::records::{ModelPatch, Published, VersionSource};
 use caravan_domain::{ModelName, Principal, Scope, Subject, VersionRef};
 
-use super::artifacts::{ArtifactPath, is_logged_model_id, missing};
+use super::artifacts::{ArtifactPath, Owner, is_logged_model_id, missing};
 use super::mlmodel::{self, MAX_MLMODEL_BYTES};
 use crate::{Core, CoreError, Result, Staged, Upload, auth::require};
 
@@ -179,16 +179,21 @@ impl Core {
             Some(inlined) => inlined,
             None => staged,
         };
-        Ok((
-            staged,
-            VersionSource {
-                version: 0,
-                source: String::new(),
-                run_id: parsed.run_id,
-                logged_model_id: parsed.model_id,
-                signature: parsed.signature,
-            },
-        ))
+        // The directory's owner says where it came from; the MLmodel's own claim comes second.
+        let (dir_run, dir_model) = match &dir.owner {
+            Owner::Run(id) => (Some(id.clone()), None),
+            Owner::LoggedModel(id) => {
+                let model = self.catalog.logged_model(id).await?;
+                (model.and_then(|m| m.source_run_id), Some(id.clone()))
+            }
+        };
+        let origin = VersionSource {
+            run_id: dir_run.or(parsed.run_id),
+            logged_model_id: dir_model.or(parsed.model_id),
+            signature: parsed.signature,
+            ..Default::default()
+        };
+        Ok((staged, origin))
     }
 
     /// Stages the file of a version `who` may see (registering it under another name).
@@ -207,16 +212,7 @@ impl Core {
             .find(|s| s.version == version.version);
         let read = self.blobs.read(&version.sha256, None).await?;
         let staged = self.stage(read.stream, self.model_limit()).await?;
-        Ok((
-            staged,
-            origin.unwrap_or(VersionSource {
-                version: 0,
-                source: String::new(),
-                run_id: None,
-                logged_model_id: None,
-                signature: None,
-            }),
-        ))
+        Ok((staged, origin.unwrap_or_default()))
     }
 
     /// The first run id that names a run of `who`'s own: a claimed run of someone else's

@@ -56,13 +56,16 @@ pub struct MetricValue {
 }
 
 /// A run's params, tags, each metric's latest value (the highest step, then the latest
-/// timestamp, as MLflow shows a run) and the logged models it produced, with their steps.
+/// timestamp, as MLflow shows a run), the logged models it produced with their steps, and
+/// the models it logged the MLflow 2 way.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrackedRunData {
     pub params: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
     pub metrics: Vec<MetricValue>,
     pub outputs: Vec<(String, i64)>,
+    /// The MLmodel JSON of each model the run logged through MLflow 2's `runs/log-model`.
+    pub model_history: Vec<String>,
 }
 
 /// What one `log-batch` adds to a run.

@@ -59,6 +59,22 @@ fn metric_json(m: &MetricValue) -> Value {
     json!({"key": m.key, "value": metric_value(m.value), "timestamp": m.timestamp_ms, "step": m.step})
 }
 
+/// A run's tags, with its model history as the tag MLflow keeps it in.
+fn run_tags(data: &TrackedRunData) -> Vec<Value> {
+    let mut all = tags(&data.tags);
+    if !data.model_history.is_empty() {
+        let history: Vec<Value> = data
+            .model_history
+            .iter()
+            .filter_map(|m| serde_json::from_str(m).ok())
+            .collect();
+        all.push(
+            json!({"key": "mlflow.log-model.history", "value": Value::from(history).to_string()}),
+        );
+    }
+    all
+}
+
 pub fn run_json(run: &TrackedRun, data: &TrackedRunData) -> Value {
     let metrics: Vec<Value> = data.metrics.iter().map(metric_json).collect();
     let outputs: Vec<Value> = data
@@ -82,7 +98,7 @@ pub fn run_json(run: &TrackedRun, data: &TrackedRunData) -> Value {
     }
     json!({
         "info": info,
-        "data": {"metrics": metrics, "params": tags(&data.params), "tags": tags(&data.tags)},
+        "data": {"metrics": metrics, "params": tags(&data.params), "tags": run_tags(data)},
         "inputs": {},
         "outputs": {"model_outputs": outputs},
     })
@@ -276,34 +292,16 @@ async fn log_metric(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -
     .await
 }
 
-/// MLflow 2's record of a model logged by the run: kept, as MLflow does, in the run's
-/// `mlflow.log-model.history` tag.
+/// MLflow 2's record of a model logged by the run, shown as its `mlflow.log-model.history`
+/// tag (as MLflow does).
 async fn log_model(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
     let who = signed_in(&core, &req).await?;
     let args = Args::of(&req, &body)?;
-    let run = run_id(&args)?;
-    let model: Value = serde_json::from_str(args.str("model_json")?)
-        .map_err(|_| MlflowError::invalid("model_json must be a JSON object"))?;
-    let (_, data) = core.run(&who, &run).await?;
-    let mut history: Vec<Value> = data
-        .tags
-        .get("mlflow.log-model.history")
-        .and_then(|h| serde_json::from_str(h).ok())
-        .unwrap_or_default();
-    history.push(model);
-    let tag = (
-        "mlflow.log-model.history".to_owned(),
-        Value::from(history).to_string(),
-    );
-    core.log_batch(
-        &who,
-        &run,
-        TrackedRunBatch {
-            tags: vec![tag],
-            ..Default::default()
-        },
-    )
-    .await?;
+    let model = args.str("model_json")?;
+    if !serde_json::from_str::<Value>(model).is_ok_and(|m| m.is_object()) {
+        return Err(MlflowError::invalid("model_json must be a JSON object"));
+    }
+    core.record_run_model(&who, &run_id(&args)?, model).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
