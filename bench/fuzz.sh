@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers that read untrusted bytes (fuzz/fuzz_targets: V2 JSON and binary
 # requests, multipart uploads, ONNX inspection, E5 wire types, signed manifests, pipeline
-# specs, Acumos metadata, .proto, licenses, model.zip and model-runner messages) with cargo-fuzz (libFuzzer), SECONDS each. Seeds: fuzz/seeds/<target> and, for ONNX,
+# specs, Acumos metadata, .proto, licenses, model.zip and model-runner messages, MLflow's MLmodel
+# files, artifact paths and protobuf wire splitting) with cargo-fuzz (libFuzzer), SECONDS each. Seeds: fuzz/seeds/<target> and, for ONNX,
 # every model in tests/fixtures; the growing corpus stays in fuzz/corpus (not committed).
 # Prints and writes bench/out/fuzz/summary.tsv: target, seconds, executions, corpus size,
 # result. A crash leaves its input in fuzz/artifacts/<target>/ and makes the script fail.
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-600}
 shift || true
-ALL="v2_json v2_binary multipart onnx_inspect e5_wire manifest pipeline_spec acumos"
+ALL="v2_json v2_binary multipart onnx_inspect e5_wire manifest pipeline_spec acumos mlflow"
 TARGETS=${*:-$ALL}
 OUT=${FUZZ_OUT:-bench/out/fuzz}
 mkdir -p "$OUT"

@@ -39,9 +39,11 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
     let session = app.user("alice").await;
     let token = app.api_token(&session, &["read", "publish"]).await;
     // MLflow 2 logs a model whose weights (4 x 300 floats) go to an external data file.
-    for (major, model, experiment, width) in [
-        (3, "logged-three", "fraud-training", "3"),
-        (2, "logged-two", "", "300"),
+    // The second MLflow 3 run sends files of 1 KiB and more in 1 KiB parts (mpu/*).
+    for (major, model, experiment, width, multipart) in [
+        (3, "logged-three", "fraud-training", "3", false),
+        (3, "logged-parts", "fraud-training", "300", true),
+        (2, "logged-two", "", "300", false),
     ] {
         let basic = [
             ("MLFLOW_TRACKING_USERNAME", "alice"),
@@ -55,6 +57,13 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
         };
         env.push(("CARAVAN_TEST_EXPERIMENT", experiment));
         env.push(("CARAVAN_TEST_WIDTH", width));
+        if multipart {
+            env.extend([
+                ("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true"),
+                ("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1024"),
+                ("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", "1024"),
+            ]);
+        }
         let out = run_script(major, "mlflow_log_model.py", &app, model, &env).await;
         assert_eq!(out["version"], "1", "{}", out["files"]);
         assert_eq!(out["status"], "READY");
@@ -159,6 +168,26 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
         assert_eq!(lineage["experiment_id"], out["experiment_id"]);
     }
 
+    // The multipart run's data file went up in parts, through mpu/create, parts and complete,
+    // and no part is left behind.
+    let metrics = app.metrics_text().await;
+    for route in [
+        "mpu/create/{path:.*}",
+        "mpu/parts/{id}/{n}",
+        "mpu/complete/{path:.*}",
+    ] {
+        let line = metrics
+            .lines()
+            .find(|l| l.contains(route) && l.contains("status=\"200\""))
+            .unwrap_or_else(|| panic!("no {route} requests: {metrics}"));
+        assert!(!line.ends_with(" 0"), "{line}");
+    }
+    assert_eq!(
+        files_under(&app.data_dir.join("objects/mlflow-mpu")),
+        0,
+        "parts left"
+    );
+
     // Another user sees neither the run nor its artifacts, and cannot write into them.
     let bob = app.user("bob").await;
     let bob_token = app.api_token(&bob, &["read", "publish"]).await;
@@ -190,6 +219,22 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
             .contains("choose another"),
         "{taken}"
     );
+}
+
+/// How many files are below `dir` (none when it does not exist).
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| {
+                if e.path().is_dir() {
+                    files_under(&e.path())
+                } else {
+                    1
+                }
+            })
+            .sum()
+    })
 }
 
 /// A run of alice's in the Default experiment, over plain HTTP.
@@ -604,4 +649,87 @@ pub async fn mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused(ba
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["model_version"]["status"], "READY");
     assert_eq!(body["model_version"]["run_id"], run.as_str());
+
+    // Multipart uploads: the id is the parts' only credential, and only its owner completes.
+    let parts_dir = format!("{dir}/parts");
+    for parts in [0, 10_001] {
+        let body = json!({"path": "/tmp/w.bin", "num_parts": parts});
+        let response = mpu(&app, &token, "create", &parts_dir, body).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{parts} parts");
+    }
+    let body = json!({"path": "w.bin", "num_parts": 2});
+    let response = mpu(&app, &bob_token, "create", &parts_dir, body).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "bob in alice's run"
+    );
+    let body = json!({"path": "/home/me/../w.bin", "num_parts": 2});
+    let created: Value = mpu(&app, &token, "create", &parts_dir, body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["upload_id"].as_str().unwrap().to_owned();
+    let mut tampered = id.clone();
+    tampered.replace_range(tampered.len() - 4.., "AAAA");
+    assert_eq!(
+        part(&app, &tampered, 1, b"x").await.status(),
+        StatusCode::NOT_FOUND,
+        "forged"
+    );
+    assert_eq!(
+        part(&app, "garbage", 1, b"x").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    for n in [0, 3] {
+        assert_eq!(
+            part(&app, &id, n, b"x").await.status(),
+            StatusCode::BAD_REQUEST,
+            "part {n}"
+        );
+    }
+    let etag = |r: &reqwest::Response| r.headers()["etag"].to_str().unwrap().to_owned();
+    let first = part(&app, &id, 1, b"hello ").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let (e1, e2) = (etag(&first), etag(&part(&app, &id, 2, b"world").await));
+    let complete = |parts: Value| json!({"upload_id": id, "parts": parts});
+    let in_order = json!([{"part_number": 1, "etag": e1}, {"part_number": 2, "etag": e2}]);
+    let swapped = json!([{"part_number": 2, "etag": e2}, {"part_number": 1, "etag": e1}]);
+    let wrong = json!([{"part_number": 1, "etag": e2}, {"part_number": 2, "etag": e1}]);
+    for (who, parts, status) in [
+        (&bob_token, in_order.clone(), StatusCode::NOT_FOUND),
+        (&token, swapped, StatusCode::BAD_REQUEST),
+        (&token, wrong, StatusCode::BAD_REQUEST),
+        (&token, in_order.clone(), StatusCode::OK),
+        // Completed parts are gone: completing again finds none.
+        (&token, in_order, StatusCode::BAD_REQUEST),
+    ] {
+        let response = mpu(&app, who, "complete", &parts_dir, complete(parts.clone())).await;
+        assert_eq!(response.status(), status, "{parts}");
+    }
+    let joined = app
+        .get(
+            Some(&token),
+            &format!("/api/2.0/mlflow-artifacts/artifacts/{parts_dir}/w.bin"),
+        )
+        .await;
+    assert_eq!(
+        joined.text().await.unwrap(),
+        "hello world",
+        "the base name, parts in order"
+    );
+    let abort = mpu(&app, &token, "abort", &parts_dir, json!({"upload_id": id})).await;
+    assert_eq!(abort.status(), StatusCode::OK);
+}
+
+async fn mpu(app: &TestApp, token: &str, verb: &str, dir: &str, body: Value) -> reqwest::Response {
+    let path = format!("/api/2.0/mlflow-artifacts/mpu/{verb}/{dir}");
+    app.post_json(token, &path, body).await
+}
+
+/// A part PUT as to a presigned URL: no credentials.
+async fn part(app: &TestApp, id: &str, n: u32, bytes: &'static [u8]) -> reqwest::Response {
+    let url = app.url(&format!("/api/2.0/mlflow-artifacts/mpu/parts/{id}/{n}"));
+    app.client.put(url).body(bytes).send().await.unwrap()
 }

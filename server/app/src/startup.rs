@@ -350,6 +350,11 @@ fn spawn_sweeper(core: &Core, interval_secs: u64) {
                 Ok(n) => tracing::info!(deleted = n, "swept expired uploads"),
                 Err(e) => tracing::warn!(error = %e, "upload sweep failed"),
             }
+            match core.sweep_artifact_parts().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "swept stale MLflow multipart parts"),
+                Err(e) => tracing::warn!(error = %e, "MLflow multipart sweep failed"),
+            }
             if let Err(e) = core.prune_login_attempts().await {
                 tracing::warn!(error = %e, "could not prune ended login-attempt windows");
             }

@@ -22,6 +22,7 @@ use tokio::io::AsyncReadExt;
 
 pub use artifacts::ArtifactObject;
 pub use open::S3Options;
+pub use parts::PartSpace;
 pub use read::BlobRead;
 pub use scratch::{ScratchDir, Swept};
 pub use staging::{StageError, StagedBlob};

@@ -9,16 +9,55 @@ use uuid::Uuid;
 
 use crate::{BlobStore, Result, StagedBlob};
 
+/// Where a kind of upload keeps its parts: resumable model uploads, or MLflow's multipart
+/// artifact uploads (swept by age, since they have no row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartSpace {
+    Uploads,
+    MlflowMultipart,
+}
+
+impl PartSpace {
+    fn prefix(self) -> &'static str {
+        match self {
+            PartSpace::Uploads => "uploads",
+            PartSpace::MlflowMultipart => "mlflow-mpu",
+        }
+    }
+}
+
 impl BlobStore {
     fn part_path(upload: Uuid, n: i64, sha256: &str) -> Path {
-        Path::from(format!("uploads/{}/{n:05}-{sha256}", upload.simple()))
+        Self::part_path_in(PartSpace::Uploads, upload, n, sha256)
+    }
+
+    fn part_path_in(space: PartSpace, upload: Uuid, n: i64, sha256: &str) -> Path {
+        Path::from(format!(
+            "{}/{}/{n:05}-{sha256}",
+            space.prefix(),
+            upload.simple()
+        ))
     }
 
     /// Stores a received part (staged and hashed already).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn put_part(&self, upload: Uuid, n: i64, staged: &StagedBlob) -> Result<()> {
-        self.put_file_at(&Self::part_path(upload, n, staged.sha256()), staged)
+        self.put_part_in(PartSpace::Uploads, upload, n, staged)
             .await
+    }
+
+    pub async fn put_part_in(
+        &self,
+        space: PartSpace,
+        upload: Uuid,
+        n: i64,
+        staged: &StagedBlob,
+    ) -> Result<()> {
+        self.put_file_at(
+            &Self::part_path_in(space, upload, n, staged.sha256()),
+            staged,
+        )
+        .await
     }
 
     /// The bytes of a stored part.
@@ -29,11 +68,41 @@ impl BlobStore {
         n: i64,
         sha256: &str,
     ) -> Result<BoxStream<'static, std::io::Result<Bytes>>> {
-        let path = Self::part_path(upload, n, sha256);
+        self.read_part_in(PartSpace::Uploads, upload, n, sha256)
+            .await
+    }
+
+    pub async fn read_part_in(
+        &self,
+        space: PartSpace,
+        upload: Uuid,
+        n: i64,
+        sha256: &str,
+    ) -> Result<BoxStream<'static, std::io::Result<Bytes>>> {
+        let path = Self::part_path_in(space, upload, n, sha256);
         Ok(self
             .read_object(&path, &format!("part {n}"), None)
             .await?
             .stream)
+    }
+
+    /// Whether a part with these bytes was stored.
+    pub async fn has_part_in(
+        &self,
+        space: PartSpace,
+        upload: Uuid,
+        n: i64,
+        sha256: &str,
+    ) -> Result<bool> {
+        match self
+            .store
+            .head(&Self::part_path_in(space, upload, n, sha256))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Deletes one stored part; a missing one is not an error.
@@ -48,7 +117,11 @@ impl BlobStore {
     /// Deletes every part stored for an upload (those sent again too); returns how many.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_parts(&self, upload: Uuid) -> Result<usize> {
-        let prefix = Path::from(format!("uploads/{}", upload.simple()));
+        self.delete_parts_in(PartSpace::Uploads, upload).await
+    }
+
+    pub async fn delete_parts_in(&self, space: PartSpace, upload: Uuid) -> Result<usize> {
+        let prefix = Path::from(format!("{}/{}", space.prefix(), upload.simple()));
         let paths: Vec<Path> = self
             .store
             .list(Some(&prefix))
@@ -62,6 +135,32 @@ impl BlobStore {
             }
         }
         Ok(paths.len())
+    }
+}
+
+impl BlobStore {
+    /// Deletes the parts in `space` last written before `cutoff`; returns how many.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn sweep_parts_older_than(
+        &self,
+        space: PartSpace,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize> {
+        let prefix = Path::from(space.prefix());
+        let stale: Vec<Path> = self
+            .store
+            .list(Some(&prefix))
+            .try_filter(|meta| futures::future::ready(meta.last_modified < cutoff))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await?;
+        for path in &stale {
+            match self.store.delete(path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(stale.len())
     }
 }
 

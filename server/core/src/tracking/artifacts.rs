@@ -23,14 +23,14 @@ pub struct ArtifactEntry {
 
 /// Whose files a path is under.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Owner {
+pub enum Owner {
     Run(String),
     LoggedModel(String),
 }
 
 /// A checked artifact path: its owner, and the path itself (normalized, no trailing `/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ArtifactPath {
+pub struct ArtifactPath {
     pub experiment: i64,
     pub owner: Owner,
     pub path: String,
@@ -97,14 +97,14 @@ impl ArtifactPath {
     }
 }
 
-pub(crate) fn is_run_id(id: &str) -> bool {
+pub fn is_run_id(id: &str) -> bool {
     id.len() == 32
         && id
             .bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
-pub(crate) fn is_logged_model_id(id: &str) -> bool {
+pub fn is_logged_model_id(id: &str) -> bool {
     id.strip_prefix("m-").is_some_and(is_run_id)
 }
 

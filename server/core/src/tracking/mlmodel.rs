@@ -8,10 +8,10 @@ use serde::Deserialize;
 use crate::{CoreError, Result};
 
 /// Largest `MLmodel` file read (they are a few KiB).
-pub(crate) const MAX_MLMODEL_BYTES: u64 = 1 << 20;
+pub const MAX_MLMODEL_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct MlModel {
+pub struct MlModel {
     /// The ONNX file, relative to the model directory.
     pub onnx_file: String,
     /// MLflow's signature, as JSON.
@@ -32,7 +32,7 @@ struct Raw {
     model_id: Option<String>,
 }
 
-pub(crate) fn parse(bytes: &[u8]) -> Result<MlModel> {
+pub fn parse(bytes: &[u8]) -> Result<MlModel> {
     let raw: Raw = serde_norway::from_slice(bytes)
         .map_err(|e| CoreError::Invalid(format!("the MLmodel file is not valid YAML: {e}")))?;
     let Some(onnx) = raw.flavors.get("onnx") else {

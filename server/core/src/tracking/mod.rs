@@ -6,13 +6,14 @@
 //! no such rule, but a run's artifacts are the bytes a version is built from. The Default
 //! experiment (id 0) is open to every signed-in user; other experiments to their owner.
 
-mod artifacts;
+pub mod artifacts;
 mod external_data;
 mod lineage;
 mod logged_models;
-mod mlmodel;
+pub mod mlmodel;
+mod multipart;
 mod register;
-mod wire;
+pub mod wire;
 
 use caravan_domain::records::{
     ExperimentRecord, MetricValue, NewTrackedRun, TrackedRun, TrackedRunBatch, TrackedRunData,

@@ -6,7 +6,7 @@ use prost::encoding::{WireType, decode_key, decode_varint, encode_key, encode_va
 
 /// One field of a message: its number, its bytes as they were (key included), and for
 /// length-delimited fields the payload, for varints the value.
-pub(crate) struct Field<'a> {
+pub struct Field<'a> {
     pub number: u32,
     pub raw: &'a [u8],
     pub payload: Option<&'a [u8]>,
@@ -14,7 +14,7 @@ pub(crate) struct Field<'a> {
 }
 
 /// The fields of a message, in order; `None` if the bytes are not a well-formed message.
-pub(crate) fn fields(mut buf: &[u8]) -> Option<Vec<Field<'_>>> {
+pub fn fields(mut buf: &[u8]) -> Option<Vec<Field<'_>>> {
     let all = buf;
     let mut found = Vec::new();
     while !buf.is_empty() {
@@ -44,7 +44,7 @@ pub(crate) fn fields(mut buf: &[u8]) -> Option<Vec<Field<'_>>> {
 }
 
 /// The key and length prefix of a length-delimited field of `len` bytes.
-pub(crate) fn delimited_header(number: u32, len: u64) -> Vec<u8> {
+pub fn delimited_header(number: u32, len: u64) -> Vec<u8> {
     let mut header = Vec::with_capacity(16);
     encode_key(number, WireType::LengthDelimited, &mut header);
     encode_varint(len, &mut header);
@@ -52,7 +52,7 @@ pub(crate) fn delimited_header(number: u32, len: u64) -> Vec<u8> {
 }
 
 /// A string field's text (`None` if not UTF-8).
-pub(crate) fn text(field: &Field<'_>) -> Option<String> {
+pub fn text(field: &Field<'_>) -> Option<String> {
     field
         .payload
         .and_then(|p| std::str::from_utf8(p).ok())

@@ -17,12 +17,17 @@ fn millis(t: &Timestamp) -> i64 {
 /// `http.public_url` when set, else at the request's host if it is a plain host name (the
 /// MLflow client sends its token to this URL, so a forged `Host` must not choose it).
 pub fn artifact_url(req: &HttpRequest, model: &str, version: i64) -> String {
+    let origin = origin(req);
+    format!("{origin}/api/v1/models/{model}/versions/{version}/artifact")
+}
+
+/// This server's origin for URLs handed to the MLflow client (see [`artifact_url`]).
+pub fn origin(req: &HttpRequest) -> String {
     let public_url = req
         .app_data::<actix_web::web::Data<crate::http::ui::UiConfig>>()
         .map(|c| c.public_url.clone())
         .unwrap_or_default();
-    let origin = crate::http::public_origin(req, &public_url);
-    format!("{origin}/api/v1/models/{model}/versions/{version}/artifact")
+    crate::http::public_origin(req, &public_url)
 }
 
 /// Key/value pairs as MLflow writes tags and params: `[{"key", "value"}]`.
