@@ -107,3 +107,6 @@ CREATE TABLE mlflow_version_sources (
     PRIMARY KEY (model_id, version),
     FOREIGN KEY (model_id, version) REFERENCES versions (model_id, version) ON DELETE CASCADE
 );
+
+-- A version's description (its release notes; MLflow's model-versions/update sets it).
+ALTER TABLE versions ADD COLUMN description TEXT NOT NULL DEFAULT '';

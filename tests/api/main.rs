@@ -138,6 +138,7 @@ on_both_backends!(
     mlflow_tracking::mlflow_log_model_registers_a_served_version_whose_lineage_is_the_run,
     mlflow_tracking::mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused,
     properties::properties_are_set_shown_and_deleted_by_those_who_may,
+    properties::version_descriptions_are_set_by_those_who_may,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -138,6 +138,16 @@ pub async fn the_mlflow_clients_register_alias_search_and_delete(backend: Backen
         assert_eq!(out["missing_version"], "RESOURCE_DOES_NOT_EXIST");
         assert_eq!(out["create_version"], "INVALID_PARAMETER_VALUE");
         assert_eq!(out["description"], "updated by mlflow");
+        assert_eq!(out["version_description"], "the first one");
+        assert_eq!(out["version_description_read"], "the first one");
+        assert_eq!(out["version_description_long"], "INVALID_PARAMETER_VALUE");
+        let (_, v1) = app
+            .get_json(Some(&token), &format!("/api/v1/models/{model}/versions/1"))
+            .await;
+        assert_eq!(
+            v1["description"], "the first one",
+            "Caravan's own API shows it"
+        );
         assert_eq!(out["delete_aliased"], "INVALID_STATE");
         assert_eq!(out["alias_gone"], "RESOURCE_DOES_NOT_EXIST");
         assert_eq!(out["after_delete"], json!(["1"]));

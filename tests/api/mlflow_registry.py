@@ -58,6 +58,9 @@ out["missing_version"] = code(lambda: c.get_model_version(name, "9"))
 out["create_version"] = code(lambda: c.create_model_version(name, source="s3://bucket/key"))
 c.update_registered_model(name, description="updated by mlflow")
 out["description"] = c.get_registered_model(name).description
+out["version_description"] = c.update_model_version(name, "1", description="the first one").description
+out["version_description_read"] = c.get_model_version(name, "1").description
+out["version_description_long"] = code(lambda: c.update_model_version(name, "1", description="x" * 5001))
 out["delete_aliased"] = code(lambda: c.delete_model_version(name, "1"))
 c.delete_registered_model_alias(name, "champion")
 out["alias_gone"] = code(lambda: c.get_model_version_by_alias(name, "champion"))

@@ -128,3 +128,96 @@ pub async fn properties_are_set_shown_and_deleted_by_those_who_may(backend: Back
     let (_, model): (_, Value) = app.get_json(None, base).await;
     assert_eq!(model["properties"], json!({}));
 }
+
+pub async fn version_descriptions_are_set_by_those_who_may(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token.clone();
+    app.push_ok(
+        &token,
+        "noted",
+        "affine.onnx",
+        Some(r#"{"visibility": "public"}"#),
+    )
+    .await;
+    let v1 = "/api/v1/models/noted/versions/1";
+    let response = patch(
+        &app,
+        &token,
+        v1,
+        json!({"description": "<i>first</i> release"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["description"], "<i>first</i> release");
+    let (_, read) = app.get_json(None, v1).await;
+    assert_eq!(
+        read["description"], "<i>first</i> release",
+        "public, read anonymously"
+    );
+
+    let bob = app.user("bob").await;
+    for (who, path, body, status) in [
+        (
+            bob.as_str(),
+            v1,
+            json!({"description": "mine"}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &token,
+            "/api/v1/models/noted/versions/9",
+            json!({"description": "x"}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            &token,
+            v1,
+            json!({"description": "x".repeat(5001)}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &token,
+            v1,
+            json!({"description": "a\u{0}b"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &token,
+            v1,
+            json!({"description": "x", "sha256": "0"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &token,
+            v1,
+            json!({"description": 7}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &token,
+            "/api/v1/models/noted/versions/latest",
+            json!({"description": "x"}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let response = patch(&app, who, path, body.clone()).await;
+        assert_eq!(response.status(), status, "{path} {body}");
+    }
+    let (_, read) = app.get_json(None, v1).await;
+    assert_eq!(
+        read["description"], "<i>first</i> release",
+        "refusals changed nothing"
+    );
+    // The page escapes it (shown where versions are listed).
+    let page = app.get(None, "/models/noted").await.text().await.unwrap();
+    assert!(
+        !page.contains("<i>first</i>"),
+        "unescaped description on the page"
+    );
+}
+
+async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+    app.send_json(reqwest::Method::PATCH, token, path, body)
+        .await
+}

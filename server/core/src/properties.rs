@@ -1,5 +1,5 @@
 //! Key/value properties of models and versions: labels a team keys its own tooling on (MLflow
-//! calls them tags), set by whoever may change the model.
+//! calls them tags), and versions' descriptions, set by whoever may change the model.
 
 use caravan_domain::{ModelName, Principal, Scope, Subject};
 
@@ -10,8 +10,38 @@ use crate::{Core, CoreError, Result, auth::actor};
 pub const MAX_PROPERTY_KEY: usize = 250;
 pub const MAX_PROPERTY_VALUE: usize = 5000;
 pub const MAX_PROPERTIES: usize = 100;
+/// Longest version description (MLflow's limit).
+pub const MAX_VERSION_DESCRIPTION: usize = 5000;
 
 impl Core {
+    /// Sets a version's description, as whoever may change the model.
+    #[tracing::instrument(skip_all, fields(model = %name, version))]
+    pub async fn describe_version(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+        version: i64,
+        description: &str,
+    ) -> Result<()> {
+        if description.chars().count() > MAX_VERSION_DESCRIPTION || description.contains('\0') {
+            return Err(CoreError::Invalid(format!(
+                "a version's description is at most {MAX_VERSION_DESCRIPTION} characters, without NUL"
+            )));
+        }
+        let model = self.managed_model(who, name, Scope::Publish).await?;
+        let found = self
+            .catalog
+            .set_version_description(model.id, version, description, &actor(who))
+            .await?;
+        if !found {
+            return Err(CoreError::not_found(
+                Subject::Version,
+                format!("version {version} of {name} not found"),
+            ));
+        }
+        Ok(())
+    }
+
     /// The properties of a model `who` may see and of its versions.
     pub async fn properties(
         &self,

@@ -170,6 +170,14 @@ pub trait PropertyRepo: Send + Sync {
         value: &str,
         actor: &Actor,
     ) -> Result<()>;
+    /// Sets a version's description; `false` if there is no such version.
+    async fn set_version_description(
+        &self,
+        model_id: Uuid,
+        version: i64,
+        description: &str,
+        actor: &Actor,
+    ) -> Result<bool>;
     /// `false` if there was no such property.
     async fn delete_property(
         &self,

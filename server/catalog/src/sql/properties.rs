@@ -58,6 +58,29 @@ macro_rules! impl_properties {
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
+            async fn set_version_description(
+                &self,
+                model_id: uuid::Uuid,
+                version: i64,
+                description: &str,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let updated = sqlx::query(
+                    "UPDATE versions SET description = $3 WHERE model_id = $1 AND version = $2",
+                )
+                .bind(model_id).bind(version).bind(description).execute(&mut *tx).await?;
+                if updated.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                let audit = $crate::NewAudit::new(actor, "version.describe", format!("model:{model_id}"))
+                    .with(serde_json::json!({"version": version}));
+                Self::append_audit(&mut tx, &audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn delete_property(
                 &self,
                 model_id: uuid::Uuid,

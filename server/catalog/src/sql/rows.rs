@@ -118,6 +118,7 @@ pub(crate) struct VersionRow {
     info: Json<ModelInfo>,
     created_by: String,
     created_at: Timestamp,
+    description: String,
 }
 
 impl From<VersionRow> for VersionRecord {
@@ -132,6 +133,7 @@ impl From<VersionRow> for VersionRecord {
             info: r.info.0,
             created_by: r.created_by,
             created_at: r.created_at,
+            description: r.description,
         }
     }
 }

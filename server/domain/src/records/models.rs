@@ -104,6 +104,8 @@ pub struct VersionRecord {
     pub info: ModelInfo,
     pub created_by: String,
     pub created_at: Timestamp,
+    /// Its release notes, editable by whoever may change the model.
+    pub description: String,
 }
 
 /// Key/value properties of a model and of its versions (MLflow calls them tags).

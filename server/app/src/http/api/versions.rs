@@ -23,6 +23,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::delete().to(delete_version),
         )
         .route(
+            "/models/{name}/versions/{version}",
+            web::patch().to(update_version),
+        )
+        .route(
             "/models/{name}/versions/{version}/artifact",
             web::get().to(artifact),
         )
@@ -90,6 +94,32 @@ pub async fn delete_version(
     core.delete_version(&who, &model_name(&name)?, parse_version_number(&version)?)
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Set a version's description (whoever may change the model).
+#[utoipa::path(patch, path = "/api/v1/models/{name}/versions/{version}", tag = "versions",
+    request_body = dto::VersionPatch,
+    responses((status = 200, body = dto::Version), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_version(
+    core: web::Data<Core>,
+    Authenticated(who): Authenticated,
+    path: web::Path<(String, String)>,
+    patch: web::Json<dto::VersionPatch>,
+) -> Result<web::Json<dto::Version>, ApiError> {
+    let (name, version) = path.into_inner();
+    let (name, number) = (model_name(&name)?, parse_version_number(&version)?);
+    core.describe_version(&who, &name, number, &patch.description)
+        .await?;
+    let (model, version) = core
+        .version(Some(&who), &name, &VersionRef::Number(number))
+        .await?;
+    let properties = core.properties(Some(&who), &model.name).await?;
+    let own = properties.of_version(version.version);
+    Ok(web::Json(
+        dto::Version::new(model.name.as_str(), version).with_properties(own),
+    ))
 }
 
 /// Download the ONNX file: streamed, with `Range` support and `ETag` = the SHA-256.

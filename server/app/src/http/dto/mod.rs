@@ -117,6 +117,9 @@ pub struct Version {
     pub footprint_bytes: Option<u64>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// Its release notes (empty unless set).
+    #[serde(default)]
+    pub description: String,
     /// Where to download the artifact (the ONNX file, or the Acumos bundle's zip).
     pub artifact_url: String,
     /// What the artifact is: `onnx` (served in-process) or `acumos_bundle` (catalogued,
@@ -161,8 +164,16 @@ impl Version {
             properties: BTreeMap::new(),
             created_by: v.created_by,
             created_at: v.created_at.0,
+            description: v.description,
         }
     }
+}
+
+/// A version's editable metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionPatch {
+    pub description: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

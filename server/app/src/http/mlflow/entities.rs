@@ -69,7 +69,7 @@ pub fn model_version(req: &HttpRequest, details: &ModelDetails, v: &VersionRecor
         "last_updated_timestamp": millis(&v.created_at),
         "user_id": v.created_by,
         "current_stage": "None",
-        "description": "",
+        "description": v.description,
         "source": source,
         "run_id": run_id,
         "status": "READY",

@@ -1,5 +1,5 @@
-//! `model-versions/*`: create (from an MLflow source Caravan holds), get, delete, search and
-//! get-download-uri over Caravan's versions.
+//! `model-versions/*`: create (from an MLflow source Caravan holds), get, update (the
+//! description), delete, search and get-download-uri over Caravan's versions.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use caravan_core::{Core, tracking::MlflowSource};
@@ -18,6 +18,7 @@ use super::{
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/model-versions/create", web::post().to(create))
         .route("/model-versions/get", web::get().to(get))
+        .route("/model-versions/update", web::patch().to(update))
         .route("/model-versions/delete", web::delete().to(delete))
         .route("/model-versions/search", web::get().to(search))
         .route(
@@ -76,6 +77,29 @@ async fn get(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply
     let name = existing_name(args.str("name")?)?;
     let number = args.version()?;
     let details = core.model_details(who.as_ref(), &name).await?;
+    let version = details
+        .versions
+        .iter()
+        .find(|v| v.version == number)
+        .ok_or_else(|| {
+            MlflowError::not_found(format!(
+                "Model Version (name={name}, version={number}) not found"
+            ))
+        })?;
+    Ok(HttpResponse::Ok().json(json!({"model_version": model_version(&req, &details, version)})))
+}
+
+/// A version's description (Caravan's own; the version's other fields do not change).
+async fn update(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
+    let who = signed_in(&core, &req).await?;
+    let args = Args::of(&req, &body)?;
+    let name = existing_name(args.str("name")?)?;
+    let number = args.version()?;
+    if let Some(description) = args.opt_str("description")? {
+        core.describe_version(&who, &name, number, description)
+            .await?;
+    }
+    let details = core.model_details(Some(&who), &name).await?;
     let version = details
         .versions
         .iter()
