@@ -104,6 +104,8 @@ CREATE TABLE mlflow_version_sources (
     logged_model_id TEXT,
     -- MLflow's signature from the MLmodel file (JSON), kept as the client logged it.
     signature TEXT,
+    -- The artifact directory it was read from (readable by whoever may see the version).
+    directory TEXT,
     PRIMARY KEY (model_id, version),
     FOREIGN KEY (model_id, version) REFERENCES versions (model_id, version) ON DELETE CASCADE
 );

@@ -63,10 +63,14 @@ client = mlflow.MlflowClient()
 version = client.get_model_version(name, info.registered_model_version)
 fetched = client.get_run(run.info.run_id)
 params = {k: v for k, v in fetched.data.params.items() if not k.startswith("feature_")}
+# The registered version loads back through get-download-uri and the proxy.
+loaded = mlflow.onnx.load_model(f"models:/{name}/{info.registered_model_version}")
+loaded_w = next(numpy_helper.to_array(t) for t in loaded.graph.initializer if t.name == "W")
 # What went up through the artifact proxy, listed back through it.
 files = sorted(f.path.split("/")[-1] for f in mlflow.artifacts.list_artifacts(artifact_uri=info.model_uri))
 print(json.dumps({
     "files": files,
+    "loaded_weights_match": bool(np.array_equal(loaded_w, weights)),
     "run_id": run.info.run_id,
     "experiment_id": run.info.experiment_id,
     "model_uri": info.model_uri,

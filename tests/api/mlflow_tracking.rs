@@ -81,6 +81,7 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
         assert_eq!(external, width == "300", "an external data file: {files:?}");
         assert_eq!(out["version_run_id"], out["run_id"]);
         assert_eq!(out["run_status"], "FINISHED");
+        assert_eq!(out["loaded_weights_match"], true, "load_model(models:/...)");
         assert_eq!(out["param_count"], 152);
         // MLflow 2 records the model in the run (runs/log-model); MLflow 3 logs a logged model.
         assert_eq!(out["history"], if major == 2 { 1 } else { 0 }, "{out}");
@@ -649,6 +650,58 @@ pub async fn mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused(ba
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["model_version"]["status"], "READY");
     assert_eq!(body["model_version"]["run_id"], run.as_str());
+
+    // Whoever may see that version may read the directory it came from, and nothing else.
+    let model_onnx = format!("/api/2.0/mlflow-artifacts/artifacts/{ext}/model.onnx");
+    assert_eq!(
+        app.get(Some(&bob_token), &model_onnx).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let public = app
+        .send_json(
+            reqwest::Method::PATCH,
+            &token,
+            "/api/v1/models/target",
+            json!({"visibility": "public"}),
+        )
+        .await;
+    assert_eq!(public.status(), StatusCode::OK);
+    assert_eq!(
+        app.get(Some(&bob_token), &model_onnx).await.status(),
+        StatusCode::OK
+    );
+    let (status, _) = app
+        .get_json(
+            Some(&bob_token),
+            &format!("/api/2.0/mlflow-artifacts/artifacts?path={ext}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let other = format!("/api/2.0/mlflow-artifacts/artifacts/{dir}/skl/MLmodel");
+    assert_eq!(
+        app.get(Some(&bob_token), &other).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let sibling = format!("/api/2.0/mlflow-artifacts/artifacts/{ext}x/model.onnx");
+    assert_eq!(
+        app.get(Some(&bob_token), &sibling).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let write = put(
+        &app,
+        &bob_token,
+        &format!("{ext}/model.onnx"),
+        b"x".to_vec(),
+    )
+    .await;
+    assert_eq!(write.status(), StatusCode::NOT_FOUND);
+    let (_, uri) = app
+        .get_json(
+            Some(&bob_token),
+            "/api/2.0/mlflow/model-versions/get-download-uri?name=target&version=1",
+        )
+        .await;
+    assert_eq!(uri["artifact_uri"], format!("mlflow-artifacts:/{ext}"));
 
     // Multipart uploads: the id is the parts' only credential, and only its owner completes.
     let parts_dir = format!("{dir}/parts");

@@ -78,4 +78,6 @@ pub trait LoggedModelRepo: Send + Sync {
     /// Records where a version came from (`NotFound` if there is no such version).
     async fn record_version_source(&self, model_id: Uuid, source: VersionSource) -> Result<()>;
     async fn version_sources(&self, model_id: Uuid) -> Result<Vec<VersionSource>>;
+    /// The models with a version read from a directory that holds `path` (or is it).
+    async fn models_sourced_from(&self, path: &str) -> Result<Vec<Uuid>>;
 }

@@ -196,13 +196,14 @@ macro_rules! impl_logged_models {
         async fn record_version_source(&self, model_id: uuid::Uuid, source: $crate::VersionSource)
             -> $crate::Result<()> {
             let inserted = sqlx::query(
-                "INSERT INTO mlflow_version_sources (model_id, version, source, run_id, logged_model_id, signature) \
-                 SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS \
+                "INSERT INTO mlflow_version_sources (model_id, version, source, run_id, logged_model_id, signature, directory) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS \
                  (SELECT 1 FROM versions WHERE model_id = $1 AND version = $2) \
                  ON CONFLICT (model_id, version) DO NOTHING",
             )
             .bind(model_id).bind(source.version).bind(&source.source).bind(&source.run_id)
-            .bind(&source.logged_model_id).bind(&source.signature).execute(self.writer()).await?;
+            .bind(&source.logged_model_id).bind(&source.signature).bind(&source.directory)
+            .execute(self.writer()).await?;
             if inserted.rows_affected() == 0 {
                 let exists: Option<(i64,)> = sqlx::query_as(
                     "SELECT version FROM versions WHERE model_id = $1 AND version = $2",
@@ -217,14 +218,24 @@ macro_rules! impl_logged_models {
 
         #[tracing::instrument(level = "debug", skip_all)]
         async fn version_sources(&self, model_id: uuid::Uuid) -> $crate::Result<Vec<$crate::VersionSource>> {
-            let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT version, source, run_id, logged_model_id, signature FROM mlflow_version_sources \
+            let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT version, source, run_id, logged_model_id, signature, directory FROM mlflow_version_sources \
                  WHERE model_id = $1 ORDER BY version",
             )
             .bind(model_id).fetch_all(self.reader()).await?;
-            Ok(rows.into_iter().map(|(version, source, run_id, logged_model_id, signature)| $crate::VersionSource {
-                version, source, run_id, logged_model_id, signature,
+            Ok(rows.into_iter().map(|(version, source, run_id, logged_model_id, signature, directory)| $crate::VersionSource {
+                version, source, run_id, logged_model_id, signature, directory,
             }).collect())
+        }
+
+        #[tracing::instrument(level = "debug", skip_all)]
+        async fn models_sourced_from(&self, path: &str) -> $crate::Result<Vec<uuid::Uuid>> {
+            let rows: Vec<(uuid::Uuid,)> = sqlx::query_as(
+                "SELECT DISTINCT model_id FROM mlflow_version_sources WHERE directory = $1 \
+                 OR substr($1, 1, length(directory) + 1) = directory || '/'",
+            )
+            .bind(path).fetch_all(self.reader()).await?;
+            Ok(rows.into_iter().map(|(id,)| id).collect())
         }
         }
     };

@@ -1,7 +1,8 @@
 //! The artifact proxy's files: every path names its owner, a run
 //! (`<experiment>/<run id>/artifacts/...`) or a logged model
-//! (`<experiment>/models/<model id>/artifacts/...`), and only that owner (or an admin) reads or
-//! writes under it. Paths are checked segment by segment before they reach the store.
+//! (`<experiment>/models/<model id>/artifacts/...`), and only that owner (or an admin) writes
+//! under it; it reads there too, and so does whoever may see a version registered from that
+//! directory (`get-download-uri` hands them its `mlflow-artifacts:/` URI). Paths are checked segment by segment before they reach the store.
 
 use caravan_domain::{Principal, Scope, Subject};
 use caravan_storage::StorageError;
@@ -122,17 +123,34 @@ impl Core {
     ) -> Result<ArtifactPath> {
         require(who, if write { Scope::Publish } else { Scope::Read })?;
         let path = ArtifactPath::parse(raw)?;
-        let experiment = match &path.owner {
-            Owner::Run(id) => self.own_run(who, id).await?.experiment_id,
-            Owner::LoggedModel(id) => self.logged_model(who, id).await?.experiment_id,
+        let owned = match &path.owner {
+            Owner::Run(id) => self.own_run(who, id).await.map(|r| r.experiment_id),
+            Owner::LoggedModel(id) => self.logged_model(who, id).await.map(|m| m.experiment_id),
         };
-        if experiment != path.experiment {
-            return Err(CoreError::not_found(
-                Subject::Other,
-                format!("no artifacts under {:?}", short(raw)),
-            ));
+        match owned {
+            Ok(experiment) if experiment == path.experiment => return Ok(path),
+            Ok(_) | Err(CoreError::NotFound { .. }) => {}
+            Err(other) => return Err(other),
         }
-        Ok(path)
+        // Whoever may see a version may read the directory it was registered from.
+        if !write && self.reads_a_version_source(who, &path).await? {
+            return Ok(path);
+        }
+        Err(CoreError::not_found(
+            Subject::Other,
+            format!("no artifacts under {:?}", short(raw)),
+        ))
+    }
+
+    async fn reads_a_version_source(&self, who: &Principal, path: &ArtifactPath) -> Result<bool> {
+        for model in self.catalog.models_sourced_from(&path.path).await? {
+            if let Some(m) = self.catalog.model_by_id(model).await?
+                && who.can_see(m.owner_id, m.visibility)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Checks that `who` may write a file at `path` (before its body is read).

@@ -191,6 +191,7 @@ impl Core {
             run_id: dir_run.or(parsed.run_id),
             logged_model_id: dir_model.or(parsed.model_id),
             signature: parsed.signature,
+            directory: Some(dir.path.clone()),
             ..Default::default()
         };
         Ok((staged, origin))

@@ -115,4 +115,6 @@ pub struct VersionSource {
     pub logged_model_id: Option<String>,
     /// MLflow's signature from the MLmodel file (JSON), as the client logged it.
     pub signature: Option<String>,
+    /// The artifact directory the version was read from, if it came from one.
+    pub directory: Option<String>,
 }

@@ -170,5 +170,16 @@ async fn download_uri(core: web::Data<Core>, req: HttpRequest, body: web::Bytes)
             "Model Version (name={name}, version={number}) not found"
         )));
     }
-    Ok(HttpResponse::Ok().json(json!({"artifact_uri": artifact_url(&req, name.as_str(), number)})))
+    // A version registered from an MLflow model directory downloads as that directory (so
+    // mlflow.<flavor>.load_model("models:/...") works); any other as its Caravan file.
+    let directory = details
+        .sources
+        .iter()
+        .find(|s| s.version == number)
+        .and_then(|s| s.directory.as_deref());
+    let uri = match directory {
+        Some(dir) => format!("mlflow-artifacts:/{dir}"),
+        None => artifact_url(&req, name.as_str(), number),
+    };
+    Ok(HttpResponse::Ok().json(json!({"artifact_uri": uri})))
 }
