@@ -38,7 +38,7 @@ for major in 3 2; do
         HOME=$OUT "$PY" tests/api/mlflow_log_model.py "$URL" "$name" >"$OUT/$name.out" 2>"$OUT/$name.err"
       seconds=$(tail -1 "$OUT/$name.out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["status"]=="READY"; print("%.2f" % d["seconds"])')
       printf '| mlflow-skinny %s | %s | %s | %s | %s |\n' "$($PY -c 'import mlflow; print(mlflow.__version__)')" \
-        "$([ "$width" = 3 ] && echo small || echo 100 MiB)" $((16 * width)) "$run" "$seconds"
+        "$([ "$width" = 3 ] && echo small || echo "100 MiB W")" $((20 * width)) "$run" "$seconds"
     done
   done
 done
