@@ -75,8 +75,21 @@ async fn postgres_that_comes_up_late_is_waited_for() {
         .expect("the app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
-    assert_eq!(ready.status(), reqwest::StatusCode::OK);
+    // Ready once the database answers and the versions aliases point to are loaded, which
+    // happens after the start: polled, with a deadline.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+        if ready.status() == reqwest::StatusCode::OK {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready within 30 s: {}",
+            ready.text().await.unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
