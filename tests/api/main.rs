@@ -15,6 +15,7 @@ mod draining;
 mod leaks;
 mod metrics_access;
 mod mlflow_client;
+mod mlflow_multipart;
 mod mlflow_tracking;
 mod onboarding;
 mod ops;
@@ -29,6 +30,7 @@ mod ui;
 mod ui_client;
 mod ui_hostile;
 mod uploads;
+mod uploads_s3;
 mod wire;
 
 on_both_backends!(
@@ -137,6 +139,7 @@ on_both_backends!(
     mlflow_client::mlflow_requests_outside_the_protocol_get_mlflow_errors_never_a_5xx,
     mlflow_tracking::mlflow_log_model_registers_a_served_version_whose_lineage_is_the_run,
     mlflow_tracking::mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused,
+    mlflow_multipart::mlflow_multipart_upload_ids_are_narrow_and_only_the_owner_completes,
     properties::properties_are_set_shown_and_deleted_by_those_who_may,
     properties::version_descriptions_are_set_by_those_who_may,
 );
@@ -144,6 +147,11 @@ on_both_backends!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parts_sent_to_two_replicas_on_s3_complete_on_either() {
     uploads::parts_sent_to_two_replicas_on_s3_complete_on_either().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_parts_on_s3_are_joined_by_s3_and_never_stored_twice() {
+    uploads_s3::large_parts_on_s3_are_joined_by_s3_and_never_stored_twice().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -183,10 +183,12 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
             .unwrap_or_else(|| panic!("no {route} requests: {metrics}"));
         assert!(!line.ends_with(" 0"), "{line}");
     }
-    assert_eq!(
-        files_under(&app.data_dir.join("objects/mlflow-mpu")),
-        0,
-        "parts left"
+    // The multipart uploads left only their closed markers (swept by age), no parts.
+    let left = files_under(&app.data_dir.join("objects/mlflow-mpu"));
+    assert!(!left.is_empty(), "the client sent no multipart upload");
+    assert!(
+        left.iter().all(|name| name == "closed"),
+        "parts left: {left:?}"
     );
 
     // Another user sees neither the run nor its artifacts, and cannot write into them.
@@ -223,23 +225,22 @@ pub async fn mlflow_log_model_registers_a_served_version_whose_lineage_is_the_ru
 }
 
 /// How many files are below `dir` (none when it does not exist).
-fn files_under(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .flatten()
-            .map(|e| {
-                if e.path().is_dir() {
-                    files_under(&e.path())
-                } else {
-                    1
-                }
-            })
-            .sum()
-    })
+/// The files under `dir` (and below), by name; `dir` must exist.
+pub(crate) fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    found
 }
 
 /// A run of alice's in the Default experiment, over plain HTTP.
-async fn run_of(app: &TestApp, token: &str) -> String {
+pub(crate) async fn run_of(app: &TestApp, token: &str) -> String {
     let response = app
         .post_json(
             token,
@@ -651,12 +652,9 @@ pub async fn mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused(ba
     assert_eq!(body["model_version"]["status"], "READY");
     assert_eq!(body["model_version"]["run_id"], run.as_str());
 
-    // Whoever may see that version may read the directory it came from, and nothing else.
+    // Only the directory's owner reads it, even once the version is public: the owner may still
+    // change its files, so everyone else downloads the version's validated copy.
     let model_onnx = format!("/api/2.0/mlflow-artifacts/artifacts/{ext}/model.onnx");
-    assert_eq!(
-        app.get(Some(&bob_token), &model_onnx).await.status(),
-        StatusCode::NOT_FOUND
-    );
     let public = app
         .send_json(
             reqwest::Method::PATCH,
@@ -668,7 +666,7 @@ pub async fn mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused(ba
     assert_eq!(public.status(), StatusCode::OK);
     assert_eq!(
         app.get(Some(&bob_token), &model_onnx).await.status(),
-        StatusCode::OK
+        StatusCode::NOT_FOUND
     );
     let (status, _) = app
         .get_json(
@@ -676,17 +674,7 @@ pub async fn mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused(ba
             &format!("/api/2.0/mlflow-artifacts/artifacts?path={ext}"),
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
-    let other = format!("/api/2.0/mlflow-artifacts/artifacts/{dir}/skl/MLmodel");
-    assert_eq!(
-        app.get(Some(&bob_token), &other).await.status(),
-        StatusCode::NOT_FOUND
-    );
-    let sibling = format!("/api/2.0/mlflow-artifacts/artifacts/{ext}x/model.onnx");
-    assert_eq!(
-        app.get(Some(&bob_token), &sibling).await.status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let write = put(
         &app,
         &bob_token,
@@ -695,94 +683,65 @@ pub async fn mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused(ba
     )
     .await;
     assert_eq!(write.status(), StatusCode::NOT_FOUND);
+    let download_uri = "/api/2.0/mlflow/model-versions/get-download-uri?name=target&version=1";
+    let (_, uri) = app.get_json(Some(&token), download_uri).await;
+    assert_eq!(uri["artifact_uri"], format!("mlflow-artifacts:/{ext}"));
+    for caller in [Some(bob_token.as_str()), None] {
+        let (status, uri) = app.get_json(caller, download_uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        let uri = uri["artifact_uri"].as_str().unwrap().to_owned();
+        assert!(
+            uri.ends_with("/api/v1/models/target/versions/1/artifact"),
+            "{uri}"
+        );
+    }
+    // The owner replaces the file after registering: the version's copy does not change.
+    let (_, version) = app
+        .get_json(Some(&bob_token), "/api/v1/models/target/versions/1")
+        .await;
+    assert_eq!(
+        put(
+            &app,
+            &token,
+            &format!("{ext}/model.onnx"),
+            b"swapped".to_vec()
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let copy = app
+        .get(
+            Some(&bob_token),
+            "/api/v1/models/target/versions/1/artifact",
+        )
+        .await;
+    assert_eq!(copy.status(), StatusCode::OK);
+    let copy = copy.bytes().await.unwrap();
+    assert_eq!(
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&copy)),
+        version["sha256"].as_str().unwrap()
+    );
+    assert_ne!(&copy[..], b"swapped");
+    // A copy bob registers from that version does not download as alice's directory either.
+    let (status, body) = create_version(&app, &bob_token, "bobs", "models:/target/1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let bobs_version = body["model_version"]["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (_, uri) = app
         .get_json(
             Some(&bob_token),
-            "/api/2.0/mlflow/model-versions/get-download-uri?name=target&version=1",
+            &format!(
+                "/api/2.0/mlflow/model-versions/get-download-uri?name=bobs&version={bobs_version}"
+            ),
         )
         .await;
-    assert_eq!(uri["artifact_uri"], format!("mlflow-artifacts:/{ext}"));
-
-    // Multipart uploads: the id is the parts' only credential, and only its owner completes.
-    let parts_dir = format!("{dir}/parts");
-    for parts in [0, 10_001] {
-        let body = json!({"path": "/tmp/w.bin", "num_parts": parts});
-        let response = mpu(&app, &token, "create", &parts_dir, body).await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{parts} parts");
-    }
-    let body = json!({"path": "w.bin", "num_parts": 2});
-    let response = mpu(&app, &bob_token, "create", &parts_dir, body).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::NOT_FOUND,
-        "bob in alice's run"
+    assert!(
+        uri["artifact_uri"].as_str().unwrap().ends_with(&format!(
+            "/api/v1/models/bobs/versions/{bobs_version}/artifact"
+        )),
+        "{uri}"
     );
-    let body = json!({"path": "/home/me/../w.bin", "num_parts": 2});
-    let created: Value = mpu(&app, &token, "create", &parts_dir, body)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["upload_id"].as_str().unwrap().to_owned();
-    let mut tampered = id.clone();
-    tampered.replace_range(tampered.len() - 4.., "AAAA");
-    assert_eq!(
-        part(&app, &tampered, 1, b"x").await.status(),
-        StatusCode::NOT_FOUND,
-        "forged"
-    );
-    assert_eq!(
-        part(&app, "garbage", 1, b"x").await.status(),
-        StatusCode::NOT_FOUND
-    );
-    for n in [0, 3] {
-        assert_eq!(
-            part(&app, &id, n, b"x").await.status(),
-            StatusCode::BAD_REQUEST,
-            "part {n}"
-        );
-    }
-    let etag = |r: &reqwest::Response| r.headers()["etag"].to_str().unwrap().to_owned();
-    let first = part(&app, &id, 1, b"hello ").await;
-    assert_eq!(first.status(), StatusCode::OK);
-    let (e1, e2) = (etag(&first), etag(&part(&app, &id, 2, b"world").await));
-    let complete = |parts: Value| json!({"upload_id": id, "parts": parts});
-    let in_order = json!([{"part_number": 1, "etag": e1}, {"part_number": 2, "etag": e2}]);
-    let swapped = json!([{"part_number": 2, "etag": e2}, {"part_number": 1, "etag": e1}]);
-    let wrong = json!([{"part_number": 1, "etag": e2}, {"part_number": 2, "etag": e1}]);
-    for (who, parts, status) in [
-        (&bob_token, in_order.clone(), StatusCode::NOT_FOUND),
-        (&token, swapped, StatusCode::BAD_REQUEST),
-        (&token, wrong, StatusCode::BAD_REQUEST),
-        (&token, in_order.clone(), StatusCode::OK),
-        // Completed parts are gone: completing again finds none.
-        (&token, in_order, StatusCode::BAD_REQUEST),
-    ] {
-        let response = mpu(&app, who, "complete", &parts_dir, complete(parts.clone())).await;
-        assert_eq!(response.status(), status, "{parts}");
-    }
-    let joined = app
-        .get(
-            Some(&token),
-            &format!("/api/2.0/mlflow-artifacts/artifacts/{parts_dir}/w.bin"),
-        )
-        .await;
-    assert_eq!(
-        joined.text().await.unwrap(),
-        "hello world",
-        "the base name, parts in order"
-    );
-    let abort = mpu(&app, &token, "abort", &parts_dir, json!({"upload_id": id})).await;
-    assert_eq!(abort.status(), StatusCode::OK);
-}
-
-async fn mpu(app: &TestApp, token: &str, verb: &str, dir: &str, body: Value) -> reqwest::Response {
-    let path = format!("/api/2.0/mlflow-artifacts/mpu/{verb}/{dir}");
-    app.post_json(token, &path, body).await
-}
-
-/// A part PUT as to a presigned URL: no credentials.
-async fn part(app: &TestApp, id: &str, n: u32, bytes: &'static [u8]) -> reqwest::Response {
-    let url = app.url(&format!("/api/2.0/mlflow-artifacts/mpu/parts/{id}/{n}"));
-    app.client.put(url).body(bytes).send().await.unwrap()
 }

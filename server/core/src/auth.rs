@@ -156,29 +156,40 @@ impl Core {
         validation.set_audience(&[&self.auth.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
+        self.decode_signed::<Claims>(token, &validation)?
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                let reason = match e.kind() {
+                    ErrorKind::ExpiredSignature => "the session has expired; log in again",
+                    ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
+                        "the session was issued for another service"
+                    }
+                    _ => "invalid credentials",
+                };
+                CoreError::Unauthenticated(reason.into())
+            })
+    }
+
+    /// Decodes a token this server signed, with its key or one it signed with before (so a
+    /// key rotation keeps sessions and upload ids alive until they expire).
+    pub(crate) fn decode_signed<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        validation: &Validation,
+    ) -> Result<std::result::Result<T, jsonwebtoken::errors::Error>> {
         let keys = std::iter::once(&self.auth.jwt_secret).chain(&self.auth.previous_jwt_secrets);
         let mut outcome = Err(jsonwebtoken::errors::ErrorKind::InvalidSignature.into());
         for secret in keys {
             let key = DecodingKey::from_secret(secret.expose_secret().as_bytes())
                 .map_err(CoreError::internal)?;
-            outcome = jsonwebtoken::decode::<Claims>(token, &key, &validation);
+            outcome = jsonwebtoken::decode::<T>(token, &key, validation);
             // Only a signature made with another key sends us on to the next key.
             if !matches!(&outcome, Err(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::InvalidSignature)
             {
                 break;
             }
         }
-        outcome.map(|data| data.claims).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            let reason = match e.kind() {
-                ErrorKind::ExpiredSignature => "the session has expired; log in again",
-                ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
-                    "the session was issued for another service"
-                }
-                _ => "invalid credentials",
-            };
-            CoreError::Unauthenticated(reason.into())
-        })
+        Ok(outcome.map(|data| data.claims))
     }
 
     /// The user behind a credential, if it still exists and is not disabled.

@@ -12,6 +12,7 @@ use caravan_domain::records::{
     ModelPatch, NewUpload, Published, Timestamp, UploadPart, UploadRecord, UploadState,
 };
 use caravan_domain::{ConflictKind, ModelName, Principal, Scope, Subject};
+use caravan_storage::BlobStore;
 use futures::{Stream, StreamExt, TryStreamExt};
 use uuid::Uuid;
 
@@ -75,19 +76,30 @@ impl Core {
         let part_size = part_size(new.size, new.part_size)?;
         self.publishable(who, &new.model).await?;
         let now = Timestamp::now();
-        let upload = self
+        let id = Uuid::new_v4();
+        let store_upload = self.blobs.begin_assembly(id, part_size).await?;
+        let created = self
             .catalog
             .create_upload(NewUpload {
-                id: Uuid::new_v4(),
+                id,
                 owner_id: who.user_id,
                 model: new.model,
                 size: new.size as i64,
                 sha256,
                 part_size: part_size as i64,
+                store_upload: store_upload.clone(),
                 created_at: now,
                 expires_at: self.upload_expiry_from(now),
             })
-            .await?;
+            .await;
+        let upload = match (created, store_upload) {
+            (Ok(upload), _) => upload,
+            (Err(e), Some(store_upload)) => {
+                self.abort_assembly(id, &store_upload).await;
+                return Err(e.into());
+            }
+            (Err(e), None) => return Err(e.into()),
+        };
         tracing::info!(upload = %upload.id, parts = upload.part_count(), "upload opened");
         Ok(UploadProgress {
             upload,
@@ -148,16 +160,30 @@ impl Core {
                 staged.sha256()
             )));
         }
-        self.blobs.put_part(id, n, &staged).await?;
+        let store_etag = match &upload.store_upload {
+            Some(store_upload) => Some(
+                self.blobs
+                    .put_assembly_part(id, store_upload, n, &staged)
+                    .await?,
+            ),
+            None => {
+                self.blobs.put_part(id, n, &staged).await?;
+                None
+            }
+        };
         let part = UploadPart {
             n,
             size: expected,
             sha256,
+            store_etag,
         };
         let expires = self.upload_expiry_from(Timestamp::now());
         if !self.catalog.record_part(id, &part, expires).await? {
-            // Completing or deleting meanwhile: this copy would belong to nobody.
-            if let Err(e) = self.blobs.delete_part(id, n, &part.sha256).await {
+            // Completing or deleting meanwhile: this copy would belong to nobody (a part sent
+            // into the store's multipart upload goes when that is aborted).
+            if upload.store_upload.is_none()
+                && let Err(e) = self.blobs.delete_part(id, n, &part.sha256).await
+            {
                 tracing::warn!(error = %e, "an unrecorded part was left in the store");
             }
             let now = self.own_upload(who, id).await?;
@@ -304,16 +330,11 @@ impl Core {
         upload: &UploadRecord,
         parts: Vec<UploadPart>,
     ) -> Result<crate::Staged> {
-        let body = parts_in_order(self.blobs.clone(), upload.id, parts);
-        // A body error here is the store failing to give back a part: retryable, never the
-        // client's mistake.
-        let staged = self
-            .stage(body, self.model_limit())
-            .await
-            .map_err(|e| match e {
-                CoreError::Invalid(reason) => CoreError::Unavailable(reason.into()),
-                other => other,
-            })?;
+        let body = match &upload.store_upload {
+            Some(store_upload) => self.store_assembled(upload, store_upload, parts).await?,
+            None => parts_in_order(self.blobs.clone(), upload.id, parts),
+        };
+        let staged = self.stage_stored(body, self.model_limit()).await?;
         if staged.size() != upload.size as u64 {
             return Err(CoreError::internal(format!(
                 "assembled {} bytes of a declared {}",
@@ -321,7 +342,42 @@ impl Core {
                 upload.size
             )));
         }
-        Ok(staged)
+        Ok(match upload.store_upload {
+            // The store holds these very bytes: the blob is a copy inside it.
+            Some(_) => staged.held_at(BlobStore::assembly_location(upload.id)),
+            None => staged,
+        })
+    }
+
+    /// Has the store join the parts (unless an earlier completion did) and reads the file.
+    async fn store_assembled(
+        &self,
+        upload: &UploadRecord,
+        store_upload: &str,
+        parts: Vec<UploadPart>,
+    ) -> Result<futures::stream::BoxStream<'static, std::io::Result<Bytes>>> {
+        if !self.blobs.is_assembled(upload.id).await? {
+            let etags = parts
+                .into_iter()
+                .map(|p| {
+                    p.store_etag.ok_or_else(|| {
+                        CoreError::internal(format!("part {} has no ETag in the store", p.n))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            self.blobs
+                .complete_assembly(upload.id, store_upload, etags)
+                .await?;
+        }
+        Ok(self.blobs.read_assembly(upload.id).await?)
+    }
+
+    /// Drops the store's multipart upload; a failure is logged (the bucket's lifecycle rule
+    /// for incomplete uploads removes what is left).
+    async fn abort_assembly(&self, id: Uuid, store_upload: &str) {
+        if let Err(e) = self.blobs.abort_assembly(id, store_upload).await {
+            tracing::warn!(error = %e, upload = %id, "could not abort the store's multipart upload");
+        }
     }
 
     /// The parts, when every one has arrived; else which have not.
@@ -378,12 +434,16 @@ impl Core {
     /// live completion holds it), so that nothing else touches it, then its parts, then its
     /// row. `false` if it may not be deleted now. A deletion cut short is finished by the sweep.
     async fn discard_upload(&self, id: Uuid, claim: Option<Timestamp>) -> Result<bool> {
+        let store_upload = self.catalog.upload(id).await?.and_then(|u| u.store_upload);
         if !self
             .catalog
             .mark_deleting(id, claim, Timestamp::now())
             .await?
         {
             return Ok(false);
+        }
+        if let Some(store_upload) = store_upload {
+            self.abort_assembly(id, &store_upload).await;
         }
         self.blobs.delete_parts(id).await?;
         self.catalog.delete_upload(id).await?;

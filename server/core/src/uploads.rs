@@ -43,6 +43,19 @@ impl Core {
         self.stager().stage(body, limit).await
     }
 
+    /// Stages bytes read back from the store (an upload's parts, joined): a body error is
+    /// the store failing to give them back, retryable and never the client's mistake.
+    pub(crate) async fn stage_stored<S, E>(&self, body: S, limit: UploadLimit) -> Result<Staged>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+        E: Display,
+    {
+        self.stage(body, limit).await.map_err(|e| match e {
+            CoreError::Invalid(reason) => CoreError::Unavailable(reason.into()),
+            other => other,
+        })
+    }
+
     /// Stages a file this process wrote (a trainer's output, a scored dataset).
     pub async fn stage_file(&self, path: &Path, limit: UploadLimit) -> Result<Staged> {
         self.stager().stage_file(path, limit).await

@@ -6,6 +6,7 @@
 //! held in memory; it is then copied to its content address.
 
 mod artifacts;
+mod assembly;
 mod logs;
 mod open;
 mod parts;
@@ -21,8 +22,9 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart, path
 use tokio::io::AsyncReadExt;
 
 pub use artifacts::ArtifactObject;
+pub use assembly::MIN_STORE_PART;
 pub use open::S3Options;
-pub use parts::PartSpace;
+pub use parts::{PartSpace, StoredPart};
 pub use read::BlobRead;
 pub use scratch::{ScratchDir, Swept};
 pub use staging::{StageError, StagedBlob};
@@ -60,6 +62,8 @@ pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 /// Objects larger than this go up in parts (S3 needs parts of at least 5 MiB).
 const SINGLE_PUT_MAX: u64 = 16 << 20;
 const PART_SIZE: usize = 16 << 20;
+/// The largest object S3 copies in one request.
+const COPY_MAX: u64 = 5 << 30;
 
 /// The content-addressed blob store.
 #[derive(Clone)]
@@ -72,6 +76,8 @@ pub struct BlobStore {
     /// The directory of a local-disk store, where staged files are hard-linked into place
     /// instead of copied.
     local_root: Option<PathBuf>,
+    /// The bucket of an S3 store, which assembles resumable uploads itself.
+    multipart: Option<assembly::S3Multipart>,
 }
 
 impl std::fmt::Debug for BlobStore {
@@ -91,6 +97,7 @@ impl BlobStore {
             _scratch: None,
             description,
             local_root: None,
+            multipart: None,
         }
     }
 
@@ -116,6 +123,12 @@ impl BlobStore {
         if let Some(root) = &self.local_root
             && link_into_place(staged.path(), &root.join(path.as_ref())).await?
         {
+            return Ok(());
+        }
+        if let Some(source) = staged.held_in_store()
+            && staged.size() <= COPY_MAX
+        {
+            self.store.copy(source, path).await?;
             return Ok(());
         }
         let mut file = tokio::fs::File::open(staged.path()).await?;

@@ -53,14 +53,19 @@ impl BlobStore {
         }
         if let Some(rest) = url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            let store = open_s3(bucket, s3)?;
+            let s3_store = open_s3(bucket, s3)?;
             let prefix = prefix.trim_matches('/');
             let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
-                Arc::new(store)
+                Arc::new(s3_store.clone())
             } else {
-                Arc::new(PrefixStore::new(store, prefix))
+                Arc::new(PrefixStore::new(s3_store.clone(), prefix))
             };
-            return Ok(Self::new(store, staging, format!("s3://{bucket}/{prefix}")));
+            let mut blobs = Self::new(store, staging, format!("s3://{bucket}/{prefix}"));
+            blobs.multipart = Some(crate::assembly::S3Multipart::new(
+                Arc::new(s3_store),
+                prefix,
+            ));
+            return Ok(blobs);
         }
         let dir = match url.strip_prefix("file://") {
             Some(path) => std::path::PathBuf::from(path),

@@ -26,6 +26,9 @@ impl PartSpace {
     }
 }
 
+/// The marker of a closed upload, beside its parts (whose names start with their number).
+const CLOSED: &str = "closed";
+
 impl BlobStore {
     fn part_path(upload: Uuid, n: i64, sha256: &str) -> Path {
         Self::part_path_in(PartSpace::Uploads, upload, n, sha256)
@@ -120,12 +123,15 @@ impl BlobStore {
         self.delete_parts_in(PartSpace::Uploads, upload).await
     }
 
+    /// Deletes the parts (not the closed marker, which stays until it is swept by age).
     pub async fn delete_parts_in(&self, space: PartSpace, upload: Uuid) -> Result<usize> {
-        let prefix = Path::from(format!("{}/{}", space.prefix(), upload.simple()));
+        let prefix = Self::upload_prefix(space, upload);
+        let closed = Self::closed_path(space, upload);
         let paths: Vec<Path> = self
             .store
             .list(Some(&prefix))
             .map_ok(|meta| meta.location)
+            .try_filter(|path| futures::future::ready(*path != closed))
             .try_collect()
             .await?;
         for path in &paths {
@@ -138,7 +144,74 @@ impl BlobStore {
     }
 }
 
+/// A part as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPart {
+    pub n: i64,
+    pub sha256: String,
+    pub size: u64,
+}
+
 impl BlobStore {
+    fn upload_prefix(space: PartSpace, upload: Uuid) -> Path {
+        Path::from(format!("{}/{}", space.prefix(), upload.simple()))
+    }
+
+    fn closed_path(space: PartSpace, upload: Uuid) -> Path {
+        Path::from(format!("{}/{}/{CLOSED}", space.prefix(), upload.simple()))
+    }
+
+    /// Every part stored for an upload (several for one number if it was sent again).
+    pub async fn list_parts_in(&self, space: PartSpace, upload: Uuid) -> Result<Vec<StoredPart>> {
+        let prefix = Self::upload_prefix(space, upload);
+        let metas: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&prefix)).try_collect().await?;
+        Ok(metas
+            .into_iter()
+            .filter_map(|meta| {
+                let name = meta.location.filename()?;
+                let (n, sha) = name.split_once('-')?;
+                Some(StoredPart {
+                    n: n.parse().ok()?,
+                    sha256: sha.to_owned(),
+                    size: meta.size,
+                })
+            })
+            .collect())
+    }
+
+    /// Deletes one stored part of `space`; a missing one is not an error.
+    pub async fn delete_part_in(
+        &self,
+        space: PartSpace,
+        upload: Uuid,
+        n: i64,
+        sha256: &str,
+    ) -> Result<()> {
+        let path = Self::part_path_in(space, upload, n, sha256);
+        match self.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Marks an upload closed (completed or aborted): it takes no more parts. For uploads
+    /// that have no row to say so; the marker is swept by age with the parts.
+    pub async fn close_parts_in(&self, space: PartSpace, upload: Uuid) -> Result<()> {
+        self.store
+            .put(&Self::closed_path(space, upload), Bytes::new().into())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn parts_closed_in(&self, space: PartSpace, upload: Uuid) -> Result<bool> {
+        match self.store.head(&Self::closed_path(space, upload)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Deletes the parts in `space` last written before `cutoff`; returns how many.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn sweep_parts_older_than(

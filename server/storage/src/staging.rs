@@ -29,6 +29,8 @@ pub struct StagedBlob {
     file: tempfile::TempPath,
     sha256: String,
     size: u64,
+    /// An object of the store that holds exactly these bytes (an upload S3 assembled).
+    held_at: Option<object_store::path::Path>,
 }
 
 impl StagedBlob {
@@ -43,6 +45,17 @@ impl StagedBlob {
 
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// Says that the store's object at `path` holds exactly these bytes (the caller read them
+    /// from it), so that storing them is a copy inside the store rather than an upload.
+    pub fn held_at(mut self, path: object_store::path::Path) -> Self {
+        self.held_at = Some(path);
+        self
+    }
+
+    pub(crate) fn held_in_store(&self) -> Option<&object_store::path::Path> {
+        self.held_at.as_ref()
     }
 }
 
@@ -81,6 +94,7 @@ impl BlobStore {
             file: temp,
             sha256: hex::encode(hasher.finalize()),
             size,
+            held_at: None,
         })
     }
 }

@@ -36,8 +36,15 @@ pub trait TrackingRepo: Send + Sync {
     /// Every logged value of one metric of a run, by step and time (at most `limit`).
     async fn metric_history(&self, run_id: &str, key: &str, limit: i64)
     -> Result<Vec<MetricValue>>;
-    /// Appends a model's MLmodel JSON to the run's model history; `false` past `max` entries.
-    async fn record_run_model(&self, run_id: &str, model_json: &str, max: i64) -> Result<bool>;
+    /// Appends a model's MLmodel JSON to the run's model history; `false` past `max_models`
+    /// entries or `max_chars` characters in all.
+    async fn record_run_model(
+        &self,
+        run_id: &str,
+        model_json: &str,
+        max_models: i64,
+        max_chars: i64,
+    ) -> Result<bool>;
     /// Records logged models as outputs of a run (again: the step is updated).
     async fn log_outputs(&self, run_id: &str, outputs: &[(String, i64)]) -> Result<()>;
     /// Adds params, tags and metric values in one transaction. A param logged again with
@@ -51,11 +58,13 @@ pub trait LoggedModelRepo: Send + Sync {
     /// `Conflict` when the id is taken.
     async fn create_logged_model(&self, model: NewLoggedModel) -> Result<LoggedModelRecord>;
     async fn logged_model(&self, id: &str) -> Result<Option<LoggedModelRecord>>;
-    /// The logged models of these experiments (only `owner`'s, when given), newest first.
+    /// The logged models of these experiments (only `owner`'s, when given), newest first: at
+    /// most the `newest` of each experiment.
     async fn logged_models(
         &self,
         experiment_ids: &[i64],
         owner: Option<Uuid>,
+        newest: i64,
     ) -> Result<Vec<LoggedModelRecord>>;
     /// `false` if there is no such logged model.
     async fn set_logged_model_status(&self, id: &str, status: &str, now_ms: i64) -> Result<bool>;
@@ -78,6 +87,4 @@ pub trait LoggedModelRepo: Send + Sync {
     /// Records where a version came from (`NotFound` if there is no such version).
     async fn record_version_source(&self, model_id: Uuid, source: VersionSource) -> Result<()>;
     async fn version_sources(&self, model_id: Uuid) -> Result<Vec<VersionSource>>;
-    /// The models with a version read from a directory that holds `path` (or is it).
-    async fn models_sourced_from(&self, path: &str) -> Result<Vec<Uuid>>;
 }

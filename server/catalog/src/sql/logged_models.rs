@@ -97,24 +97,24 @@ macro_rules! impl_logged_models {
         }
 
         #[tracing::instrument(level = "debug", skip_all)]
-        async fn logged_models(&self, experiment_ids: &[i64], owner: Option<uuid::Uuid>)
+        async fn logged_models(&self, experiment_ids: &[i64], owner: Option<uuid::Uuid>, newest: i64)
             -> $crate::Result<Vec<$crate::LoggedModelRecord>> {
-            // Three queries per experiment: the models, then all their params and tags.
+            // Per experiment: its newest models, then all their params and tags.
             const OF: &str = "SELECT id FROM mlflow_logged_models WHERE experiment_id = $1 \
-                              AND ($2 IS NULL OR owner_id = $2)";
+                              AND ($2 IS NULL OR owner_id = $2) \
+                              ORDER BY created_ms DESC, id LIMIT $3";
             let mut found = Vec::new();
             for experiment in experiment_ids {
-                let rows: Vec<$crate::sql::logged_models::LoggedModelRow> = sqlx::query_as(
-                    "SELECT * FROM mlflow_logged_models WHERE experiment_id = $1 \
-                     AND ($2 IS NULL OR owner_id = $2)",
-                )
-                .bind(experiment).bind(owner).fetch_all(self.reader()).await?;
+                let rows: Vec<$crate::sql::logged_models::LoggedModelRow> = sqlx::query_as(&format!(
+                    "SELECT * FROM mlflow_logged_models WHERE id IN ({OF})"
+                ))
+                .bind(experiment).bind(owner).bind(newest).fetch_all(self.reader()).await?;
                 let mut extra = [std::collections::HashMap::new(), std::collections::HashMap::new()];
                 for (table, into) in ["mlflow_logged_model_params", "mlflow_logged_model_tags"].iter().zip(&mut extra) {
                     let pairs: Vec<(String, String, String)> = sqlx::query_as(&format!(
                         "SELECT model_id, key, value FROM {table} WHERE model_id IN ({OF})"
                     ))
-                    .bind(experiment).bind(owner).fetch_all(self.reader()).await?;
+                    .bind(experiment).bind(owner).bind(newest).fetch_all(self.reader()).await?;
                     for (model, key, value) in pairs {
                         into.entry(model).or_insert_with(std::collections::BTreeMap::new).insert(key, value);
                     }
@@ -228,15 +228,6 @@ macro_rules! impl_logged_models {
             }).collect())
         }
 
-        #[tracing::instrument(level = "debug", skip_all)]
-        async fn models_sourced_from(&self, path: &str) -> $crate::Result<Vec<uuid::Uuid>> {
-            let rows: Vec<(uuid::Uuid,)> = sqlx::query_as(
-                "SELECT DISTINCT model_id FROM mlflow_version_sources WHERE directory = $1 \
-                 OR substr($1, 1, length(directory) + 1) = directory || '/'",
-            )
-            .bind(path).fetch_all(self.reader()).await?;
-            Ok(rows.into_iter().map(|(id,)| id).collect())
-        }
         }
     };
 }

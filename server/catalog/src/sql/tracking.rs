@@ -75,10 +75,10 @@ pub(crate) fn metric(row: MetricRow) -> MetricValue {
 }
 
 /// Each metric's latest value: the highest step, then the latest timestamp (then the
-/// largest value, so that the answer is one row).
+/// largest value, NaN before the 0.0 it is stored as, so that the answer is one row).
 pub(crate) const LATEST_METRICS: &str = "SELECT key, value, is_nan, timestamp_ms, step FROM \
      (SELECT key, value, is_nan, timestamp_ms, step, ROW_NUMBER() OVER \
-      (PARTITION BY key ORDER BY step DESC, timestamp_ms DESC, value DESC) AS rank \
+      (PARTITION BY key ORDER BY step DESC, timestamp_ms DESC, value DESC, is_nan DESC) AS rank \
       FROM mlflow_run_metrics WHERE run_id = $1) latest WHERE rank = 1 ORDER BY key";
 
 macro_rules! impl_tracking {
@@ -195,12 +195,21 @@ macro_rules! impl_tracking {
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
-            async fn record_run_model(&self, run_id: &str, model_json: &str, max: i64) -> $crate::Result<bool> {
+            async fn record_run_model(&self, run_id: &str, model_json: &str, max_models: i64, max_chars: i64)
+                -> $crate::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                // Touching the run's row first locks it (on PostgreSQL), so that two records at
+                // once cannot both pass the limits below.
+                sqlx::query("UPDATE mlflow_runs SET id = id WHERE id = $1")
+                    .bind(run_id).execute(&mut *tx).await?;
                 let inserted = sqlx::query(
                     "INSERT INTO mlflow_run_model_history (run_id, model_json) SELECT $1, $2 \
-                     WHERE (SELECT COUNT(*) FROM mlflow_run_model_history WHERE run_id = $1) < $3",
+                     WHERE (SELECT COUNT(*) FROM mlflow_run_model_history WHERE run_id = $1) < $3 \
+                     AND (SELECT COALESCE(SUM(length(model_json)), 0) FROM mlflow_run_model_history \
+                          WHERE run_id = $1) + length($2) <= $4",
                 )
-                .bind(run_id).bind(model_json).bind(max).execute(self.writer()).await?;
+                .bind(run_id).bind(model_json).bind(max_models).bind(max_chars).execute(&mut *tx).await?;
+                tx.commit().await?;
                 Ok(inserted.rows_affected() > 0)
             }
 

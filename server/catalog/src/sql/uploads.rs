@@ -15,6 +15,7 @@ pub(crate) struct UploadRow {
     size: i64,
     sha256: Option<String>,
     part_size: i64,
+    store_upload: Option<String>,
     state: String,
     completing_until: Option<Timestamp>,
     version: Option<i64>,
@@ -33,6 +34,7 @@ impl TryFrom<UploadRow> for UploadRecord {
             size: r.size,
             sha256: r.sha256,
             part_size: r.part_size,
+            store_upload: r.store_upload,
             state: UploadState::parse(&r.state)
                 .ok_or_else(|| CatalogError::Corrupt(format!("upload state {:?}", r.state)))?,
             completing_until: r.completing_until,
@@ -51,10 +53,11 @@ macro_rules! impl_uploads {
             async fn create_upload(&self, new: $crate::NewUpload) -> $crate::Result<$crate::UploadRecord> {
                 let row: $crate::sql::uploads::UploadRow = sqlx::query_as(
                     "INSERT INTO uploads (id, owner_id, model, size, sha256, part_size, state, \
-                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8) RETURNING *",
+                     created_at, expires_at, store_upload) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9) RETURNING *",
                 )
                 .bind(new.id).bind(new.owner_id).bind(new.model.as_str()).bind(new.size)
                 .bind(&new.sha256).bind(new.part_size).bind(new.created_at).bind(new.expires_at)
+                .bind(&new.store_upload)
                 .fetch_one(self.writer()).await?;
                 row.try_into()
             }
@@ -69,11 +72,11 @@ macro_rules! impl_uploads {
 
             #[tracing::instrument(level = "debug", skip_all)]
             async fn upload_parts(&self, id: uuid::Uuid) -> $crate::Result<Vec<$crate::UploadPart>> {
-                let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-                    "SELECT n, size, sha256 FROM upload_parts WHERE upload_id = $1 ORDER BY n",
+                let rows: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(
+                    "SELECT n, size, sha256, store_etag FROM upload_parts WHERE upload_id = $1 ORDER BY n",
                 )
                 .bind(id).fetch_all(self.writer()).await?;
-                Ok(rows.into_iter().map(|(n, size, sha256)| $crate::UploadPart { n, size, sha256 }).collect())
+                Ok(rows.into_iter().map(|(n, size, sha256, store_etag)| $crate::UploadPart { n, size, sha256, store_etag }).collect())
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
@@ -90,10 +93,11 @@ macro_rules! impl_uploads {
                     return Ok(false);
                 }
                 sqlx::query(
-                    "INSERT INTO upload_parts (upload_id, n, size, sha256) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (upload_id, n) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256",
+                    "INSERT INTO upload_parts (upload_id, n, size, sha256, store_etag) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (upload_id, n) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, \
+                     store_etag = excluded.store_etag",
                 )
-                .bind(id).bind(part.n).bind(part.size).bind(&part.sha256)
+                .bind(id).bind(part.n).bind(part.size).bind(&part.sha256).bind(&part.store_etag)
                 .execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(true)

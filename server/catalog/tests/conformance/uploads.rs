@@ -17,6 +17,7 @@ async fn open(h: &Harness, t: Clock, size: i64, part_size: i64, expires: i64) ->
             size,
             sha256: Some("ab".repeat(32)),
             part_size,
+            store_upload: Some("s3-upload-id".into()),
             created_at: t.at(0),
             expires_at: t.at(expires),
         })
@@ -24,6 +25,7 @@ async fn open(h: &Harness, t: Clock, size: i64, part_size: i64, expires: i64) ->
         .unwrap();
     assert_eq!(upload.state, UploadState::Open);
     assert_eq!(upload.part_count(), 3);
+    assert_eq!(upload.store_upload.as_deref(), Some("s3-upload-id"));
     upload.id
 }
 
@@ -32,6 +34,7 @@ fn part(n: i64, size: i64, sha: &str) -> UploadPart {
         n,
         size,
         sha256: sha.repeat(64),
+        store_etag: Some(format!("\"etag-{sha}\"")),
     }
 }
 

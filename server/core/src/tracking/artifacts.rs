@@ -127,30 +127,27 @@ impl Core {
             Owner::Run(id) => self.own_run(who, id).await.map(|r| r.experiment_id),
             Owner::LoggedModel(id) => self.logged_model(who, id).await.map(|m| m.experiment_id),
         };
+        // Only the owner reads or writes these files: a version registered from them holds its
+        // own validated copy, and the owner may still change the directory after that.
         match owned {
-            Ok(experiment) if experiment == path.experiment => return Ok(path),
-            Ok(_) | Err(CoreError::NotFound { .. }) => {}
-            Err(other) => return Err(other),
+            Ok(experiment) if experiment == path.experiment => Ok(path),
+            Ok(_) | Err(CoreError::NotFound { .. }) => Err(CoreError::not_found(
+                Subject::Other,
+                format!("no artifacts under {:?}", short(raw)),
+            )),
+            Err(other) => Err(other),
         }
-        // Whoever may see a version may read the directory it was registered from.
-        if !write && self.reads_a_version_source(who, &path).await? {
-            return Ok(path);
-        }
-        Err(CoreError::not_found(
-            Subject::Other,
-            format!("no artifacts under {:?}", short(raw)),
-        ))
     }
 
-    async fn reads_a_version_source(&self, who: &Principal, path: &ArtifactPath) -> Result<bool> {
-        for model in self.catalog.models_sourced_from(&path.path).await? {
-            if let Some(m) = self.catalog.model_by_id(model).await?
-                && who.can_see(m.owner_id, m.visibility)
-            {
-                return Ok(true);
+    /// Whether `who` may read the files under `path` (false for a malformed path).
+    pub async fn owns_artifacts(&self, who: &Principal, path: &str) -> Result<bool> {
+        match self.artifact_path(who, path, false).await {
+            Ok(_) => Ok(true),
+            Err(CoreError::NotFound { .. } | CoreError::Invalid(_) | CoreError::Forbidden(_)) => {
+                Ok(false)
             }
+            Err(other) => Err(other),
         }
-        Ok(false)
     }
 
     /// Checks that `who` may write a file at `path` (before its body is read).

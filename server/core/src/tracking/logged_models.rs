@@ -16,6 +16,10 @@ const STATUSES: [&str; 3] = [
 ];
 /// Most params a logged model starts with.
 const MAX_LOGGED_MODEL_PARAMS: usize = 10_000;
+/// How many of an experiment's newest logged models a search looks at, and how many
+/// experiments it names: a search's cost stays bounded however many models there are.
+const SEARCHED_LOGGED_MODELS: i64 = 5_000;
+const MAX_SEARCHED_EXPERIMENTS: usize = 100;
 
 /// Where a logged model keeps its artifacts, as MLflow names it.
 pub fn logged_model_artifact_uri(model: &LoggedModelRecord) -> String {
@@ -100,18 +104,30 @@ impl Core {
             })
     }
 
-    /// `who`'s logged models in these experiments (everyone's, for an admin), newest first.
+    /// `who`'s logged models in these experiments (everyone's, for an admin), newest first:
+    /// the newest [`SEARCHED_LOGGED_MODELS`] of each experiment.
     pub async fn search_logged_models(
         &self,
         who: &Principal,
         experiment_ids: &[i64],
     ) -> Result<Vec<LoggedModelRecord>> {
         require(who, Scope::Read)?;
-        for id in experiment_ids {
+        let mut ids = experiment_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() > MAX_SEARCHED_EXPERIMENTS {
+            return Err(CoreError::Invalid(format!(
+                "a search names at most {MAX_SEARCHED_EXPERIMENTS} experiments"
+            )));
+        }
+        for id in &ids {
             self.experiment(who, *id).await?;
         }
         let owner = (!who.is_admin()).then_some(who.user_id);
-        Ok(self.catalog.logged_models(experiment_ids, owner).await?)
+        Ok(self
+            .catalog
+            .logged_models(&ids, owner, SEARCHED_LOGGED_MODELS)
+            .await?)
     }
 
     pub async fn finalize_logged_model(
@@ -144,7 +160,12 @@ impl Core {
     ) -> Result<()> {
         require(who, Scope::Publish)?;
         let model = self.logged_model(who, id).await?;
-        if model.params.len() + params.len() > MAX_LOGGED_MODEL_PARAMS {
+        let added: std::collections::BTreeSet<&str> = params
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| !model.params.contains_key(*k))
+            .collect();
+        if model.params.len() + added.len() > MAX_LOGGED_MODEL_PARAMS {
             return Err(CoreError::LimitExceeded(format!(
                 "a logged model has at most {MAX_LOGGED_MODEL_PARAMS} params"
             )));

@@ -38,6 +38,7 @@ const MAX_NAME: usize = 500;
 /// Most models one run records the MLflow 2 way, and the largest MLmodel JSON of one.
 const MAX_RUN_MODELS: i64 = 1000;
 const MAX_MODEL_JSON: usize = 64 << 10;
+const MAX_RUN_MODEL_CHARS: i64 = 4 << 20;
 /// Most values one metric history answers.
 pub const MAX_HISTORY: i64 = 100_000;
 const RUN_STATUSES: [&str; 5] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
@@ -296,11 +297,11 @@ impl Core {
         }
         if !self
             .catalog
-            .record_run_model(&run.id, model_json, MAX_RUN_MODELS)
+            .record_run_model(&run.id, model_json, MAX_RUN_MODELS, MAX_RUN_MODEL_CHARS)
             .await?
         {
             return Err(CoreError::LimitExceeded(format!(
-                "a run records at most {MAX_RUN_MODELS} models"
+                "a run records at most {MAX_RUN_MODELS} models, {MAX_RUN_MODEL_CHARS} characters of MLmodel JSON in all"
             )));
         }
         Ok(())

@@ -3,8 +3,9 @@
 //! part to the URL `create` answered, without its MLflow credentials (as it would to a
 //! presigned S3 URL), so the upload id is the credential: a token signed with the server's
 //! key, naming the owner, the file's path, the number of parts and an expiry. There is no row:
-//! parts sit in the object store under `mlflow-mpu/<id>/` (any replica takes any part), are
-//! joined on `complete` and swept by age.
+//! parts sit in the object store under `mlflow-mpu/<id>/` (any replica takes any part, one
+//! object per part number, all within the model limit), are joined on `complete` and swept by
+//! age; a `closed` marker there refuses parts after `complete` or `abort` until it is swept.
 
 use std::time::Duration;
 
@@ -12,13 +13,13 @@ use bytes::Bytes;
 use caravan_domain::{Principal, Subject};
 use caravan_storage::PartSpace;
 use futures::{Stream, StreamExt, TryStreamExt};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::artifacts::ArtifactPath;
-use crate::{Core, CoreError, Result};
+use crate::{Core, CoreError, Result, UploadLimit};
 
 const AUDIENCE: &str = "caravan:mlflow-multipart-upload";
 /// Most parts of one upload (S3's limit) and how long an upload may take.
@@ -85,10 +86,7 @@ impl Core {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "aud"]);
-        let key = DecodingKey::from_secret(self.auth.jwt_secret.expose_secret().as_bytes())
-            .map_err(CoreError::internal)?;
-        jsonwebtoken::decode::<Claims>(upload_id, &key, &validation)
-            .map(|data| data.claims)
+        self.decode_signed::<Claims>(upload_id, &validation)?
             .map_err(|_| unknown())
     }
 
@@ -117,10 +115,31 @@ impl Core {
                 claims.parts
             )));
         }
-        let staged = self.stage(body, self.model_limit()).await?;
+        let space = PartSpace::MlflowMultipart;
+        if self.blobs.parts_closed_in(space, claims.jti).await? {
+            return Err(unknown());
+        }
+        // One part per number, and all of them together within the model limit, so an upload
+        // id cannot be used to fill the store.
+        let stored = self.blobs.list_parts_in(space, claims.jti).await?;
+        let others: u64 = stored.iter().filter(|p| p.n != n).map(|p| p.size).sum();
+        let limit = UploadLimit {
+            max_bytes: self.model_limit().max_bytes.saturating_sub(others),
+            what: "the part, with the parts already received,",
+            ..self.model_limit()
+        };
+        let staged = self.stage(body, limit).await?;
         self.blobs
-            .put_part_in(PartSpace::MlflowMultipart, claims.jti, n, &staged)
+            .put_part_in(space, claims.jti, n, &staged)
             .await?;
+        for earlier in stored
+            .iter()
+            .filter(|p| p.n == n && p.sha256 != staged.sha256())
+        {
+            self.blobs
+                .delete_part_in(space, claims.jti, n, &earlier.sha256)
+                .await?;
+        }
         Ok(staged.sha256().to_owned())
     }
 
@@ -152,6 +171,10 @@ impl Core {
                 claims.parts
             )));
         }
+        let space = PartSpace::MlflowMultipart;
+        if self.blobs.parts_closed_in(space, claims.jti).await? {
+            return Err(unknown());
+        }
         for (i, sha) in shas.iter().enumerate() {
             let n = i as i64 + 1;
             if !self
@@ -160,10 +183,12 @@ impl Core {
                 .await?
             {
                 return Err(CoreError::Invalid(format!(
-                    "part {n} was not uploaded with that ETag (or the upload was completed)"
+                    "part {n} was not uploaded with that ETag"
                 )));
             }
         }
+        // Closed before the join: a part sent from now on is refused, not left behind.
+        self.blobs.close_parts_in(space, claims.jti).await?;
         let store = self.blobs.clone();
         let jti = claims.jti;
         let body = futures::stream::iter(shas.into_iter().enumerate())
@@ -178,7 +203,7 @@ impl Core {
             })
             .try_flatten()
             .boxed();
-        let staged = self.stage(body, self.model_limit()).await?;
+        let staged = self.stage_stored(body, self.model_limit()).await?;
         self.blobs.put_artifact(&claims.path, &staged).await?;
         self.blobs
             .delete_parts_in(PartSpace::MlflowMultipart, claims.jti)
@@ -194,9 +219,9 @@ impl Core {
         upload_id: &str,
     ) -> Result<()> {
         let claims = self.own_artifact_upload(who, dir, upload_id)?;
-        self.blobs
-            .delete_parts_in(PartSpace::MlflowMultipart, claims.jti)
-            .await?;
+        let space = PartSpace::MlflowMultipart;
+        self.blobs.close_parts_in(space, claims.jti).await?;
+        self.blobs.delete_parts_in(space, claims.jti).await?;
         Ok(())
     }
 

@@ -211,9 +211,16 @@ impl Core {
             .await?
             .into_iter()
             .find(|s| s.version == version.version);
+        let mut origin = origin.unwrap_or_default();
+        // The copy downloads as its directory only for whoever owns that directory.
+        if let Some(dir) = &origin.directory
+            && !self.owns_artifacts(who, dir).await?
+        {
+            origin.directory = None;
+        }
         let read = self.blobs.read(&version.sha256, None).await?;
         let staged = self.stage(read.stream, self.model_limit()).await?;
-        Ok((staged, origin.unwrap_or_default()))
+        Ok((staged, origin))
     }
 
     /// The first run id that names a run of `who`'s own: a claimed run of someone else's

@@ -115,6 +115,7 @@ pub struct VersionSource {
     pub logged_model_id: Option<String>,
     /// MLflow's signature from the MLmodel file (JSON), as the client logged it.
     pub signature: Option<String>,
-    /// The artifact directory the version was read from, if it came from one.
+    /// The artifact directory the version was read from, if it came from one. Only its owner
+    /// reads it (it stays writable after registering); others get the version's own copy.
     pub directory: Option<String>,
 }

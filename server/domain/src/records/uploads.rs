@@ -18,6 +18,8 @@ pub struct NewUpload {
     pub sha256: Option<String>,
     /// Every part but the last has exactly this size.
     pub part_size: i64,
+    /// The store's own multipart upload the parts go into (S3), if it assembles this one.
+    pub store_upload: Option<String>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
@@ -66,6 +68,8 @@ pub struct UploadRecord {
     pub size: i64,
     pub sha256: Option<String>,
     pub part_size: i64,
+    /// See [`NewUpload::store_upload`].
+    pub store_upload: Option<String>,
     pub state: UploadState,
     /// While completing: when the completing request's claim lapses (it died).
     pub completing_until: Option<Timestamp>,
@@ -101,6 +105,8 @@ pub struct UploadPart {
     pub n: i64,
     pub size: i64,
     pub sha256: String,
+    /// The part's ETag in the store's multipart upload, where the store assembles the upload.
+    pub store_etag: Option<String>,
 }
 
 #[cfg(test)]
@@ -115,6 +121,7 @@ mod tests {
             size,
             sha256: None,
             part_size,
+            store_upload: None,
             state: UploadState::Open,
             completing_until: None,
             version: None,

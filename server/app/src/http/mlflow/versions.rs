@@ -171,15 +171,20 @@ async fn download_uri(core: web::Data<Core>, req: HttpRequest, body: web::Bytes)
         )));
     }
     // A version registered from an MLflow model directory downloads as that directory (so
-    // mlflow.<flavor>.load_model("models:/...") works); any other as its Caravan file.
+    // mlflow.<flavor>.load_model("models:/...") works) for the directory's owner, who may read
+    // it; everyone else gets the version's validated Caravan file.
     let directory = details
         .sources
         .iter()
         .find(|s| s.version == number)
-        .and_then(|s| s.directory.as_deref());
+        .and_then(|s| s.directory.clone());
+    let owned = match (&directory, &who) {
+        (Some(dir), Some(who)) => core.owns_artifacts(who, dir).await?,
+        _ => false,
+    };
     let uri = match directory {
-        Some(dir) => format!("mlflow-artifacts:/{dir}"),
-        None => artifact_url(&req, name.as_str(), number),
+        Some(dir) if owned => format!("mlflow-artifacts:/{dir}"),
+        _ => artifact_url(&req, name.as_str(), number),
     };
     Ok(HttpResponse::Ok().json(json!({"artifact_uri": uri})))
 }
