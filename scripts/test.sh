@@ -8,6 +8,12 @@ cd "$(dirname "$0")/.."
 bash scripts/fetch-onnxruntime.sh
 bash scripts/install-browser.sh
 eval "$(bash scripts/services.sh)"
+# Prometheus' linter for the /metrics test.
+export CARAVAN_TEST_PROMTOOL
+CARAVAN_TEST_PROMTOOL=$(bash scripts/install-promtool.sh)
+# perf_analyzer (tritonclient 2.51.0) for the sweep test.
+export CARAVAN_TEST_PERF_ANALYZER
+CARAVAN_TEST_PERF_ANALYZER=$(bash scripts/install-perf-analyzer.sh)
 
 # Python clients the serving tests drive (tritonclient), in a venv keyed by its requirements.
 VENV=.venv/tests

@@ -118,6 +118,7 @@ on_both_backends!(
     metrics_access::anonymous_metrics_when_allowed_name_public_models_only,
     metrics_access::model_labels_can_be_turned_off_for_everyone,
     metrics_access::made_up_http_methods_share_one_series,
+    metrics_access::every_metric_family_passes_prometheus_lint,
     slow_clients::a_request_head_that_never_ends_is_closed,
     crash_leftovers::a_killed_servers_staging_leftovers_are_removed_at_the_next_start,
     ui_hostile::sign_in_redirects_only_to_paths_on_this_site,

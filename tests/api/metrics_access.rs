@@ -105,3 +105,65 @@ pub async fn made_up_http_methods_share_one_series(backend: Backend) {
     assert!(!text.contains("BREW"), "no series per made-up method");
     assert!(text.contains("method=\"OTHER\""));
 }
+
+/// Runs `promtool check metrics` over a rendering; its complaints, if any.
+fn promtool_complaints(text: &str) -> Option<String> {
+    use std::io::Write;
+    let promtool = std::env::var("CARAVAN_TEST_PROMTOOL")
+        .expect("CARAVAN_TEST_PROMTOOL names promtool (scripts/install-promtool.sh prints it)");
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (!out.status.success() || !said.trim().is_empty()).then_some(said)
+}
+
+pub async fn every_metric_family_passes_prometheus_lint(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let alice = three_served_models(&app).await;
+    // A refused inference too, so that a client error's series is in the rendering.
+    let bad = json!({ "inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}] });
+    let refused = app
+        .infer_json(Some(&alice), "alices-secret", None, &bad)
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    for token in [app.admin_token.as_str(), alice.as_str()] {
+        let text = metrics(&app, Some(token)).await;
+        for family in [
+            "caravan_http_requests_total",
+            "caravan_http_request_duration_seconds",
+            "caravan_inference_requests_total",
+            "caravan_inference_duration_seconds",
+            "caravan_loaded_versions",
+        ] {
+            assert!(
+                text.contains(&format!("# HELP {family} ")),
+                "{family}: {text}"
+            );
+        }
+        assert_eq!(promtool_complaints(&text), None, "{text}");
+    }
+    // The lint is not vacuous: a family without its help text is flagged.
+    let stripped: String = metrics(&app, Some(&app.admin_token))
+        .await
+        .lines()
+        .filter(|l| !l.starts_with("# HELP"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(promtool_complaints(&stripped).is_some());
+}

@@ -6,6 +6,7 @@ mod acumos_runner;
 mod bombs;
 mod deletion;
 mod golden;
+mod perf_analyzer;
 mod protocol;
 mod refusals;
 mod replicas;
@@ -27,6 +28,7 @@ on_both_backends!(
     protocol::health_and_server_metadata_answer_json,
     protocol::model_metadata_ready_and_config_describe_the_version,
     protocol::the_repository_loads_unloads_and_indexes,
+    protocol::content_encoding_on_an_empty_body_is_accepted_and_unknown_or_false_ones_refused,
     protocol::statistics_and_metrics_count_inference_per_version,
     protocol::the_default_version_is_the_champion_else_the_latest,
     refusals::unknown_models_and_versions_are_404_with_an_error,
@@ -61,4 +63,9 @@ async fn an_alias_moved_on_one_replica_is_served_by_the_other_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_token_revoked_on_one_replica_is_refused_by_the_other_at_once() {
     replicas::a_token_revoked_on_one_replica_is_refused_by_the_other_at_once().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn perf_analyzer_sweeps_concurrency_one_to_eight_over_http() {
+    perf_analyzer::perf_analyzer_sweeps_concurrency_one_to_eight_over_http().await;
 }

@@ -111,6 +111,11 @@ pub async fn the_repository_loads_unloads_and_indexes(backend: Backend) {
         json!([{"name": model, "version": "1", "state": "UNLOADED", "reason": ""}])
     );
     assert_eq!(index(true).await, json!([]));
+    // Never loaded, it is ready: it loads on first use.
+    let (status, _) = app
+        .get_json(Some(&token), &format!("/v2/models/{model}/ready"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let load = app
         .post_json(
             &token,
@@ -173,7 +178,12 @@ pub async fn the_repository_loads_unloads_and_indexes(backend: Backend) {
         .await;
     assert_eq!(unload.status(), StatusCode::OK);
     assert_eq!(index(true).await, json!([]));
-    // A request loads it again on first use.
+    // Unloaded on request, it is not ready (as in Triton) until it is loaded again; a request
+    // loads it again on first use.
+    let ready = format!("/v2/models/{model}/ready");
+    let (status, body) = app.get_json(Some(&token), &ready).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["ready"], false);
     let result = decode_response(
         app.infer_json(Some(&token), &model, None, &affine_request(1.0))
             .await,
@@ -181,6 +191,11 @@ pub async fn the_repository_loads_unloads_and_indexes(backend: Backend) {
     .await;
     assert_eq!(result.status, StatusCode::OK);
     assert_eq!(index(true).await[0]["state"], "LOADED");
+    let (status, body) = app.get_json(Some(&token), &ready).await;
+    assert_eq!(
+        (status, body["ready"].clone()),
+        (StatusCode::OK, json!(true))
+    );
 }
 
 pub async fn statistics_and_metrics_count_inference_per_version(backend: Backend) {
@@ -206,12 +221,22 @@ pub async fn statistics_and_metrics_count_inference_per_version(backend: Backend
     );
     assert_eq!(entry["inference_count"], 3);
     assert_eq!(entry["inference_stats"]["success"]["count"], 3);
-    assert!(
-        entry["inference_stats"]["compute_infer"]["ns"]
-            .as_u64()
-            .unwrap()
-            > 0
-    );
+    // Triton's three measured phases, with the equal counts perf_analyzer insists on.
+    let phases = &entry["inference_stats"];
+    let mut total = 0;
+    for phase in ["compute_input", "compute_infer", "compute_output", "queue"] {
+        assert_eq!(phases[phase]["count"], 3, "{phase}: {entry}");
+        let ns = phases[phase]["ns"].as_u64().unwrap();
+        assert!(phase == "queue" || ns > 0, "{phase}: {entry}");
+        total += ns;
+    }
+    assert_eq!(phases["success"]["ns"].as_u64(), Some(total), "{entry}");
+    let last = entry["last_inference"].as_u64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(last <= now && now - last < 600_000, "{entry}");
     let (_, all) = app.get_json(token, "/v2/models/stats").await;
     assert_eq!(all["model_stats"].as_array().unwrap().len(), 1);
     let metrics = app.metrics_text().await;
@@ -272,4 +297,55 @@ pub async fn the_default_version_is_the_champion_else_the_latest(backend: Backen
     assert_eq!(answer(None).await, ("1".into(), 3.0), "the champion");
     assert_eq!(answer(Some("champion")).await, ("1".into(), 3.0));
     let _ = Method::GET;
+}
+
+pub async fn content_encoding_on_an_empty_body_is_accepted_and_unknown_or_false_ones_refused(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let model = publish(&app, "affine.onnx").await;
+    let send = |method: Method, path: String, encoding: &'static str, body: Vec<u8>| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .request(method, app.url(&path))
+                .bearer_auth(&app.admin_token)
+                .header("Content-Encoding", encoding)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    // tritonclient sends its headers again on calls without a body.
+    for (method, path) in [
+        (Method::GET, format!("/v2/models/{model}/ready")),
+        (Method::GET, format!("/v2/models/{model}")),
+        (Method::POST, "/v2/repository/index".to_owned()),
+    ] {
+        let (status, body) = send(method, path.clone(), "gzip", Vec::new()).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let infer = format!("/v2/models/{model}/infer");
+    let plain = serde_json::to_vec(&affine_request(1.0)).unwrap();
+    let (status, body) = send(Method::POST, infer.clone(), "identity", plain.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // An encoding Caravan does not decode is refused by name, not read as plain bytes.
+    for encoding in ["br", "zstd", "x-gzip", "compress"] {
+        let (status, body) = send(Method::POST, infer.clone(), encoding, plain.clone()).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{encoding}");
+        assert!(body["error"].as_str().unwrap().contains(encoding), "{body}");
+    }
+    // A body that is not what its encoding says gets a reason.
+    for encoding in ["gzip", "deflate"] {
+        let (status, body) = send(Method::POST, infer.clone(), encoding, plain.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{encoding}: {body}");
+        let reason = body["error"].as_str().unwrap();
+        assert!(reason.contains("body"), "{encoding}: {body}");
+        assert_ne!(reason, "bad request");
+    }
 }

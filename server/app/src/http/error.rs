@@ -154,7 +154,19 @@ pub async fn json_errors(
         s if s.is_client_error() => "invalid_request",
         _ => "internal",
     };
-    let message = status.canonical_reason().unwrap_or("error").to_lowercase();
+    // A body that could not be read says why (a gzip body that is not gzip, a cut-off one).
+    let unreadable = response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<actix_web::error::PayloadError>())
+        .map(|e| match e {
+            actix_web::error::PayloadError::EncodingCorrupted => {
+                "the body does not decode as its Content-Encoding says".to_owned()
+            }
+            other => format!("the body could not be read: {other}"),
+        });
+    let message =
+        unreadable.unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_lowercase());
     let (request, original) = response.into_parts();
     let mut replaced = HttpResponse::build(status).json(ErrorBody {
         error: message,

@@ -44,7 +44,7 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 /// Installs the process-wide recorder (once; every listener and app in the process shares it).
 pub fn install_recorder() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
-        PrometheusBuilder::new()
+        let handle = PrometheusBuilder::new()
             .set_buckets_for_metric(
                 Matcher::Suffix("seconds".into()),
                 &[
@@ -54,8 +54,65 @@ pub fn install_recorder() -> &'static PrometheusHandle {
             )
             .expect("valid buckets")
             .install_recorder()
-            .expect("no other metrics recorder is installed")
+            .expect("no other metrics recorder is installed");
+        describe_families();
+        handle
     })
+}
+
+/// The `# HELP` text of every family the process records (Prometheus' lint wants one each).
+fn describe_families() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "caravan_http_requests_total",
+        "HTTP requests answered, by method, route template and status."
+    );
+    describe_histogram!(
+        "caravan_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time to answer an HTTP request, by method and route template."
+    );
+    describe_counter!(
+        "caravan_inference_requests_total",
+        "Inference requests a loaded version answered, by model and version."
+    );
+    describe_counter!(
+        "caravan_inference_failures_total",
+        "Inference requests a loaded version failed (busy, out of memory, engine errors)."
+    );
+    describe_histogram!(
+        "caravan_inference_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time from submitting an inference to its answer, queue included."
+    );
+    describe_histogram!(
+        "caravan_inference_queue_seconds",
+        metrics::Unit::Seconds,
+        "Time an inference waited for its run (batching and a busy executor)."
+    );
+    describe_histogram!(
+        "caravan_inference_batch_rows",
+        "Rows in the batch an inference ran in."
+    );
+    describe_gauge!("caravan_loaded_versions", "Versions loaded for serving.");
+    describe_gauge!(
+        "caravan_loaded_estimated_bytes",
+        metrics::Unit::Bytes,
+        "Estimated memory of all loaded versions."
+    );
+    describe_gauge!(
+        "caravan_loaded_version_estimated_bytes",
+        metrics::Unit::Bytes,
+        "Estimated memory of a loaded version (0 once unloaded)."
+    );
+    describe_counter!(
+        "caravan_password_hashes_refused_total",
+        "Password checks refused because the hashing pool was full."
+    );
+    describe_counter!(
+        "caravan_changes_received_total",
+        "Catalog change notices received from other replicas."
+    );
 }
 
 impl Metrics {

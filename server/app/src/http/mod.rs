@@ -17,6 +17,7 @@ pub mod api;
 pub mod artifact;
 pub mod connections;
 pub mod dto;
+pub mod encoding;
 pub mod error;
 pub mod extract;
 pub mod federation;
@@ -88,6 +89,7 @@ pub fn server(
             .app_data(ui_config.clone())
             .app_data(bundles.clone())
             .app_data(web::PayloadConfig::new(max_request_bytes))
+            .wrap(from_fn(encoding::request_encoding))
             .wrap(from_fn(connections::body_idle_timeout))
             .wrap(from_fn(metrics::record))
             .wrap(from_fn(spans::echo))

@@ -207,6 +207,7 @@ fn server(
             .app_data(follower.clone())
             .app_data(metrics.clone())
             .app_data(web::PayloadConfig::new(max_request_bytes))
+            .wrap(from_fn(crate::http::encoding::request_encoding))
             .wrap(from_fn(connections::body_idle_timeout))
             .wrap(from_fn(metrics::record))
             .wrap(from_fn(spans::echo))

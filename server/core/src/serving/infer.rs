@@ -27,6 +27,9 @@ pub struct Inference {
     pub version: i64,
     pub outputs: Vec<NamedTensor>,
     pub batch_rows: usize,
+    /// The loaded version that ran it, whose statistics take the protocol's decode and
+    /// encode times too.
+    pub served: Arc<LoadedModel>,
 }
 
 impl Core {
@@ -299,7 +302,7 @@ impl Core {
 /// Runs a request on a loaded version after checking it against the signature, and records
 /// its metrics: the one place that turns what the engine says into what a client reads.
 pub async fn run_loaded(
-    loaded: &LoadedModel,
+    loaded: &Arc<LoadedModel>,
     name: &str,
     number: i64,
     max_rows: usize,
@@ -324,6 +327,7 @@ pub async fn run_loaded(
                 version: number,
                 outputs: output.outputs,
                 batch_rows: output.batch_rows,
+                served: Arc::clone(loaded),
             })
         }
         Err(e) => {
@@ -368,6 +372,9 @@ pub struct VersionMetadata {
     /// Rows per batch when dynamic batching applies to this version.
     pub max_batch_rows: Option<usize>,
     pub max_queue_delay: std::time::Duration,
+    /// Ready to answer: any version is (it loads on first use) except one unloaded on request
+    /// and not loaded since.
+    pub ready: bool,
 }
 
 impl VersionMetadata {
@@ -396,6 +403,7 @@ impl VersionMetadata {
             sha256: String::new(),
             max_batch_rows: batching.map(|b| b.max_rows),
             max_queue_delay: batching.map(|b| b.max_delay).unwrap_or_default(),
+            ready: true,
         }
     }
 }
@@ -409,14 +417,20 @@ impl Core {
         version: Option<&str>,
     ) -> Result<VersionMetadata> {
         let (model, record) = self.served_version_record(who, name, version).await?;
-        Ok(VersionMetadata::new(
+        let registry = &self.serving()?.registry;
+        let mut meta = VersionMetadata::new(
             model.record.name.to_string(),
             record.version,
             model.versions.iter().copied().collect(),
             record.info.clone(),
-            self.serving()?.registry.settings(),
+            registry.settings(),
         )
-        .with_sha256(&record.sha256))
+        .with_sha256(&record.sha256);
+        meta.ready = !registry.was_unloaded(VersionKey {
+            model_id: model.record.id,
+            version: record.version,
+        });
+        Ok(meta)
     }
 
     /// Loaded versions the caller may see, optionally of one model (and one version).

@@ -73,7 +73,8 @@ impl InferError {
     }
 }
 
-/// Counters behind the statistics endpoint.
+/// Counters behind the statistics endpoint, in Triton's phases: a request's decode
+/// (`input`), its queue and run, and its answer's encode (`output`).
 #[derive(Debug, Default)]
 pub struct Stats {
     pub requests: AtomicU64,
@@ -81,6 +82,10 @@ pub struct Stats {
     pub executions: AtomicU64,
     pub queue_ns: AtomicU64,
     pub compute_ns: AtomicU64,
+    pub input_ns: AtomicU64,
+    pub output_ns: AtomicU64,
+    /// When the last successful request finished, in milliseconds since the Unix epoch.
+    pub last_inference_ms: AtomicU64,
 }
 
 /// A loaded version.
@@ -178,6 +183,12 @@ impl LoadedModel {
         match &result {
             Ok(output) => {
                 self.stats.executions.fetch_add(1, Ordering::Relaxed);
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                self.stats
+                    .last_inference_ms
+                    .store(now_ms, Ordering::Relaxed);
                 self.stats
                     .queue_ns
                     .fetch_add(output.queued.as_nanos() as u64, Ordering::Relaxed);
@@ -190,6 +201,16 @@ impl LoadedModel {
             }
         }
         result
+    }
+
+    /// Adds a successful request's decode and encode times (the protocol layer's share).
+    pub fn record_io(&self, input: std::time::Duration, output: std::time::Duration) {
+        self.stats
+            .input_ns
+            .fetch_add(input.as_nanos() as u64, Ordering::Relaxed);
+        self.stats
+            .output_ns
+            .fetch_add(output.as_nanos() as u64, Ordering::Relaxed);
     }
 
     /// Requests waiting in this version's queue.

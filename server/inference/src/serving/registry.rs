@@ -49,6 +49,8 @@ struct Slot {
 struct State {
     slots: HashMap<VersionKey, Slot>,
     pinned: HashSet<VersionKey>,
+    /// Versions unloaded on request and not loaded since: not ready, as in Triton.
+    unloaded: HashSet<VersionKey>,
     clock: u64,
 }
 
@@ -151,7 +153,14 @@ impl Registry {
             .cloned();
         match &result {
             Err(_) => self.forget_failed(key, &cell),
-            Ok(_) if loaded_here => self.evict_over_budget(key),
+            Ok(_) if loaded_here => {
+                self.state
+                    .lock()
+                    .expect("registry lock")
+                    .unloaded
+                    .remove(&key);
+                self.evict_over_budget(key)
+            }
             Ok(_) => {}
         }
         self.publish_gauges();
@@ -216,6 +225,7 @@ impl Registry {
         if state.pinned.contains(&key) {
             return Err(LoadError::Pinned);
         }
+        state.unloaded.insert(key);
         let removed = state.slots.remove(&key);
         if let Some(model) = removed.as_ref().and_then(|slot| slot.cell.get()) {
             forget_gauge(model);
@@ -224,6 +234,15 @@ impl Registry {
         drop(state);
         self.publish_gauges();
         Ok(removed)
+    }
+
+    /// Whether a version was unloaded on request and has not been loaded since.
+    pub fn was_unloaded(&self, key: VersionKey) -> bool {
+        self.state
+            .lock()
+            .expect("registry lock")
+            .unloaded
+            .contains(&key)
     }
 
     /// Drops every version of a model that `exists` says is gone from the catalog, pinned or

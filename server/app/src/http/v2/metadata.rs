@@ -42,14 +42,23 @@ pub async fn model(
     })))
 }
 
-/// Any version the caller may read is ready: it is loaded on first use.
+/// Any version the caller may read is ready, since it loads on first use, except one
+/// unloaded through the repository API: that one answers 503 until it is loaded again (by
+/// `load` or by a request), as Triton does.
 pub async fn model_ready(
     models: web::Data<dyn ModelService>,
     MaybeAuth(who): MaybeAuth,
     t: Target<'_>,
 ) -> Result<HttpResponse, ApiError> {
     let meta = models.metadata(who.as_ref(), t.model, t.version).await?;
-    Ok(HttpResponse::Ok().json(json!({ "name": meta.name, "ready": true })))
+    if meta.ready {
+        return Ok(HttpResponse::Ok().json(json!({ "name": meta.name, "ready": true })));
+    }
+    Ok(HttpResponse::ServiceUnavailable().json(json!({
+        "name": meta.name,
+        "ready": false,
+        "error": format!("version {} of {} was unloaded; load it again to serve it", meta.version, meta.name),
+    })))
 }
 
 fn triton_type(t: TensorType) -> String {
@@ -95,19 +104,29 @@ fn stats(name: &str, loaded: &Arc<LoadedModel>) -> Value {
     let s = &loaded.stats;
     let executions = s.executions.load(Ordering::Relaxed);
     let failures = s.failures.load(Ordering::Relaxed);
-    let queue_ns = s.queue_ns.load(Ordering::Relaxed);
-    let compute_ns = s.compute_ns.load(Ordering::Relaxed);
+    let ns = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    let (queue_ns, compute_ns) = (ns(&s.queue_ns), ns(&s.compute_ns));
+    let (input_ns, output_ns) = (ns(&s.input_ns), ns(&s.output_ns));
+    // Triton's shape: perf_analyzer wants the three compute phases with equal counts.
+    let phase = |ns: u64| json!({ "count": executions, "ns": ns });
     json!({
         "name": name,
         "version": loaded.key.version.to_string(),
+        "last_inference": ns(&s.last_inference_ms),
         "inference_count": s.requests.load(Ordering::Relaxed),
         "execution_count": executions,
         "inference_stats": {
-            "success": { "count": executions, "ns": queue_ns + compute_ns },
+            "success": phase(input_ns + queue_ns + compute_ns + output_ns),
             "fail": { "count": failures, "ns": 0 },
-            "queue": { "count": executions, "ns": queue_ns },
-            "compute_infer": { "count": executions, "ns": compute_ns },
+            "queue": phase(queue_ns),
+            "compute_input": phase(input_ns),
+            "compute_infer": phase(compute_ns),
+            "compute_output": phase(output_ns),
+            "cache_hit": { "count": 0, "ns": 0 },
+            "cache_miss": { "count": 0, "ns": 0 },
         },
+        "batch_stats": [],
+        "memory_usage": [],
         "queued_requests": loaded.queued(),
         "estimated_memory_bytes": loaded.estimated_bytes,
     })

@@ -138,7 +138,9 @@ async fn infer(
                 })?,
         ),
     };
+    let decoding = std::time::Instant::now();
     let request = request::decode(&body, header_length).map_err(ApiError::bad_request)?;
+    let decoded = decoding.elapsed();
     let outputs = request.outputs.iter().map(|o| o.name.clone()).collect();
     let run = models.infer(
         who.as_ref(),
@@ -154,6 +156,7 @@ async fn infer(
         return Ok(HttpResponse::build(StatusCode::from_u16(499).expect("valid status")).finish());
     };
     let inference = inference?;
+    let encoding = std::time::Instant::now();
     let encoded = response::encode(
         &inference.model,
         inference.version,
@@ -162,6 +165,7 @@ async fn infer(
         &request.outputs,
         request.binary_output_default,
     );
+    inference.served.record_io(decoded, encoding.elapsed());
     let mut response = HttpResponse::Ok();
     match encoded.header_length {
         Some(n) => response
