@@ -60,59 +60,54 @@ pub fn install_recorder() -> &'static PrometheusHandle {
     })
 }
 
-/// The `# HELP` text of every family the process records (Prometheus' lint wants one each).
+/// What kind of family a metric is, for its description.
+#[derive(Clone, Copy)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Every family the process records, with its unit and its `# HELP` text (Prometheus' lint
+/// wants one each).
+#[rustfmt::skip]
+const FAMILIES: &[(Kind, &str, Option<metrics::Unit>, &str)] = &[
+    (Kind::Counter, "caravan_http_requests_total", None,
+        "HTTP requests answered, by method, route template and status."),
+    (Kind::Histogram, "caravan_http_request_duration_seconds", Some(metrics::Unit::Seconds),
+        "Time to answer an HTTP request, by method and route template."),
+    (Kind::Counter, "caravan_inference_requests_total", None,
+        "Inference requests a loaded version answered, by model and version."),
+    (Kind::Counter, "caravan_inference_failures_total", None,
+        "Inference requests a loaded version failed (busy, out of memory, engine errors)."),
+    (Kind::Histogram, "caravan_inference_duration_seconds", Some(metrics::Unit::Seconds),
+        "Time from submitting an inference to its answer, queue included."),
+    (Kind::Histogram, "caravan_inference_queue_seconds", Some(metrics::Unit::Seconds),
+        "Time an inference waited for its run (batching and a busy executor)."),
+    (Kind::Histogram, "caravan_inference_batch_rows", None,
+        "Rows in the batch an inference ran in."),
+    (Kind::Gauge, "caravan_loaded_versions", None, "Versions loaded for serving."),
+    (Kind::Gauge, "caravan_loaded_estimated_bytes", Some(metrics::Unit::Bytes),
+        "Estimated memory of all loaded versions."),
+    (Kind::Gauge, "caravan_loaded_version_estimated_bytes", Some(metrics::Unit::Bytes),
+        "Estimated memory of a loaded version (0 once unloaded)."),
+    (Kind::Counter, "caravan_password_hashes_refused_total", None,
+        "Password checks refused because the hashing pool was full."),
+    (Kind::Counter, "caravan_changes_received_total", None,
+        "Catalog change notices received from other replicas."),
+];
+
 fn describe_families() {
-    use metrics::{describe_counter, describe_gauge, describe_histogram};
-    describe_counter!(
-        "caravan_http_requests_total",
-        "HTTP requests answered, by method, route template and status."
-    );
-    describe_histogram!(
-        "caravan_http_request_duration_seconds",
-        metrics::Unit::Seconds,
-        "Time to answer an HTTP request, by method and route template."
-    );
-    describe_counter!(
-        "caravan_inference_requests_total",
-        "Inference requests a loaded version answered, by model and version."
-    );
-    describe_counter!(
-        "caravan_inference_failures_total",
-        "Inference requests a loaded version failed (busy, out of memory, engine errors)."
-    );
-    describe_histogram!(
-        "caravan_inference_duration_seconds",
-        metrics::Unit::Seconds,
-        "Time from submitting an inference to its answer, queue included."
-    );
-    describe_histogram!(
-        "caravan_inference_queue_seconds",
-        metrics::Unit::Seconds,
-        "Time an inference waited for its run (batching and a busy executor)."
-    );
-    describe_histogram!(
-        "caravan_inference_batch_rows",
-        "Rows in the batch an inference ran in."
-    );
-    describe_gauge!("caravan_loaded_versions", "Versions loaded for serving.");
-    describe_gauge!(
-        "caravan_loaded_estimated_bytes",
-        metrics::Unit::Bytes,
-        "Estimated memory of all loaded versions."
-    );
-    describe_gauge!(
-        "caravan_loaded_version_estimated_bytes",
-        metrics::Unit::Bytes,
-        "Estimated memory of a loaded version (0 once unloaded)."
-    );
-    describe_counter!(
-        "caravan_password_hashes_refused_total",
-        "Password checks refused because the hashing pool was full."
-    );
-    describe_counter!(
-        "caravan_changes_received_total",
-        "Catalog change notices received from other replicas."
-    );
+    metrics::with_recorder(|recorder| {
+        for &(kind, name, unit, help) in FAMILIES {
+            let (key, help) = (name.into(), help.into());
+            match kind {
+                Kind::Counter => recorder.describe_counter(key, unit, help),
+                Kind::Gauge => recorder.describe_gauge(key, unit, help),
+                Kind::Histogram => recorder.describe_histogram(key, unit, help),
+            }
+        }
+    });
 }
 
 impl Metrics {
