@@ -40,6 +40,17 @@ fi
 cp bench/serving/acumos/protoc "$ACUMOS_VENV/bin/protoc"
 export CARAVAN_TEST_ACUMOS_PYTHON=$PWD/$ACUMOS_VENV/bin/python
 
+# The OpenAPI validator and client generator, keyed by their requirements like the above.
+OPENAPI_VENV=.venv/openapi
+if ! cmp -s tests/openapi/requirements.txt "$OPENAPI_VENV/requirements.txt"; then
+  echo "== installing tests/openapi/requirements.txt into $OPENAPI_VENV"
+  rm -rf "$OPENAPI_VENV"
+  python3 -m venv "$OPENAPI_VENV"
+  "$OPENAPI_VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/openapi/requirements.txt
+  cp tests/openapi/requirements.txt "$OPENAPI_VENV/requirements.txt"
+fi
+export CARAVAN_TEST_OPENAPI_PYTHON=$PWD/$OPENAPI_VENV/bin/python
+
 # The MLflow clients, one venv per major version, each keyed by its requirements.
 for MAJOR in 3 2; do
   MLFLOW_VENV=.venv/mlflow-$MAJOR

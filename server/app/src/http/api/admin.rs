@@ -55,6 +55,7 @@ pub async fn change_user(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Page size (1-500, default 50).
     limit: Option<u32>,

@@ -46,7 +46,7 @@ fn parse_version(raw: &str) -> Result<Option<i64>, ApiError> {
 
 /// Upload a dataset version (CSV). Identical bytes answer 200 with the existing version.
 #[utoipa::path(post, path = "/api/v1/datasets/{name}/versions", tag = "datasets",
-    request_body(content_type = "multipart/form-data", description = "part `file`: the CSV; optional part `description`"),
+    request_body(content = crate::http::dto::DatasetForm, content_type = "multipart/form-data", description = "part `file`: the CSV; optional part `description`"),
     responses((status = 201, body = dto::DatasetVersion), (status = 400, body = crate::http::error::ErrorBody),
         (status = 413, body = crate::http::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn upload(

@@ -20,6 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeploymentQuery {
     /// docker, compose, kubernetes, helm or kserve.
     target: String,

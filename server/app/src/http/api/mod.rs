@@ -7,6 +7,7 @@ mod deployment;
 mod hooks;
 mod models;
 pub mod openapi;
+mod openapi_fixups;
 mod peers;
 mod pipelines;
 mod properties;

@@ -28,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// Words to find in names, descriptions, cards and tags (prefixes match).
@@ -170,6 +171,7 @@ pub async fn list_aliases(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FollowQuery {
     /// Answer once the alias points to another version than this one (a long poll).

@@ -6,11 +6,13 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
+use super::openapi_fixups::Fixups;
 use super::{
     admin, auth, datasets, deployment, hooks, models, peers, pipelines, properties, push, social,
     uploads, versions,
 };
 use crate::http::ops;
+use crate::http::v2::openapi::V2Paths;
 use crate::http::{dto, error::ErrorBody};
 
 #[derive(OpenApi)]
@@ -42,7 +44,7 @@ use crate::http::{dto, error::ErrorBody};
         dto::Comment, dto::NewRating, dto::NewComment, dto::Dataset, dto::DatasetVersion,
         dto::DatasetDetails, dto::Preview, dto::Pipeline, dto::Run, dto::Lineage, dto::NewUpload,
         dto::CompleteUpload, dto::Part, dto::Upload, properties::PropertyValue)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &V2Paths, &Fixups),
 )]
 pub struct ApiDoc;
 

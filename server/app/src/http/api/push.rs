@@ -24,7 +24,7 @@ const MAX_METADATA: usize = 512 << 10;
 /// Push a version. The model is created on its first version; identical bytes pushed again
 /// answer 200 with the existing version.
 #[utoipa::path(post, path = "/api/v1/models/{name}/versions", tag = "versions",
-    request_body(content_type = "multipart/form-data",
+    request_body(content = dto::PushForm, content_type = "multipart/form-data",
         description = "part `model`: the .onnx file; optional part `metadata`: JSON (description, card, tags, license, visibility)"),
     responses((status = 201, body = dto::Version, description = "a new version"),
         (status = 200, body = dto::Version, description = "these bytes were already this model's version"),

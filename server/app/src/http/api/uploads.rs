@@ -67,7 +67,7 @@ pub struct PartQuery {
 #[utoipa::path(put, path = "/api/v1/uploads/{id}/parts/{n}", tag = "uploads",
     params(("id" = String, Path, description = "the upload's id"), ("n" = i64, Path, description = "the part's number, from 1"),
         ("sha256" = Option<String>, Query, description = "the part's SHA-256, hex (or send Content-Digest)")),
-    request_body(content_type = "application/octet-stream", description = "the part's bytes"),
+    request_body(content = crate::http::dto::Bytes, content_type = "application/octet-stream", description = "the part's bytes"),
     responses((status = 200, body = dto::Part), (status = 400, body = crate::http::error::ErrorBody,
         description = "wrong size, wrong SHA-256, or a number outside the declared size"),
         (status = 404, body = crate::http::error::ErrorBody), (status = 409, body = crate::http::error::ErrorBody, description = "the upload is being completed or is done")),

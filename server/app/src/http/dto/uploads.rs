@@ -89,3 +89,28 @@ impl From<UploadProgress> for Upload {
         }
     }
 }
+
+/// The multipart form of a push (described for clients; the handler streams its parts).
+#[derive(ToSchema)]
+pub struct PushForm {
+    /// The .onnx file.
+    #[schema(value_type = String, format = Binary)]
+    pub model: Vec<u8>,
+    /// JSON: description, card, tags, license, visibility.
+    pub metadata: Option<String>,
+}
+
+/// The multipart form of a dataset version.
+#[derive(ToSchema)]
+pub struct DatasetForm {
+    /// The CSV file.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// What changed in this version.
+    pub description: Option<String>,
+}
+
+/// Raw bytes (a part of a resumable upload).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Bytes(pub Vec<u8>);

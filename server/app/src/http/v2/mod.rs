@@ -5,6 +5,7 @@
 pub mod disconnect;
 mod json_data;
 mod metadata;
+pub mod openapi;
 mod repository;
 pub mod request;
 mod response;
