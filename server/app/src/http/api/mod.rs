@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod datasets;
 mod deployment;
+mod docs;
 mod hooks;
 mod models;
 pub mod openapi;
@@ -22,6 +23,7 @@ use crate::http::error;
 
 /// The `/api/v1` REST API, with its own extractor configuration and JSON error renderer.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(docs::routes);
     cfg.service(
         web::scope("/api/v1")
             .app_data(error::json_config())

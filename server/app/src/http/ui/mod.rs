@@ -7,7 +7,7 @@ mod browse;
 mod manage;
 mod model;
 mod pipelines;
-mod render;
+pub(crate) mod render;
 pub mod session;
 mod snippets;
 

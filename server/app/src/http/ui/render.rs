@@ -40,7 +40,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
 );
 
 /// No inline script or style anywhere, so the policy can forbid both.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub(crate) const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
