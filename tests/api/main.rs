@@ -138,6 +138,7 @@ on_both_backends!(
     uploads::a_store_that_fails_during_assembly_leaves_the_upload_open_to_resume,
     mlflow_client::the_mlflow_clients_register_alias_search_and_delete,
     mlflow_client::mlflow_requests_outside_the_protocol_get_mlflow_errors_never_a_5xx,
+    mlflow_client::a_renamed_model_is_served_under_its_new_name_only,
     mlflow_tracking::mlflow_log_model_registers_a_served_version_whose_lineage_is_the_run,
     mlflow_tracking::mlflow_sources_caravan_does_not_hold_or_cannot_serve_are_refused,
     mlflow_multipart::mlflow_multipart_upload_ids_are_narrow_and_only_the_owner_completes,

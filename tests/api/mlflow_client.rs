@@ -151,6 +151,13 @@ pub async fn the_mlflow_clients_register_alias_search_and_delete(backend: Backen
         assert_eq!(out["delete_aliased"], "INVALID_STATE");
         assert_eq!(out["alias_gone"], "RESOURCE_DOES_NOT_EXIST");
         assert_eq!(out["after_delete"], json!(["1"]));
+        assert_eq!(out["renamed"], format!("{empty}-renamed"), "{out}");
+        assert_eq!(out["renamed_description"], "registered by mlflow");
+        assert_eq!(out["old_name_gone"], "RESOURCE_DOES_NOT_EXIST");
+        assert_eq!(out["rename_taken"], "RESOURCE_ALREADY_EXISTS");
+        assert_eq!(out["rename_missing"], "RESOURCE_DOES_NOT_EXIST");
+        assert_eq!(out["moved_versions"], json!(["1"]));
+        assert_eq!(out["moved_version_status"], "READY");
         assert_eq!(out["empty_gone"], "RESOURCE_DOES_NOT_EXIST");
     }
     // What the client did is Caravan's own state.
@@ -240,10 +247,26 @@ pub async fn mlflow_requests_outside_the_protocol_get_mlflow_errors_never_a_5xx(
         (
             Method::POST,
             "registered-models/rename",
-            Some(json!({"name": "fraud", "new_name": "f2"})),
+            Some(json!({"name": "fraud", "new_name": "no spaces/or slashes"})),
             400,
             "INVALID_PARAMETER_VALUE",
-            "renaming",
+            "name",
+        ),
+        (
+            Method::POST,
+            "registered-models/rename",
+            Some(json!({"name": "fraud", "new_name": "peer:fraud"})),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "reserved",
+        ),
+        (
+            Method::POST,
+            "registered-models/rename",
+            Some(json!({"name": "fraud"})),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "new_name",
         ),
         (
             Method::GET,
@@ -398,4 +421,56 @@ pub async fn mlflow_requests_outside_the_protocol_get_mlflow_errors_never_a_5xx(
         created["registered_model"]["name"], "empty",
         "a 200 with the model, never a 201"
     );
+}
+
+/// A rename reaches serving at once: the new name answers (loaded versions and aliases went
+/// with the model), the old one is no model any more, and another user cannot rename it.
+pub async fn a_renamed_model_is_served_under_its_new_name_only(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token.clone();
+    two_versions(&app, &token, "fraud").await;
+    let request = json!({"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]});
+    let before = app.infer_json(Some(&token), "fraud", None, &request).await;
+    assert_eq!(before.status(), StatusCode::OK);
+    let bob = app.user("bob").await;
+    let rename = |who: String, to: &'static str| {
+        let app = &app;
+        async move {
+            let body = json!({"name": "fraud", "new_name": to});
+            call(
+                app,
+                reqwest::Method::POST,
+                "registered-models/rename",
+                Some(&who),
+                Some(body),
+            )
+            .await
+        }
+    };
+    // Bob does not see the private model; once it is public he sees it but may not rename it.
+    let (status, body) = rename(bob.clone(), "stolen").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let public = app
+        .send_json(
+            reqwest::Method::PATCH,
+            &token,
+            "/api/v1/models/fraud",
+            json!({"visibility": "public"}),
+        )
+        .await;
+    assert_eq!(public.status(), StatusCode::OK);
+    let (status, body) = rename(bob, "stolen").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = rename(token.clone(), "fraud-v2").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["registered_model"]["name"], "fraud-v2");
+    let after = app
+        .infer_json(Some(&token), "fraud-v2", None, &request)
+        .await;
+    assert_eq!(after.status(), StatusCode::OK);
+    let old = app.infer_json(Some(&token), "fraud", None, &request).await;
+    assert_eq!(old.status(), StatusCode::NOT_FOUND);
+    let (status, model) = app.get_json(Some(&token), "/api/v1/models/fraud-v2").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(model["versions"].as_array().unwrap().len(), 2);
 }

@@ -66,6 +66,19 @@ c.delete_registered_model_alias(name, "champion")
 out["alias_gone"] = code(lambda: c.get_model_version_by_alias(name, "champion"))
 c.delete_model_version(name, "2")
 out["after_delete"] = sorted(v.version for v in c.search_model_versions(f"name='{name}'"))
-c.delete_registered_model(empty)
-out["empty_gone"] = code(lambda: c.get_registered_model(empty))
+renamed = empty + "-renamed"
+c.rename_registered_model(empty, renamed)
+out["renamed"] = c.get_registered_model(renamed).name
+out["renamed_description"] = c.get_registered_model(renamed).description
+out["old_name_gone"] = code(lambda: c.get_registered_model(empty))
+out["rename_taken"] = code(lambda: c.rename_registered_model(renamed, name))
+out["rename_missing"] = code(lambda: c.rename_registered_model(empty, empty + "-x"))
+# A model with versions keeps them under its new name; renamed back for the checks after this.
+moved = name + "-moved"
+c.rename_registered_model(name, moved)
+out["moved_versions"] = sorted(v.version for v in c.search_model_versions(f"name='{moved}'"))
+out["moved_version_status"] = c.get_model_version(moved, "1").status
+c.rename_registered_model(moved, name)
+c.delete_registered_model(renamed)
+out["empty_gone"] = code(lambda: c.get_registered_model(renamed))
 print(json.dumps(out))

@@ -264,6 +264,34 @@ impl Core {
         Ok(())
     }
 
+    /// Renames a model (its owner or an admin). Everything that names it by id stays with it
+    /// (versions, aliases, properties, shares, lineage); what names it by name (a runner that
+    /// follows one of its aliases, a pipeline that promotes into it, an open resumable upload)
+    /// goes on naming the old name. Imported copies keep their `peer:` names.
+    #[tracing::instrument(skip_all, fields(model = %name, to = %new_name))]
+    pub async fn rename_model(
+        &self,
+        who: &Principal,
+        name: &ModelName,
+        new_name: &ModelName,
+    ) -> Result<caravan_domain::records::ModelRecord> {
+        self.managed_model(who, name, Scope::Publish).await?;
+        if name.is_imported() || new_name.is_imported() {
+            return Err(CoreError::Invalid(
+                "a model imported from a peer keeps its name, and ':' is reserved for those".into(),
+            ));
+        }
+        let renamed = self
+            .catalog
+            .rename_model(name, new_name, &actor(who))
+            .await?;
+        // Whatever was cached under either name is stale now, here and on other replicas.
+        for stale in [name, new_name] {
+            self.unserve_deleted(stale, renamed.id, |_| true);
+        }
+        Ok(renamed)
+    }
+
     /// Deletes one version (refused while an alias points to it).
     #[tracing::instrument(skip_all, fields(model = %name, version))]
     pub async fn delete_version(

@@ -128,6 +128,14 @@ pub trait ModelRepo: Send + Sync {
         patch: &ModelPatch,
         actor: &Actor,
     ) -> Result<ModelRecord>;
+    /// Gives a model a new name (`Conflict` if it is taken); its id, versions, aliases and
+    /// everything else stay.
+    async fn rename_model(
+        &self,
+        name: &ModelName,
+        new_name: &ModelName,
+        actor: &Actor,
+    ) -> Result<ModelRecord>;
     /// Deletes a model with its versions and aliases; returns the blobs it referenced.
     async fn delete_model(&self, name: &ModelName, actor: &Actor) -> Result<Vec<String>>;
     async fn record_download(&self, model_id: Uuid) -> Result<()>;

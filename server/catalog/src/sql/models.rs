@@ -345,6 +345,34 @@ macro_rules! impl_models {
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
+            async fn rename_model(
+                &self,
+                name: &caravan_domain::ModelName,
+                new_name: &caravan_domain::ModelName,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::ModelRecord> {
+                let mut tx = self.begin_write().await?;
+                let (id, _) = Self::lock_model(&mut tx, name.as_str()).await?;
+                let taken: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM models WHERE name = $1")
+                    .bind(new_name.as_str()).fetch_optional(&mut *tx).await?;
+                if taken.is_some() {
+                    return Err($crate::CatalogError::conflict(
+                        caravan_domain::ConflictKind::AlreadyExists,
+                        format!("model {new_name} already exists"),
+                    ));
+                }
+                sqlx::query("UPDATE models SET name = $1, updated_at = $2 WHERE id = $3")
+                    .bind(new_name.as_str()).bind($crate::Timestamp::now()).bind(id)
+                    .execute(&mut *tx).await?;
+                let audit = $crate::NewAudit::new(actor, "model.rename", format!("model:{new_name}"))
+                    .with(serde_json::json!({"from": name.as_str()}));
+                Self::append_audit(&mut tx, &audit).await?;
+                let model = Self::model_in_tx(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(model)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn delete_model(
                 &self,
                 name: &caravan_domain::ModelName,

@@ -384,3 +384,40 @@ pub async fn properties_of_models_and_versions_are_set_replaced_deleted_and_go_w
     h.c().delete_model(&name("props"), &alice).await.unwrap();
     assert_eq!(h.c().properties(id).await.unwrap(), Default::default());
 }
+
+pub async fn renaming_keeps_the_id_versions_and_aliases_and_refuses_a_taken_name(h: &Harness) {
+    let alice = h.user("alice", Role::User).await;
+    let p = h.publish(&alice, "fraud", &sha(1)).await;
+    h.c()
+        .set_alias(p.model.id, "champion", 1, &alice)
+        .await
+        .unwrap();
+    h.publish(&alice, "taken", &sha(2)).await;
+    let renamed = h
+        .c()
+        .rename_model(&name("fraud"), &name("fraud-v2"), &alice)
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.id, renamed.name.as_str()),
+        (p.model.id, "fraud-v2")
+    );
+    assert!(h.c().model_by_name(&name("fraud")).await.unwrap().is_none());
+    assert_eq!(h.c().versions(p.model.id).await.unwrap().len(), 1);
+    assert_eq!(h.c().aliases(p.model.id).await.unwrap().len(), 1);
+    assert!(matches!(
+        h.c()
+            .rename_model(&name("fraud-v2"), &name("taken"), &alice)
+            .await,
+        Err(CatalogError::Conflict { .. })
+    ));
+    assert!(matches!(
+        h.c()
+            .rename_model(&name("fraud"), &name("other"), &alice)
+            .await,
+        Err(CatalogError::NotFound(_))
+    ));
+    // The old name is free again.
+    let again = h.publish(&alice, "fraud", &sha(3)).await;
+    assert_ne!(again.model.id, p.model.id);
+}

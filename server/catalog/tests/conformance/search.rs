@@ -220,3 +220,17 @@ pub async fn a_foreign_cursor_is_refused(h: &Harness) {
         Err(CatalogError::InvalidInput(_))
     ));
 }
+
+pub async fn a_renamed_model_is_found_by_its_new_name_only(h: &Harness) {
+    let alice = h.user("alice", Role::User).await;
+    seed(h, &alice, "blueheron", 1, ModelPatch::default()).await;
+    let old = caravan_domain::ModelName::parse("blueheron").unwrap();
+    let new = caravan_domain::ModelName::parse("greycrane").unwrap();
+    h.c().rename_model(&old, &new, &alice).await.unwrap();
+    let by = |text: &str| ModelQuery {
+        text: Some(text.into()),
+        ..query(admin_view(&alice))
+    };
+    assert_eq!(names(h, &by("greycrane")).await, ["greycrane"]);
+    assert!(names(h, &by("blueheron")).await.is_empty());
+}

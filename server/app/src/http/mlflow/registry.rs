@@ -102,11 +102,14 @@ async fn delete(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Re
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
-async fn rename(core: web::Data<Core>, req: HttpRequest) -> Reply {
-    signed_in(&core, &req).await?;
-    Err(MlflowError::invalid(
-        "renaming a registered model is not supported: Caravan's model names are part of its URLs and its federation ids",
-    ))
+async fn rename(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
+    let who = signed_in(&core, &req).await?;
+    let args = Args::of(&req, &body)?;
+    let name = existing_name(args.str("name")?)?;
+    let new_name = ModelName::parse(args.str("new_name")?)?;
+    core.rename_model(&who, &name, &new_name).await?;
+    let details = core.model_details(Some(&who), &new_name).await?;
+    Ok(HttpResponse::Ok().json(json!({"registered_model": registered_model(&req, &details)})))
 }
 
 async fn search(core: web::Data<Core>, req: HttpRequest, body: web::Bytes) -> Reply {
