@@ -198,4 +198,25 @@ pub async fn mlflow_multipart_upload_ids_are_narrow_and_only_the_owner_completes
         StatusCode::NOT_FOUND,
         "a part after abort"
     );
+
+    // A streamed body sent gzip-encoded is stored decoded.
+    let gzipped = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b"plain text").unwrap();
+        e.finish().unwrap()
+    };
+    let path = format!("/api/2.0/mlflow-artifacts/artifacts/0/{run}/artifacts/gz.txt");
+    let put = app
+        .client
+        .put(app.url(&path))
+        .bearer_auth(&token)
+        .header("Content-Encoding", "gzip")
+        .body(gzipped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    let read = app.get(Some(&token), &path).await;
+    assert_eq!(read.text().await.unwrap(), "plain text");
 }

@@ -15,6 +15,7 @@ mod sync;
 on_both_backends!(
     sync::a_subscriber_gets_exactly_the_public_models_byte_identical_and_servable,
     sync::a_model_shared_with_one_peer_reaches_only_that_peer,
+    sync::a_model_peers_can_see_keeps_its_name,
     listener::only_active_registered_peers_with_valid_certificates_get_answers,
     listener::a_revoked_certificate_is_refused_without_a_restart,
     listener::a_peer_gets_nothing_of_private_models_by_any_endpoint,

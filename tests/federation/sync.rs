@@ -216,3 +216,49 @@ pub async fn a_model_shared_with_one_peer_reaches_only_that_peer(backend: Backen
     assert_eq!(status["withdrawn"].as_i64(), Some(1), "{status}");
     assert!(details(&b, "org-a:partner").await["withdrawn_at"].is_string());
 }
+
+/// Peers know a model by its name: one they can see (shared with one, or public while there
+/// are peers) is not renamed; a private, unshared one is.
+pub async fn a_model_peers_can_see_keeps_its_name(backend: Backend) {
+    let pki = Pki::new("Federation test CA");
+    let a = spawn(backend, &pki, "org-a").await;
+    let b = spawn(backend, &pki, "org-b").await;
+    a.trust(&b).await;
+    publish(&a, "partner", "affine.onnx", "private").await;
+    publish(&a, "open", "types.onnx", "public").await;
+    publish(&a, "mine", "two_in_two_out.onnx", "private").await;
+    let shared = a
+        .app
+        .post_json(
+            &a.app.admin_token,
+            "/api/v1/models/partner/shares",
+            json!({"peer": "org-b"}),
+        )
+        .await;
+    assert_eq!(shared.status(), StatusCode::NO_CONTENT);
+    let rename = |name: &'static str| {
+        let a = &a;
+        async move {
+            let response = a
+                .app
+                .post_json(
+                    &a.app.admin_token,
+                    "/api/2.0/mlflow/registered-models/rename",
+                    json!({"name": name, "new_name": format!("{name}-renamed")}),
+                )
+                .await;
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    for name in ["partner", "open"] {
+        let (status, body) = rename(name).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {body}");
+        assert_eq!(body["error_code"], "INVALID_STATE", "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("peers"),
+            "{body}"
+        );
+    }
+    let (status, body) = rename("mine").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -267,7 +267,8 @@ impl Core {
     /// Renames a model (its owner or an admin). Everything that names it by id stays with it
     /// (versions, aliases, properties, shares, lineage); what names it by name (a runner that
     /// follows one of its aliases, a pipeline that promotes into it, an open resumable upload)
-    /// goes on naming the old name. Imported copies keep their `peer:` names.
+    /// goes on naming the old name, which only the same owner may give a model again. A model
+    /// federation peers can see is not renamed.
     #[tracing::instrument(skip_all, fields(model = %name, to = %new_name))]
     pub async fn rename_model(
         &self,
@@ -275,10 +276,24 @@ impl Core {
         name: &ModelName,
         new_name: &ModelName,
     ) -> Result<caravan_domain::records::ModelRecord> {
-        self.managed_model(who, name, Scope::Publish).await?;
+        let model = self.managed_model(who, name, Scope::Publish).await?;
         if name.is_imported() || new_name.is_imported() {
             return Err(CoreError::Invalid(
                 "a model imported from a peer keeps its name, and ':' is reserved for those".into(),
+            ));
+        }
+        // Peers keep their copy under the name they imported it by, and would take the renamed
+        // model for another one: a model they can see keeps its name.
+        let shared = !self.catalog.model_shares(model.id).await?.is_empty();
+        let public_to_peers =
+            model.visibility == Visibility::Public && !self.catalog.peers().await?.is_empty();
+        if shared || public_to_peers {
+            return Err(CoreError::conflict(
+                caravan_domain::ConflictKind::InvalidState,
+                format!(
+                    "{name} is visible to federation peers, which know it by its name: unshare it \
+                     (and make it private) before renaming it"
+                ),
             ));
         }
         let renamed = self

@@ -442,8 +442,9 @@ impl Core {
         {
             return Ok(false);
         }
+        // A store that does not answer leaves the row marked, for the sweep to finish.
         if let Some(store_upload) = store_upload {
-            self.abort_assembly(id, &store_upload).await;
+            self.blobs.abort_assembly(id, &store_upload).await?;
         }
         self.blobs.delete_parts(id).await?;
         self.catalog.delete_upload(id).await?;

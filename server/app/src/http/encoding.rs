@@ -1,20 +1,21 @@
-//! `Content-Encoding` of request bodies. The body extractors decode gzip and deflate; `identity` is plain.
-//! A request without a body may still carry the header (tritonclient sends its headers again
-//! on calls that have none): there it is dropped, since there is nothing to decode. Any other
-//! encoding is refused by name rather than read as plain bytes.
+//! `Content-Encoding` of request bodies, decoded here for every route: a gzip or deflate body
+//! reaches handlers plain, whether they read it whole or stream it (a push, an artifact, a
+//! part), and the header goes. A request without a body may still carry the header
+//! (tritonclient sends its headers again on calls that have none): there it is dropped. Any
+//! other encoding is refused by name rather than read as plain bytes.
 
 use actix_web::{
-    Error,
+    Error, HttpMessage,
     body::{BoxBody, MessageBody},
-    dev::{ServiceRequest, ServiceResponse},
+    dev::{Decompress, Payload, ServiceRequest, ServiceResponse},
     http::{StatusCode, header},
     middleware::Next,
 };
 
 use super::error::ApiError;
 
-/// The encodings a request body may have.
-const DECODED: [&str; 3] = ["gzip", "deflate", "identity"];
+/// The encodings decoded here (besides `identity`, which is none).
+const DECODED: [&str; 2] = ["gzip", "deflate"];
 
 pub async fn request_encoding(
     mut req: ServiceRequest,
@@ -28,9 +29,15 @@ pub async fn request_encoding(
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    if !has_body(&req) {
+    if !has_body(&req) || named == "identity" {
         req.headers_mut().remove(header::CONTENT_ENCODING);
-    } else if !DECODED.contains(&named.as_str()) {
+    } else if DECODED.contains(&named.as_str()) {
+        let decoded = Decompress::from_headers(req.take_payload(), req.headers());
+        req.set_payload(Payload::Stream {
+            payload: Box::pin(decoded),
+        });
+        req.headers_mut().remove(header::CONTENT_ENCODING);
+    } else {
         let shown: String = named.chars().take(40).collect();
         return Ok(req.error_response(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

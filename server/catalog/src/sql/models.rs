@@ -37,6 +37,28 @@ macro_rules! impl_models {
                     .ok_or_else(|| $crate::CatalogError::NotFound(format!("model {name}")))
             }
 
+            /// Refuses a new model the name a renamed model of another owner had (see
+            /// `model_former_names`); a name some model has now is not checked here.
+            async fn check_former_name(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                name: &str,
+                owner: uuid::Uuid,
+            ) -> $crate::Result<()> {
+                let holder: Option<(uuid::Uuid,)> = sqlx::query_as(
+                    "SELECT m.owner_id FROM model_former_names f JOIN models m ON m.id = f.model_id \
+                     WHERE f.name = $1 AND NOT EXISTS (SELECT 1 FROM models WHERE name = $1)",
+                )
+                .bind(name)
+                .fetch_optional(&mut **tx)
+                .await?;
+                match holder {
+                    Some((holder,)) if holder != owner => Err($crate::CatalogError::Forbidden(format!(
+                        "the name {name} belonged to a model that was renamed since; only its owner may use it again"
+                    ))),
+                    _ => Ok(()),
+                }
+            }
+
             #[tracing::instrument(level = "debug", skip_all)]
             async fn set_tags(
                 tx: &mut sqlx::Transaction<'static, $db>,
@@ -147,6 +169,7 @@ macro_rules! impl_models {
                 let meta = &new.metadata;
                 let tags = meta.tags.clone().unwrap_or_default();
                 let mut tx = self.begin_write().await?;
+                Self::check_former_name(&mut tx, new.model.as_str(), actor.user_id).await?;
                 let inserted: Option<(uuid::Uuid,)> = sqlx::query_as(
                     "INSERT INTO models (id, name, owner_id, description, card, tags, license, \
                      visibility, created_at, updated_at) \
@@ -298,6 +321,7 @@ macro_rules! impl_models {
                 let mut tx = self.begin_write().await?;
                 let now = $crate::Timestamp::now();
                 let visibility = patch.visibility.unwrap_or(caravan_domain::Visibility::Private);
+                Self::check_former_name(&mut tx, name.as_str(), actor.user_id).await?;
                 let inserted: Option<(uuid::Uuid,)> = sqlx::query_as(
                     "INSERT INTO models (id, name, owner_id, tags, visibility, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (name) DO NOTHING RETURNING id",
@@ -352,7 +376,7 @@ macro_rules! impl_models {
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::ModelRecord> {
                 let mut tx = self.begin_write().await?;
-                let (id, _) = Self::lock_model(&mut tx, name.as_str()).await?;
+                let (id, owner) = Self::lock_model(&mut tx, name.as_str()).await?;
                 let taken: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM models WHERE name = $1")
                     .bind(new_name.as_str()).fetch_optional(&mut *tx).await?;
                 if taken.is_some() {
@@ -361,9 +385,17 @@ macro_rules! impl_models {
                         format!("model {new_name} already exists"),
                     ));
                 }
+                Self::check_former_name(&mut tx, new_name.as_str(), owner).await?;
+                let now = $crate::Timestamp::now();
                 sqlx::query("UPDATE models SET name = $1, updated_at = $2 WHERE id = $3")
-                    .bind(new_name.as_str()).bind($crate::Timestamp::now()).bind(id)
+                    .bind(new_name.as_str()).bind(now).bind(id)
                     .execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO model_former_names (name, model_id, renamed_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET model_id = excluded.model_id, renamed_at = excluded.renamed_at",
+                )
+                .bind(name.as_str()).bind(id).bind(now)
+                .execute(&mut *tx).await?;
                 let audit = $crate::NewAudit::new(actor, "model.rename", format!("model:{new_name}"))
                     .with(serde_json::json!({"from": name.as_str()}));
                 Self::append_audit(&mut tx, &audit).await?;

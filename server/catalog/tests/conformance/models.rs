@@ -417,7 +417,37 @@ pub async fn renaming_keeps_the_id_versions_and_aliases_and_refuses_a_taken_name
             .await,
         Err(CatalogError::NotFound(_))
     ));
-    // The old name is free again.
+    // The old name is kept for its owner: another user can neither publish to it nor create it.
+    let bob = h.user("bob", Role::User).await;
+    assert!(h.c().reserve_blob(&sha(4), 10).await.unwrap());
+    let squat = h
+        .c()
+        .publish_version(new_version("fraud", &sha(4), ModelPatch::default()), &bob)
+        .await;
+    assert!(
+        matches!(squat, Err(CatalogError::Forbidden(_))),
+        "{squat:?}"
+    );
+    let create = h
+        .c()
+        .create_model(&name("fraud"), &ModelPatch::default(), &bob)
+        .await;
+    assert!(
+        matches!(create, Err(CatalogError::Forbidden(_))),
+        "{create:?}"
+    );
+    h.publish(&bob, "bobs", &sha(6)).await;
+    assert!(matches!(
+        h.c()
+            .rename_model(&name("bobs"), &name("fraud"), &bob)
+            .await,
+        Err(CatalogError::Forbidden(_))
+    ));
     let again = h.publish(&alice, "fraud", &sha(3)).await;
     assert_ne!(again.model.id, p.model.id);
+    // Deleting the renamed model frees its former names.
+    h.c().delete_model(&name("fraud"), &alice).await.unwrap();
+    h.c().delete_model(&name("fraud-v2"), &alice).await.unwrap();
+    let freed = h.publish(&bob, "fraud", &sha(5)).await;
+    assert_eq!(freed.version.version, 1);
 }

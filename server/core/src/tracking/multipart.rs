@@ -86,6 +86,8 @@ impl Core {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "aud"]);
+        // No leeway: the sweep of a closed upload's marker counts from the exact expiry.
+        validation.leeway = 0;
         self.decode_signed::<Claims>(upload_id, &validation)?
             .map_err(|_| unknown())
     }
@@ -129,18 +131,35 @@ impl Core {
             ..self.model_limit()
         };
         let staged = self.stage(body, limit).await?;
+        let sha = staged.sha256().to_owned();
         self.blobs
             .put_part_in(space, claims.jti, n, &staged)
             .await?;
-        for earlier in stored
-            .iter()
-            .filter(|p| p.n == n && p.sha256 != staged.sha256())
-        {
+        // Checked again now the part is stored: requests running at once each saw the store
+        // before the others wrote, and a completion or abort may have come meanwhile.
+        let closed = self.blobs.parts_closed_in(space, claims.jti).await?;
+        let now = self.blobs.list_parts_in(space, claims.jti).await?;
+        let total: u64 = now.iter().map(|p| p.size).sum();
+        if closed || total > self.model_limit().max_bytes {
             self.blobs
-                .delete_part_in(space, claims.jti, n, &earlier.sha256)
+                .delete_part_in(space, claims.jti, n, &sha)
+                .await?;
+            return Err(if closed {
+                unknown()
+            } else {
+                CoreError::TooLarge(format!(
+                    "this upload's parts together are larger than the limit of {} bytes ({})",
+                    self.model_limit().max_bytes,
+                    self.model_limit().setting
+                ))
+            });
+        }
+        for other in now.iter().filter(|p| p.n == n && p.sha256 != sha) {
+            self.blobs
+                .delete_part_in(space, claims.jti, n, &other.sha256)
                 .await?;
         }
-        Ok(staged.sha256().to_owned())
+        Ok(sha)
     }
 
     /// Joins the parts, in order, into the file and removes them.
@@ -187,8 +206,6 @@ impl Core {
                 )));
             }
         }
-        // Closed before the join: a part sent from now on is refused, not left behind.
-        self.blobs.close_parts_in(space, claims.jti).await?;
         let store = self.blobs.clone();
         let jti = claims.jti;
         let body = futures::stream::iter(shas.into_iter().enumerate())
@@ -205,9 +222,10 @@ impl Core {
             .boxed();
         let staged = self.stage_stored(body, self.model_limit()).await?;
         self.blobs.put_artifact(&claims.path, &staged).await?;
-        self.blobs
-            .delete_parts_in(PartSpace::MlflowMultipart, claims.jti)
-            .await?;
+        // Closed only once the file is in place, so that a failure above can be retried; a
+        // part that arrives during the join is refused by its own check or swept by age.
+        self.blobs.close_parts_in(space, claims.jti).await?;
+        self.blobs.delete_parts_in(space, claims.jti).await?;
         Ok(())
     }
 
