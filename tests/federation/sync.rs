@@ -31,6 +31,19 @@ async fn details(instance: &Instance, model: &str) -> Value {
 }
 
 /// Pushes a fixture to A as `name` with this visibility; returns its version JSON.
+/// Shares `model` of `a` with the peer `peer`.
+async fn share(a: &Instance, model: &str, peer: &str) {
+    let shared = a
+        .app
+        .post_json(
+            &a.app.admin_token,
+            &format!("/api/v1/models/{model}/shares"),
+            json!({"peer": peer}),
+        )
+        .await;
+    assert_eq!(shared.status(), StatusCode::NO_CONTENT);
+}
+
 async fn publish(a: &Instance, name: &str, fixture_name: &str, visibility: &str) -> Value {
     let metadata = json!({ "visibility": visibility }).to_string();
     a.app
@@ -176,15 +189,7 @@ pub async fn a_model_shared_with_one_peer_reaches_only_that_peer(backend: Backen
     }
     publish(&a, "partner", "affine.onnx", "private").await;
     publish(&a, "secret", "types.onnx", "private").await;
-    let shared = a
-        .app
-        .post_json(
-            &a.app.admin_token,
-            "/api/v1/models/partner/shares",
-            json!({"peer": "org-b"}),
-        )
-        .await;
-    assert_eq!(shared.status(), StatusCode::NO_CONTENT);
+    share(&a, "partner", "org-b").await;
     let unknown = a
         .app
         .post_json(
@@ -227,15 +232,7 @@ pub async fn a_model_peers_can_see_keeps_its_name(backend: Backend) {
     publish(&a, "partner", "affine.onnx", "private").await;
     publish(&a, "open", "types.onnx", "public").await;
     publish(&a, "mine", "two_in_two_out.onnx", "private").await;
-    let shared = a
-        .app
-        .post_json(
-            &a.app.admin_token,
-            "/api/v1/models/partner/shares",
-            json!({"peer": "org-b"}),
-        )
-        .await;
-    assert_eq!(shared.status(), StatusCode::NO_CONTENT);
+    share(&a, "partner", "org-b").await;
     let rename = |name: &'static str| {
         let a = &a;
         async move {
