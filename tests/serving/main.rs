@@ -6,6 +6,7 @@ mod acumos_runner;
 mod bombs;
 mod deletion;
 mod golden;
+mod grpc;
 mod perf_analyzer;
 mod protocol;
 mod refusals;
@@ -25,6 +26,7 @@ on_both_backends!(
     golden::outputs_can_be_selected_mixed_json_and_binary_with_the_id_echoed,
     golden::gzip_and_deflate_request_bodies_are_accepted,
     golden::the_real_tritonclient_gets_the_golden_outputs,
+    grpc::tritonclient_grpc_gets_the_golden_outputs_raw_and_clear_refusals,
     protocol::health_and_server_metadata_answer_json,
     protocol::model_metadata_ready_and_config_describe_the_version,
     protocol::the_repository_loads_unloads_and_indexes,
@@ -66,6 +68,6 @@ async fn a_token_revoked_on_one_replica_is_refused_by_the_other_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn perf_analyzer_sweeps_concurrency_one_to_eight_over_http() {
-    perf_analyzer::perf_analyzer_sweeps_concurrency_one_to_eight_over_http().await;
+async fn perf_analyzer_sweeps_concurrency_one_to_eight_over_http_and_grpc() {
+    perf_analyzer::perf_analyzer_sweeps_concurrency_one_to_eight_over_http_and_grpc().await;
 }

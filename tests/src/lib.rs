@@ -68,6 +68,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The federation listener's port, when `federation.bind` was set.
     pub federation_port: Option<u16>,
+    /// The gRPC listener's port, when `grpc.bind` was set.
+    pub grpc_port: Option<u16>,
     _dir: tempfile::TempDir,
     _pg: Option<TestPostgres>,
 }
@@ -144,6 +146,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     let base = format!("http://127.0.0.1:{}", app.port());
     let app_core = app.core().clone();
     let federation_port = app.federation_port();
+    let grpc_port = app.grpc_port();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
     let mut test = TestApp {
@@ -152,6 +155,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         app_core,
         database_url,
         federation_port,
+        grpc_port,
         admin_token: String::new(),
         data_dir,
         _dir: dir,

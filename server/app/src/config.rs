@@ -21,12 +21,21 @@ pub struct Settings {
     pub inference: InferenceSettings,
     pub serving: ServingConfig,
     pub federation: FederationSettings,
+    pub grpc: GrpcSettings,
     pub onboarding: OnboardingSettings,
     pub pipelines: PipelinesConfig,
     pub metrics: MetricsSettings,
     pub outbound: OutboundSettings,
     pub deploy: DeploySettings,
     pub log: LogSettings,
+}
+
+/// The Open Inference Protocol over gRPC (`[grpc]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcSettings {
+    /// Where it listens; empty: no gRPC listener.
+    pub bind: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

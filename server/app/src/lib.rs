@@ -6,6 +6,7 @@ pub mod bundle;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod grpc;
 pub mod http;
 pub mod jwt_keys;
 pub mod runner;

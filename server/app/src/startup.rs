@@ -21,6 +21,8 @@ pub struct Application {
     server: Server,
     /// The federation listener and its port, when `federation.bind` is set.
     federation: Option<(Server, u16)>,
+    /// The gRPC listener's port, when `grpc.bind` is set.
+    grpc_port: Option<u16>,
     core: Core,
     /// The pipelines' work directory of this process, removed when it stops.
     _work_dir: caravan_storage::ScratchDir,
@@ -206,6 +208,18 @@ impl Application {
         };
         let federation =
             crate::http::federation::start(&settings, &core, federation_listener).await?;
+        let grpc_port = match settings.grpc.bind.as_str() {
+            "" => None,
+            bind => {
+                let listener =
+                    TcpListener::bind(bind).with_context(|| format!("binding grpc.bind {bind}"))?;
+                Some(crate::grpc::spawn(
+                    core.clone(),
+                    listener,
+                    settings.serving.max_request_bytes,
+                )?)
+            }
+        };
         let identity =
             crate::http::federation::identity(&settings, &core, federation.as_ref().map(|f| f.1))
                 .await?;
@@ -227,6 +241,7 @@ impl Application {
             port,
             server,
             federation,
+            grpc_port,
             core,
             _work_dir: work_dir,
         })
@@ -235,6 +250,11 @@ impl Application {
     /// The federation listener's port, if it runs.
     pub fn federation_port(&self) -> Option<u16> {
         self.federation.as_ref().map(|(_, port)| *port)
+    }
+
+    /// The gRPC listener's port, if it runs.
+    pub fn grpc_port(&self) -> Option<u16> {
+        self.grpc_port
     }
 
     pub fn port(&self) -> u16 {
