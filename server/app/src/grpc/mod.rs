@@ -31,7 +31,9 @@ pub fn spawn(
     let service = GrpcInferenceServiceServer::new(service::Inference { core, models })
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    // TCP_NODELAY as on the REST port: without it small answers wait for delayed ACKs (about
+    // 40 ms at the tail, measured with perf_analyzer at c=8).
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tokio::spawn(async move {
         let served = tonic::transport::Server::builder()
             .add_service(service)
